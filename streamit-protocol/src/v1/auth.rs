@@ -42,8 +42,19 @@ pub struct User {
 
 impl User {
     /// A user without an e-mail.
-    pub const fn new(id: UserId, display_name: DisplayName, is_guest: bool, created_at_ms: u64) -> Self {
-        Self { id, display_name, email: None, is_guest, created_at_ms }
+    pub const fn new(
+        id: UserId,
+        display_name: DisplayName,
+        is_guest: bool,
+        created_at_ms: u64,
+    ) -> Self {
+        Self {
+            id,
+            display_name,
+            email: None,
+            is_guest,
+            created_at_ms,
+        }
     }
 
     /// The public part of the user.
@@ -67,7 +78,11 @@ pub struct RegisterRequest {
 impl RegisterRequest {
     /// Builds the body.
     pub const fn new(email: Email, password: Password, display_name: DisplayName) -> Self {
-        Self { email, password, display_name }
+        Self {
+            email,
+            password,
+            display_name,
+        }
     }
 }
 
@@ -149,8 +164,16 @@ pub struct TokenPair {
 
 impl TokenPair {
     /// Builds the pair.
-    pub const fn new(access: AccessToken, refresh: RefreshToken, access_expires_at_ms: u64) -> Self {
-        Self { access, refresh, access_expires_at_ms }
+    pub const fn new(
+        access: AccessToken,
+        refresh: RefreshToken,
+        access_expires_at_ms: u64,
+    ) -> Self {
+        Self {
+            access,
+            refresh,
+            access_expires_at_ms,
+        }
     }
 }
 
@@ -194,13 +217,21 @@ mod tests {
             "access": "a.b.c", "refresh": "r1", "access_expires_at_ms": 900_005
         });
         let parsed: AuthResponse = serde_json::from_value(wire.clone()).unwrap();
-        assert_eq!(parsed.user.email.as_ref().unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            parsed.user.email.as_ref().unwrap().as_str(),
+            "ada@example.com"
+        );
         assert_eq!(serde_json::to_value(&parsed).unwrap(), wire);
     }
 
     #[test]
     fn guest_user_omits_email() {
-        let user = User::new(ID.parse().unwrap(), DisplayName::new("Guest-4821").unwrap(), true, 7);
+        let user = User::new(
+            ID.parse().unwrap(),
+            DisplayName::new("Guest-4821").unwrap(),
+            true,
+            7,
+        );
         assert_eq!(
             serde_json::to_value(&user).unwrap(),
             json!({"id": ID, "display_name": "Guest-4821", "is_guest": true, "created_at_ms": 7})
@@ -214,15 +245,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!(register.display_name.as_str(), "Ada");
-        assert!(serde_json::from_value::<RegisterRequest>(json!({"email": "a@b.io", "password": "short", "display_name": "A"})).is_err());
+        assert!(
+            serde_json::from_value::<RegisterRequest>(
+                json!({"email": "a@b.io", "password": "short", "display_name": "A"})
+            )
+            .is_err()
+        );
         let guest: GuestRequest = serde_json::from_value(json!({"display_name": null})).unwrap();
         assert_eq!(guest, GuestRequest::default());
-        assert_eq!(serde_json::to_value(LogoutRequest::default()).unwrap(), json!({}));
+        assert_eq!(
+            serde_json::to_value(LogoutRequest::default()).unwrap(),
+            json!({})
+        );
         let refresh: RefreshRequest = serde_json::from_value(json!({"refresh": "tok"})).unwrap();
-        assert_eq!(serde_json::to_value(&refresh).unwrap(), json!({"refresh": "tok"}));
-        let login: LoginRequest = serde_json::from_value(json!({"email": "a@b.io", "password": "12345678"})).unwrap();
-        assert_eq!(serde_json::to_value(&login).unwrap(), json!({"email": "a@b.io", "password": "12345678"}));
-        let pair = TokenPair::new(AccessToken::new("x").unwrap(), RefreshToken::new("y").unwrap(), 1);
-        assert_eq!(serde_json::to_value(&pair).unwrap(), json!({"access": "x", "refresh": "y", "access_expires_at_ms": 1}));
+        assert_eq!(
+            serde_json::to_value(&refresh).unwrap(),
+            json!({"refresh": "tok"})
+        );
+        let login: LoginRequest =
+            serde_json::from_value(json!({"email": "a@b.io", "password": "12345678"})).unwrap();
+        assert_eq!(
+            serde_json::to_value(&login).unwrap(),
+            json!({"email": "a@b.io", "password": "12345678"})
+        );
+        let pair = TokenPair::new(
+            AccessToken::new("x").unwrap(),
+            RefreshToken::new("y").unwrap(),
+            1,
+        );
+        assert_eq!(
+            serde_json::to_value(&pair).unwrap(),
+            json!({"access": "x", "refresh": "y", "access_expires_at_ms": 1})
+        );
     }
 }

@@ -1,15 +1,16 @@
 //! Client → server WebSocket frames: `ClientEvent`, its payloads, and `ClientMessage`, the
 //! frame `{"type", "data"?, "ref"?}` with its two-step decoder.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::codes::ErrorCode;
 use super::events::{Data, Empty, event_enum};
-use super::frame::{FrameError, check_shape, data_or_empty};
+use super::frame::{FrameError, check_shape, data_object};
 use super::ids::{ClientRef, UserId};
 use super::media::MediaRef;
 use super::text::ChatText;
@@ -69,7 +70,10 @@ pub struct PlayPause {
 impl PlayPause {
     /// At a position, or where the media is.
     pub const fn new(position_ms: Option<PositionMs>) -> Self {
-        Self { position_ms, expected_version: None }
+        Self {
+            position_ms,
+            expected_version: None,
+        }
     }
 }
 
@@ -87,7 +91,10 @@ pub struct Seek {
 impl Seek {
     /// A jump to `position_ms`.
     pub const fn new(position_ms: PositionMs) -> Self {
-        Self { position_ms, expected_version: None }
+        Self {
+            position_ms,
+            expected_version: None,
+        }
     }
 }
 
@@ -105,7 +112,10 @@ pub struct SetRate {
 impl SetRate {
     /// A rate change.
     pub const fn new(rate: Rate) -> Self {
-        Self { rate, expected_version: None }
+        Self {
+            rate,
+            expected_version: None,
+        }
     }
 }
 
@@ -168,7 +178,10 @@ pub struct MuteUser {
 impl MuteUser {
     /// Builds the payload.
     pub const fn new(user_id: UserId, duration_s: Option<MuteDuration>) -> Self {
-        Self { user_id, duration_s }
+        Self {
+            user_id,
+            duration_s,
+        }
     }
 }
 
@@ -217,8 +230,16 @@ pub struct PlayerEvent {
 
 impl PlayerEvent {
     /// Builds the payload.
-    pub const fn new(kind: PlayerEventKind, position_ms: PositionMs, duration_ms: Option<PositionMs>) -> Self {
-        Self { kind, position_ms, duration_ms }
+    pub const fn new(
+        kind: PlayerEventKind,
+        position_ms: PositionMs,
+        duration_ms: Option<PositionMs>,
+    ) -> Self {
+        Self {
+            kind,
+            position_ms,
+            duration_ms,
+        }
     }
 }
 
@@ -257,14 +278,12 @@ impl SyncCheck {
 /// Decode with [`ClientMessage::decode`] (or `str::parse`): it tells a frame whose `type` is
 /// unknown (`UNKNOWN_EVENT`) from one whose data is wrong (`INVALID_MESSAGE`), and keeps the
 /// `ref` either way so the answer can carry it.
-#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ClientMessage {
-    /// The client's request id, echoed on replies.
-    #[schemars(rename = "ref")]
+    /// The client's request id (`ref`), echoed on replies.
     pub reference: Option<ClientRef>,
     /// The event.
-    #[schemars(flatten)]
     pub event: ClientEvent,
 }
 
@@ -300,12 +319,18 @@ struct RawClientFrame<'a> {
 impl ClientMessage {
     /// A frame without `ref`.
     pub const fn new(event: ClientEvent) -> Self {
-        Self { reference: None, event }
+        Self {
+            reference: None,
+            event,
+        }
     }
 
     /// A frame with `ref`.
     pub const fn with_ref(event: ClientEvent, reference: ClientRef) -> Self {
-        Self { reference: Some(reference), event }
+        Self {
+            reference: Some(reference),
+            event,
+        }
     }
 
     /// Decodes a text frame in two steps: the envelope, then `data` for its `type`.
@@ -318,22 +343,31 @@ impl ClientMessage {
         check_shape(text).map_err(|e| fail(None, e))?;
         let raw: RawClientFrame<'_> = serde_json::from_str(text)
             .map_err(|e| fail(None, FrameError::Malformed(e.to_string())))?;
-        let reference = match raw.reference.map(|r| serde_json::from_str::<Option<ClientRef>>(r.get())) {
+        let reference = match raw
+            .reference
+            .map(|r| serde_json::from_str::<Option<ClientRef>>(r.get()))
+        {
             None => None,
             Some(Ok(reference)) => reference,
             Some(Err(e)) => return Err(fail(None, FrameError::Malformed(format!("ref: {e}")))),
         };
-        let Some(Ok(event_type)) = raw.event_type.map(|t| serde_json::from_str::<String>(t.get()))
+        let Some(Ok(event_type)) = raw
+            .event_type
+            .map(|t| serde_json::from_str::<String>(t.get()))
         else {
             let error = FrameError::Malformed("`type` must be a string".into());
             return Err(fail(reference, error));
         };
-        let data = data_or_empty(raw.data);
+        let data = data_object(&event_type, raw.data).map_err(|e| fail(reference.clone(), e))?;
         match ClientEvent::from_parts(&event_type, data) {
             Some(Ok(event)) => Ok(Self { reference, event }),
             Some(Err(e)) => {
                 let code = refine_code(&event_type, data);
-                let error = FrameError::InvalidData { event_type, message: e.to_string(), code };
+                let error = FrameError::InvalidData {
+                    event_type,
+                    message: e.to_string(),
+                    code,
+                };
                 Err(fail(reference, error))
             }
             None => Err(fail(reference, FrameError::UnknownEvent(event_type))),
@@ -342,24 +376,38 @@ impl ClientMessage {
 
     /// The frame as JSON text.
     pub fn encode(&self) -> String {
-        serde_json::to_string(&Wire(self)).expect("client frames have string keys and finite numbers")
+        serde_json::to_string(&Wire(self))
+            .expect("client frames have string keys and finite numbers")
     }
 }
 
 /// Picks the precise code for data a known event refused: a chat line over the limit is
-/// `MESSAGE_TOO_LONG` (PROTOCOL §2 chat rules); everything else is `INVALID_MESSAGE`.
+/// `MESSAGE_TOO_LONG` and a bad `media` is `INVALID_MEDIA`, as over HTTP; everything else is
+/// `INVALID_MESSAGE`.
 fn refine_code(event_type: &str, data: &str) -> ErrorCode {
     #[derive(Deserialize)]
     struct RawChat {
         text: String,
     }
-    if event_type != "CHAT" {
-        return ErrorCode::InvalidMessage;
+    match event_type {
+        "CHAT" => serde_json::from_str::<RawChat>(data)
+            .ok()
+            .and_then(|chat| ChatText::new(&chat.text).err())
+            .map_or(ErrorCode::InvalidMessage, |e| e.chat_code()),
+        "SET_MEDIA" => {
+            let fields = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(data);
+            if fields.is_ok_and(|fields| {
+                fields
+                    .get("media")
+                    .is_some_and(serde_json::Value::is_object)
+            }) {
+                ErrorCode::InvalidMedia
+            } else {
+                ErrorCode::InvalidMessage
+            }
+        }
+        _ => ErrorCode::InvalidMessage,
     }
-    serde_json::from_str::<RawChat>(data)
-        .ok()
-        .and_then(|chat| ChatText::new(&chat.text).err())
-        .map_or(ErrorCode::InvalidMessage, |e| e.chat_code())
 }
 
 impl FromStr for ClientMessage {
@@ -383,6 +431,24 @@ impl Serialize for Wire<'_> {
             map.serialize_entry("ref", reference)?;
         }
         map.end()
+    }
+}
+
+impl JsonSchema for ClientMessage {
+    fn schema_name() -> Cow<'static, str> {
+        "ClientMessage".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let event = generator.subschema_for::<ClientEvent>();
+        let reference = generator.subschema_for::<ClientRef>();
+        json_schema!({
+            "description": "A frame a client sends: an event, and a ref the replies will echo. `data` may be omitted or null for events without data.",
+            "allOf": [
+                event,
+                {"type": "object", "properties": {"ref": reference}}
+            ]
+        })
     }
 }
 

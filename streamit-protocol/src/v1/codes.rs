@@ -145,7 +145,9 @@ impl Serialize for ErrorCode {
 
 impl<'de> Deserialize<'de> for ErrorCode {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Self::from_wire(&Cow::<'de, str>::deserialize(deserializer)?))
+        Ok(Self::from_wire(&Cow::<'de, str>::deserialize(
+            deserializer,
+        )?))
     }
 }
 

@@ -30,13 +30,22 @@ pub struct ErrorDetail {
 impl ErrorBody {
     /// A body without details.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { error: ErrorDetail { code, message: message.into(), details: None } }
+        Self {
+            error: ErrorDetail {
+                code,
+                message: message.into(),
+                details: None,
+            },
+        }
     }
 
     /// Adds a detail.
     #[must_use]
     pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.error.details.get_or_insert_with(Map::new).insert(key.to_owned(), value.into());
+        self.error
+            .details
+            .get_or_insert_with(Map::new)
+            .insert(key.to_owned(), value.into());
         self
     }
 }
@@ -48,11 +57,15 @@ mod tests {
 
     #[test]
     fn wire_shape() {
-        let body = ErrorBody::new(ErrorCode::InvalidMedia, "season is required").with_detail("field", "media.season");
+        let body = ErrorBody::new(ErrorCode::InvalidMedia, "season is required")
+            .with_detail("field", "media.season");
         let wire = json!({"error": {"code": "INVALID_MEDIA", "message": "season is required", "details": {"field": "media.season"}}});
         assert_eq!(serde_json::to_value(&body).unwrap(), wire);
         assert_eq!(serde_json::from_value::<ErrorBody>(wire).unwrap(), body);
         let plain = json!({"error": {"code": "ROOM_NOT_FOUND", "message": "no such room"}});
-        assert_eq!(serde_json::to_value(ErrorBody::new(ErrorCode::RoomNotFound, "no such room")).unwrap(), plain);
+        assert_eq!(
+            serde_json::to_value(ErrorBody::new(ErrorCode::RoomNotFound, "no such room")).unwrap(),
+            plain
+        );
     }
 }

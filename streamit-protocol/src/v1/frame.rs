@@ -42,17 +42,22 @@ impl FrameError {
         match self {
             Self::UnknownEvent(_) => ErrorCode::UnknownEvent,
             Self::InvalidData { code, .. } => *code,
-            Self::TooLarge(_) | Self::TooDeep | Self::Malformed(_) | Self::UnsupportedVersion(_) => {
-                ErrorCode::InvalidMessage
-            }
+            Self::TooLarge(_)
+            | Self::TooDeep
+            | Self::Malformed(_)
+            | Self::UnsupportedVersion(_) => ErrorCode::InvalidMessage,
         }
     }
 }
 
-/// Checks size and nesting without parsing, so a hostile frame costs one linear scan.
+/// Checks size, nesting and that the frame is an object, without parsing, so a hostile frame
+/// costs one linear scan. (Serde would otherwise read a struct from an array of its fields.)
 pub(crate) fn check_shape(text: &str) -> Result<(), FrameError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(FrameError::TooLarge(text.len()));
+    }
+    if !text.trim_start().starts_with('{') {
+        return Err(FrameError::Malformed("a frame is a JSON object".into()));
     }
     let mut depth = 0usize;
     let mut in_string = false;
@@ -82,11 +87,21 @@ pub(crate) fn check_shape(text: &str) -> Result<(), FrameError> {
     Ok(())
 }
 
-/// A missing or `null` `data` means an empty payload.
-pub(crate) fn data_or_empty(data: Option<&serde_json::value::RawValue>) -> &str {
+/// The raw `data` of a frame: a JSON object, where missing or `null` means `{}`.
+///
+/// Checked here because serde would otherwise read a struct from an array of its fields.
+pub(crate) fn data_object<'a>(
+    event_type: &str,
+    data: Option<&'a serde_json::value::RawValue>,
+) -> Result<&'a str, FrameError> {
     match data.map(serde_json::value::RawValue::get) {
-        None | Some("null") => "{}",
-        Some(raw) => raw,
+        None | Some("null") => Ok("{}"),
+        Some(raw) if raw.starts_with('{') => Ok(raw),
+        Some(_) => Err(FrameError::InvalidData {
+            event_type: event_type.to_owned(),
+            message: "`data` must be a JSON object".into(),
+            code: ErrorCode::InvalidMessage,
+        }),
     }
 }
 
@@ -96,17 +111,36 @@ mod tests {
 
     #[test]
     fn depth_counts_only_structure() {
-        let deep = "[".repeat(MAX_JSON_DEPTH + 1);
+        let deep = format!("{{\"a\":{}", "[".repeat(MAX_JSON_DEPTH));
         assert_eq!(check_shape(&deep), Err(FrameError::TooDeep));
-        let ok = format!("{}{}", "[".repeat(MAX_JSON_DEPTH), "]".repeat(MAX_JSON_DEPTH));
+        let inner = MAX_JSON_DEPTH - 1;
+        let ok = format!("{{\"a\":{}{}}}", "[".repeat(inner), "]".repeat(inner));
         assert_eq!(check_shape(&ok), Ok(()));
-        let brackets_in_strings = format!("{{\"text\": \"{}\\\"{}\"}}", "[".repeat(100), "{".repeat(100));
+        let brackets_in_strings = format!(
+            "{{\"text\": \"{}\\\"{}\"}}",
+            "[".repeat(100),
+            "{".repeat(100)
+        );
         assert_eq!(check_shape(&brackets_in_strings), Ok(()));
     }
 
     #[test]
+    fn only_objects_are_frames() {
+        for not_object in ["[]", "\"PLAY\"", "5", "null", ""] {
+            assert!(
+                matches!(check_shape(not_object), Err(FrameError::Malformed(_))),
+                "{not_object}"
+            );
+        }
+        assert_eq!(check_shape(" \n{}"), Ok(()));
+    }
+
+    #[test]
     fn size_is_checked_first() {
-        let big = " ".repeat(MAX_FRAME_BYTES + 1);
-        assert_eq!(check_shape(&big), Err(FrameError::TooLarge(MAX_FRAME_BYTES + 1)));
+        let big = format!("{{{}}}", " ".repeat(MAX_FRAME_BYTES));
+        assert_eq!(
+            check_shape(&big),
+            Err(FrameError::TooLarge(MAX_FRAME_BYTES + 2))
+        );
     }
 }

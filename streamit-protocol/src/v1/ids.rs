@@ -235,10 +235,21 @@ mod tests {
 
     #[test]
     fn room_code_refuses_look_alikes_and_bad_lengths() {
-        for bad in ["ABCD234O", "ABCD2341", "ILOU2345", "ABC", "ABCDEFGHJ", "", "ABCD234é"] {
+        for bad in [
+            "ABCD234O",
+            "ABCD2341",
+            "ILOU2345",
+            "ABC",
+            "ABCDEFGHJ",
+            "",
+            "ABCD234é",
+        ] {
             assert!(RoomCode::parse(bad).is_err(), "{bad} should be refused");
         }
-        assert_eq!(RoomCode::parse("ABCD234O"), Err(RoomCodeError::Character('O')));
+        assert_eq!(
+            RoomCode::parse("ABCD234O"),
+            Err(RoomCodeError::Character('O'))
+        );
         assert_eq!(RoomCode::parse("ABC"), Err(RoomCodeError::Length(3)));
     }
 
@@ -254,8 +265,12 @@ mod tests {
 
     #[test]
     fn ids_are_uuid_strings() {
-        let id: UserId = serde_json::from_value(json!("67e55044-10b1-426f-9247-bb680e5fe0c8")).unwrap();
-        assert_eq!(serde_json::to_value(id).unwrap(), json!("67e55044-10b1-426f-9247-bb680e5fe0c8"));
+        let id: UserId =
+            serde_json::from_value(json!("67e55044-10b1-426f-9247-bb680e5fe0c8")).unwrap();
+        assert_eq!(
+            serde_json::to_value(id).unwrap(),
+            json!("67e55044-10b1-426f-9247-bb680e5fe0c8")
+        );
         assert!(serde_json::from_value::<UserId>(json!("not-a-uuid")).is_err());
     }
 

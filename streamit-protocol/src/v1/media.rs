@@ -12,7 +12,9 @@ use super::limits::{MAX_MEDIA_ID_CHARS, MAX_MEDIA_URL_CHARS};
 use super::values::Seconds;
 
 /// Where media comes from; `lowercase` on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     /// vidking.net, by TMDB id: movies and TV episodes.
@@ -46,7 +48,9 @@ impl Provider {
 }
 
 /// What kind of media; `lowercase` on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaKind {
     /// A film.
@@ -159,14 +163,23 @@ impl MediaRef {
         episode: Option<u32>,
     ) -> Result<Self, InvalidMedia> {
         if !provider.kinds().contains(&kind) {
-            return Err(InvalidMedia::new(MediaField::Kind, "not served by this provider"));
+            return Err(InvalidMedia::new(
+                MediaField::Kind,
+                "not served by this provider",
+            ));
         }
         if kind != MediaKind::Tv {
             if season.is_some() {
-                return Err(InvalidMedia::new(MediaField::Season, "only tv media has a season"));
+                return Err(InvalidMedia::new(
+                    MediaField::Season,
+                    "only tv media has a season",
+                ));
             }
             if episode.is_some() {
-                return Err(InvalidMedia::new(MediaField::Episode, "only tv media has an episode"));
+                return Err(InvalidMedia::new(
+                    MediaField::Episode,
+                    "only tv media has an episode",
+                ));
             }
         }
         Ok(match (provider, kind) {
@@ -175,9 +188,15 @@ impl MediaRef {
                 season: episode_number(season, MediaField::Season)?,
                 episode: episode_number(episode, MediaField::Episode)?,
             },
-            (Provider::Vidking, _) => Self::VidkingMovie { id: CatalogId::new(id)? },
-            (Provider::Youtube, _) => Self::Youtube { id: CatalogId::new(id)? },
-            (Provider::Url, _) => Self::Url { url: MediaUrl::new(id)? },
+            (Provider::Vidking, _) => Self::VidkingMovie {
+                id: CatalogId::new(id)?,
+            },
+            (Provider::Youtube, _) => Self::Youtube {
+                id: CatalogId::new(id)?,
+            },
+            (Provider::Url, _) => Self::Url {
+                url: MediaUrl::new(id)?,
+            },
         })
     }
 
@@ -269,8 +288,14 @@ impl Serialize for MediaRef {
 impl<'de> Deserialize<'de> for MediaRef {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = MediaRefWire::deserialize(deserializer)?;
-        Self::from_parts(wire.provider, wire.kind, &wire.id, wire.season, wire.episode)
-            .map_err(serde::de::Error::custom)
+        Self::from_parts(
+            wire.provider,
+            wire.kind,
+            &wire.id,
+            wire.season,
+            wire.episode,
+        )
+        .map_err(serde::de::Error::custom)
     }
 }
 
@@ -322,8 +347,10 @@ impl MediaUrl {
     /// # Errors
     /// When it is not an http(s) URL with a host.
     pub fn new(url: &str) -> Result<Self, InvalidMedia> {
-        const BAD: InvalidMedia =
-            InvalidMedia::new(MediaField::Id, "must be an http(s) URL of at most 2048 characters");
+        const BAD: InvalidMedia = InvalidMedia::new(
+            MediaField::Id,
+            "must be an http(s) URL of at most 2048 characters",
+        );
         let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
         let rest = if lower.starts_with("https://") {
             &url[8..]
@@ -334,7 +361,8 @@ impl MediaUrl {
         };
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
         let has_space = url.chars().any(|c| c.is_whitespace() || c.is_control());
-        if host.is_empty() || host.starts_with(':') || has_space || url.len() > MAX_MEDIA_URL_CHARS {
+        let too_long = url.chars().count() > MAX_MEDIA_URL_CHARS;
+        if host.is_empty() || host.starts_with(':') || has_space || too_long {
             return Err(BAD);
         }
         Ok(Self(url.to_owned()))
@@ -460,7 +488,10 @@ pub struct EmbedRequest {
 impl EmbedRequest {
     /// A request without options.
     pub const fn new(media: MediaRef) -> Self {
-        Self { media, options: None }
+        Self {
+            media,
+            options: None,
+        }
     }
 }
 
@@ -477,7 +508,10 @@ pub struct EmbedResponse {
 impl EmbedResponse {
     /// Builds the answer.
     pub const fn new(embed_url: String, capabilities: Capabilities) -> Self {
-        Self { embed_url, capabilities }
+        Self {
+            embed_url,
+            capabilities,
+        }
     }
 }
 
@@ -496,7 +530,11 @@ pub struct ProviderInfo {
 impl ProviderInfo {
     /// Builds the entry.
     pub const fn new(name: Provider, kinds: Vec<MediaKind>, capabilities: Capabilities) -> Self {
-        Self { name, kinds, capabilities }
+        Self {
+            name,
+            kinds,
+            capabilities,
+        }
     }
 }
 
@@ -539,25 +577,44 @@ mod tests {
 
     #[test]
     fn null_options_are_accepted() {
-        let media = parse(json!({"provider": "vidking", "kind": "movie", "id": "550", "season": null})).unwrap();
+        let media =
+            parse(json!({"provider": "vidking", "kind": "movie", "id": "550", "season": null}))
+                .unwrap();
         assert_eq!(media.season(), None);
     }
 
     #[test]
     fn faults_name_their_field() {
         let fault = |provider, kind, id: &str, season, episode| {
-            MediaRef::from_parts(provider, kind, id, season, episode).unwrap_err().field
+            MediaRef::from_parts(provider, kind, id, season, episode)
+                .unwrap_err()
+                .field
         };
         use MediaKind::*;
         use Provider::*;
         assert_eq!(fault(Vidking, Tv, "1", None, Some(1)), MediaField::Season);
-        assert_eq!(fault(Vidking, Tv, "1", Some(1), Some(0)), MediaField::Episode);
-        assert_eq!(fault(Vidking, Tv, "1", Some(0), Some(1)), MediaField::Season);
-        assert_eq!(fault(Vidking, Movie, "1", Some(1), None), MediaField::Season);
+        assert_eq!(
+            fault(Vidking, Tv, "1", Some(1), Some(0)),
+            MediaField::Episode
+        );
+        assert_eq!(
+            fault(Vidking, Tv, "1", Some(0), Some(1)),
+            MediaField::Season
+        );
+        assert_eq!(
+            fault(Vidking, Movie, "1", Some(1), None),
+            MediaField::Season
+        );
         assert_eq!(fault(Youtube, Movie, "x", None, None), MediaField::Kind);
         assert_eq!(fault(Url, Video, "ftp://x/y", None, None), MediaField::Id);
-        assert_eq!(fault(Url, Video, "javascript:alert(1)", None, None), MediaField::Id);
-        assert_eq!(fault(Url, Video, "https:///path", None, None), MediaField::Id);
+        assert_eq!(
+            fault(Url, Video, "javascript:alert(1)", None, None),
+            MediaField::Id
+        );
+        assert_eq!(
+            fault(Url, Video, "https:///path", None, None),
+            MediaField::Id
+        );
         assert_eq!(fault(Vidking, Movie, "../x", None, None), MediaField::Id);
         assert!(parse(json!({"provider": "netflix", "kind": "movie", "id": "1"})).is_err());
         let message = parse(json!({"provider": "vidking", "kind": "tv", "id": "1"})).unwrap_err();
@@ -575,7 +632,13 @@ mod tests {
 
     #[test]
     fn embed_options_omit_unset_fields() {
-        let options: EmbedOptions = serde_json::from_value(json!({"color": "#e50914", "auto_play": true, "progress_s": null})).unwrap();
-        assert_eq!(serde_json::to_value(&options).unwrap(), json!({"color": "e50914", "auto_play": true}));
+        let options: EmbedOptions = serde_json::from_value(
+            json!({"color": "#e50914", "auto_play": true, "progress_s": null}),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&options).unwrap(),
+            json!({"color": "e50914", "auto_play": true})
+        );
     }
 }

@@ -28,7 +28,13 @@ pub struct Playback {
 impl Playback {
     /// A paused state at `position_ms`, normal rate.
     pub const fn paused(position_ms: PositionMs, updated_at_ms: u64, version: u64) -> Self {
-        Self { playing: false, position_ms, rate: Rate::NORMAL, updated_at_ms, version }
+        Self {
+            playing: false,
+            position_ms,
+            rate: Rate::NORMAL,
+            updated_at_ms,
+            version,
+        }
     }
 
     /// A state with every field given.
@@ -39,7 +45,13 @@ impl Playback {
         updated_at_ms: u64,
         version: u64,
     ) -> Self {
-        Self { playing, position_ms, rate, updated_at_ms, version }
+        Self {
+            playing,
+            position_ms,
+            rate,
+            updated_at_ms,
+            version,
+        }
     }
 
     /// Where the media is at server time `now_ms` (Unix epoch ms).
@@ -91,7 +103,11 @@ mod tests {
         assert_eq!(playing(1_000, 1.0).position_at(3_500), pos(12_500));
         assert_eq!(playing(1_000, 2.0).position_at(3_500), pos(15_000));
         assert_eq!(playing(1_000, 0.25).position_at(5_000), pos(11_000));
-        assert_eq!(playing(1_000, 1.5).position_at(1_001), pos(10_002), "rounds to nearest");
+        assert_eq!(
+            playing(1_000, 1.5).position_at(1_001),
+            pos(10_002),
+            "rounds to nearest"
+        );
     }
 
     #[test]
@@ -114,7 +130,10 @@ mod tests {
         let p = Playback::new(true, PositionMs::ZERO, Rate::NORMAL, start, 1);
         assert_eq!(p.position_at(start + hours), pos(hours));
         let fast = Playback::new(true, PositionMs::ZERO, Rate::new(1.25).unwrap(), start, 1);
-        assert_eq!(fast.position_at(start + 16 * 60 * 60 * 1000), pos(20 * 60 * 60 * 1000));
+        assert_eq!(
+            fast.position_at(start + 16 * 60 * 60 * 1000),
+            pos(20 * 60 * 60 * 1000)
+        );
         for step in (0..hours).step_by(3_600_001) {
             assert_eq!(p.position_at(start + step), pos(step));
         }
@@ -133,7 +152,8 @@ mod tests {
         let p: Playback = serde_json::from_value(wire.clone()).unwrap();
         assert_eq!(p, playing(1_000, 1.5));
         assert_eq!(serde_json::to_value(p).unwrap(), wire);
-        let bad_rate = json!({"playing": true, "position_ms": 0, "rate": 9, "updated_at_ms": 0, "version": 0});
+        let bad_rate =
+            json!({"playing": true, "position_ms": 0, "rate": 9, "updated_at_ms": 0, "version": 0});
         assert!(serde_json::from_value::<Playback>(bad_rate).is_err());
     }
 }

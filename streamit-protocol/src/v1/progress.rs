@@ -27,7 +27,12 @@ pub struct SaveProgressRequest {
 impl SaveProgressRequest {
     /// Progress on the room's current media.
     pub const fn new(room_code: RoomCode, position_s: Seconds) -> Self {
-        Self { room_code, media: None, position_s, duration_s: None }
+        Self {
+            room_code,
+            media: None,
+            position_s,
+            duration_s: None,
+        }
     }
 }
 
@@ -69,7 +74,13 @@ impl ProgressQuery {
     /// # Errors
     /// When the fields do not make a valid `MediaRef`.
     pub fn media(&self) -> Result<MediaRef, InvalidMedia> {
-        MediaRef::from_parts(self.provider, self.kind, &self.id, self.season, self.episode)
+        MediaRef::from_parts(
+            self.provider,
+            self.kind,
+            &self.id,
+            self.season,
+            self.episode,
+        )
     }
 }
 
@@ -97,8 +108,22 @@ pub struct WatchProgress {
 
 impl WatchProgress {
     /// Progress without a known length.
-    pub const fn new(room_code: RoomCode, media: MediaRef, position_s: Seconds, completed: bool, updated_at_ms: u64) -> Self {
-        Self { room_code, media, position_s, duration_s: None, percent: None, completed, updated_at_ms }
+    pub const fn new(
+        room_code: RoomCode,
+        media: MediaRef,
+        position_s: Seconds,
+        completed: bool,
+        updated_at_ms: u64,
+    ) -> Self {
+        Self {
+            room_code,
+            media,
+            position_s,
+            duration_s: None,
+            percent: None,
+            completed,
+            updated_at_ms,
+        }
     }
 }
 
@@ -138,17 +163,30 @@ mod tests {
 
     #[test]
     fn save_body_defaults_media_to_the_room() {
-        let save: SaveProgressRequest = serde_json::from_value(json!({"room_code": "abcd2345", "position_s": 61})).unwrap();
+        let save: SaveProgressRequest =
+            serde_json::from_value(json!({"room_code": "abcd2345", "position_s": 61})).unwrap();
         assert_eq!(save.media, None);
-        assert_eq!(serde_json::to_value(&save).unwrap(), json!({"room_code": "ABCD2345", "position_s": 61.0}));
-        assert!(serde_json::from_value::<SaveProgressRequest>(json!({"room_code": "ABCD2345", "position_s": -1})).is_err());
+        assert_eq!(
+            serde_json::to_value(&save).unwrap(),
+            json!({"room_code": "ABCD2345", "position_s": 61.0})
+        );
+        assert!(
+            serde_json::from_value::<SaveProgressRequest>(
+                json!({"room_code": "ABCD2345", "position_s": -1})
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn query_names_media() {
         let query: ProgressQuery = serde_json::from_value(json!({"room_code": "ABCD2345", "provider": "vidking", "kind": "tv", "id": "1", "season": 1})).unwrap();
-        assert_eq!(query.media().unwrap_err().field, crate::v1::MediaField::Episode);
-        let media = MediaRef::from_parts(Provider::Youtube, MediaKind::Video, "abc", None, None).unwrap();
+        assert_eq!(
+            query.media().unwrap_err().field,
+            crate::v1::MediaField::Episode
+        );
+        let media =
+            MediaRef::from_parts(Provider::Youtube, MediaKind::Video, "abc", None, None).unwrap();
         let query = ProgressQuery::new(RoomCode::parse("ABCD2345").unwrap(), &media);
         assert_eq!(query.media().unwrap(), media);
     }

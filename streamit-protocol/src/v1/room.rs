@@ -139,7 +139,11 @@ pub struct RoomDetail {
 impl RoomDetail {
     /// Builds the answer.
     pub const fn new(room: Room, participants: Vec<Participant>, playback: Playback) -> Self {
-        Self { room, participants, playback }
+        Self {
+            room,
+            participants,
+            playback,
+        }
     }
 }
 
@@ -164,7 +168,13 @@ pub struct Participant {
 impl Participant {
     /// An unmuted participant.
     pub const fn new(user: UserRef, status: MemberStatus, is_host: bool, online: bool) -> Self {
-        Self { user, status, is_host, online, muted_until_ms: None }
+        Self {
+            user,
+            status,
+            is_host,
+            online,
+            muted_until_ms: None,
+        }
     }
 }
 
@@ -279,7 +289,11 @@ pub struct JoinRoomResponse {
 impl JoinRoomResponse {
     /// Builds the answer.
     pub const fn new(status: MemberStatus, is_host: bool, room: Room) -> Self {
-        Self { status, is_host, room }
+        Self {
+            status,
+            is_host,
+            room,
+        }
     }
 }
 
@@ -405,8 +419,12 @@ mod tests {
 
     #[test]
     fn join_and_create_bodies() {
-        let join: JoinRoomRequest = serde_json::from_value(json!({"code": "abcd2345", "password": null})).unwrap();
-        assert_eq!(serde_json::to_value(&join).unwrap(), json!({"code": "ABCD2345"}));
+        let join: JoinRoomRequest =
+            serde_json::from_value(json!({"code": "abcd2345", "password": null})).unwrap();
+        assert_eq!(
+            serde_json::to_value(&join).unwrap(),
+            json!({"code": "ABCD2345"})
+        );
         let answer = json!({"status": "PENDING", "is_host": false, "room": room_json()});
         let parsed: JoinRoomResponse = serde_json::from_value(answer.clone()).unwrap();
         assert_eq!(serde_json::to_value(&parsed).unwrap(), answer);
@@ -434,7 +452,10 @@ mod tests {
         let parsed: RoomUserRequest = serde_json::from_value(approve.clone()).unwrap();
         assert_eq!(serde_json::to_value(&parsed).unwrap(), approve);
         let delete: RoomCodeRequest = serde_json::from_value(json!({"code": "ABCD2345"})).unwrap();
-        assert_eq!(serde_json::to_value(&delete).unwrap(), json!({"code": "ABCD2345"}));
+        assert_eq!(
+            serde_json::to_value(&delete).unwrap(),
+            json!({"code": "ABCD2345"})
+        );
         let pending = json!({"requests": []});
         let parsed: PendingResponse = serde_json::from_value(pending.clone()).unwrap();
         assert_eq!(serde_json::to_value(&parsed).unwrap(), pending);

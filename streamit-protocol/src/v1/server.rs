@@ -1,9 +1,10 @@
 //! Server → client WebSocket frames: `ServerEvent`, its payloads, and `ServerMessage`, the
 //! frame `{"v", "type", "seq"?, "ts", "ref"?, "data"}` with its decoder.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -11,7 +12,7 @@ use super::PROTOCOL_VERSION;
 use super::auth::UserRef;
 use super::codes::ErrorCode;
 use super::events::{Data, Empty, UnknownEvent, event_enum};
-use super::frame::{FrameError, check_shape, data_or_empty};
+use super::frame::{FrameError, check_shape, data_object};
 use super::ids::{ClientRef, MessageId, UserId};
 use super::media::MediaRef;
 use super::playback::Playback;
@@ -84,7 +85,12 @@ pub struct ChatMessage {
 impl ChatMessage {
     /// Builds the line.
     pub const fn new(id: MessageId, user: UserRef, text: ChatText, sent_at_ms: u64) -> Self {
-        Self { id, user, text, sent_at_ms }
+        Self {
+            id,
+            user,
+            text,
+            sent_at_ms,
+        }
     }
 }
 
@@ -104,7 +110,11 @@ pub struct You {
 impl You {
     /// Builds the entry.
     pub const fn new(user: UserRef, is_host: bool, muted_until_ms: Option<u64>) -> Self {
-        Self { user, is_host, muted_until_ms }
+        Self {
+            user,
+            is_host,
+            muted_until_ms,
+        }
     }
 }
 
@@ -136,7 +146,14 @@ impl RoomSnapshot {
         chat: Vec<ChatMessage>,
         seq: u64,
     ) -> Self {
-        Self { room, you, participants, playback, chat, seq }
+        Self {
+            room,
+            you,
+            participants,
+            playback,
+            chat,
+            seq,
+        }
     }
 }
 
@@ -172,7 +189,11 @@ pub struct PlaybackState {
 impl PlaybackState {
     /// Builds the payload.
     pub const fn new(playback: Playback, cause: PlaybackCause, by: UserId) -> Self {
-        Self { playback, cause, by }
+        Self {
+            playback,
+            cause,
+            by,
+        }
     }
 }
 
@@ -222,7 +243,11 @@ pub struct UserLeft {
 impl UserLeft {
     /// Builds the payload.
     pub const fn new(user: UserRef, reason: LeaveReason, viewers: u32) -> Self {
-        Self { user, reason, viewers }
+        Self {
+            user,
+            reason,
+            viewers,
+        }
     }
 }
 
@@ -239,7 +264,10 @@ pub struct HostDisconnected {
 impl HostDisconnected {
     /// Builds the payload.
     pub const fn new(grace_seconds: u32, grace_deadline_ms: u64) -> Self {
-        Self { grace_seconds, grace_deadline_ms }
+        Self {
+            grace_seconds,
+            grace_deadline_ms,
+        }
     }
 }
 
@@ -348,7 +376,10 @@ pub struct Pong {
 impl Pong {
     /// Builds the payload.
     pub const fn new(client_ts: u64, server_ts: u64) -> Self {
-        Self { client_ts, server_ts }
+        Self {
+            client_ts,
+            server_ts,
+        }
     }
 }
 
@@ -388,7 +419,12 @@ pub struct ErrorEvent {
 impl ErrorEvent {
     /// An error without extras.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after_ms: None, current: None }
+        Self {
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+            current: None,
+        }
     }
 }
 
@@ -397,7 +433,7 @@ impl ErrorEvent {
 /// Build it once per broadcast and [`encode`](Self::encode) it once; the bytes go to every
 /// socket. Decode with [`ServerMessage::decode`]: an event this library does not know becomes
 /// [`ServerEvent::Unknown`] instead of an error.
-#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ServerMessage {
     /// The room's broadcast sequence number; present on broadcasts only.
@@ -405,10 +441,8 @@ pub struct ServerMessage {
     /// Server clock when sent, Unix epoch ms.
     pub ts: u64,
     /// The `ref` of the request this answers; present on replies only.
-    #[schemars(rename = "ref")]
     pub reference: Option<ClientRef>,
     /// The event.
-    #[schemars(flatten)]
     pub event: ServerEvent,
 }
 
@@ -429,12 +463,22 @@ struct RawServerFrame<'a> {
 impl ServerMessage {
     /// A broadcast, stamped with the room's `seq`.
     pub const fn broadcast(seq: u64, ts: u64, event: ServerEvent) -> Self {
-        Self { seq: Some(seq), ts, reference: None, event }
+        Self {
+            seq: Some(seq),
+            ts,
+            reference: None,
+            event,
+        }
     }
 
     /// A reply to one client, carrying its request's `ref` (if it had one).
     pub const fn reply(reference: Option<ClientRef>, ts: u64, event: ServerEvent) -> Self {
-        Self { seq: None, ts, reference, event }
+        Self {
+            seq: None,
+            ts,
+            reference,
+            event,
+        }
     }
 
     /// Decodes a text frame: the envelope, then `data` for its `type`.
@@ -449,7 +493,7 @@ impl ServerMessage {
         if raw.v != u64::from(PROTOCOL_VERSION) {
             return Err(FrameError::UnsupportedVersion(raw.v));
         }
-        let data = data_or_empty(raw.data);
+        let data = data_object(&raw.event_type, raw.data)?;
         let event = match ServerEvent::from_parts(&raw.event_type, data) {
             Some(Ok(event)) => event,
             Some(Err(e)) => {
@@ -465,7 +509,12 @@ impl ServerMessage {
                     .map_err(|e| FrameError::Malformed(e.to_string()))?,
             }),
         };
-        Ok(Self { seq: raw.seq, ts: raw.ts, reference: raw.reference, event })
+        Ok(Self {
+            seq: raw.seq,
+            ts: raw.ts,
+            reference: raw.reference,
+            event,
+        })
     }
 
     /// The frame as JSON text.
@@ -479,6 +528,36 @@ impl FromStr for ServerMessage {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::decode(s)
+    }
+}
+
+impl JsonSchema for ServerMessage {
+    fn schema_name() -> Cow<'static, str> {
+        "ServerMessage".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let event = generator.subschema_for::<ServerEvent>();
+        let reference = generator.subschema_for::<ClientRef>();
+        json_schema!({
+            "description": "A frame the server sends. Clients must ignore events whose type they do not know.",
+            "allOf": [
+                event,
+                {
+                    "type": "object",
+                    "properties": {
+                        "v": {"description": "Protocol version.", "const": PROTOCOL_VERSION},
+                        "seq": {
+                            "description": "The room's broadcast sequence number, rising by one per broadcast; broadcasts only.",
+                            "type": "integer", "minimum": 0
+                        },
+                        "ts": {"description": "Server clock when sent, Unix epoch ms.", "type": "integer", "minimum": 0},
+                        "ref": reference
+                    },
+                    "required": ["v", "ts"]
+                }
+            ]
+        })
     }
 }
 

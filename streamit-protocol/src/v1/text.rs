@@ -87,7 +87,11 @@ impl Rule {
             return Err(TextError::ControlCharacter);
         }
         (self.check)(text)?;
-        Ok(if self.lowercase { text.to_lowercase() } else { text.to_owned() })
+        Ok(if self.lowercase {
+            text.to_lowercase()
+        } else {
+            text.to_owned()
+        })
     }
 }
 
@@ -282,9 +286,18 @@ mod tests {
     fn names_are_trimmed_and_bounded() {
         assert_eq!(DisplayName::new("  Ada ").unwrap().as_str(), "Ada");
         assert_eq!(DisplayName::new("   "), Err(TextError::Empty));
-        assert_eq!(DisplayName::new(&"x".repeat(33)), Err(TextError::TooLong(32)));
-        assert!(DisplayName::new(&"é".repeat(32)).is_ok(), "limits count characters, not bytes");
-        assert_eq!(DisplayName::new("a\u{1b}[2J"), Err(TextError::ControlCharacter));
+        assert_eq!(
+            DisplayName::new(&"x".repeat(33)),
+            Err(TextError::TooLong(32))
+        );
+        assert!(
+            DisplayName::new(&"é".repeat(32)).is_ok(),
+            "limits count characters, not bytes"
+        );
+        assert_eq!(
+            DisplayName::new("a\u{1b}[2J"),
+            Err(TextError::ControlCharacter)
+        );
         assert!(RoomName::new(&"r".repeat(64)).is_ok());
     }
 
@@ -294,14 +307,28 @@ mod tests {
         assert!(ChatText::new("two\nlines").is_ok());
         let long = ChatText::new(&"x".repeat(501)).unwrap_err();
         assert_eq!(long.chat_code(), ErrorCode::MessageTooLong);
-        assert_eq!(ChatText::new(" ").unwrap_err().chat_code(), ErrorCode::InvalidMessage);
+        assert_eq!(
+            ChatText::new(" ").unwrap_err().chat_code(),
+            ErrorCode::InvalidMessage
+        );
         assert!(ChatText::new(&"x".repeat(500)).is_ok());
     }
 
     #[test]
     fn email_is_normalised() {
-        assert_eq!(Email::new(" Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["ada", "ada@", "@example.com", "ada@example", "ada@.com", "a da@x.io", "a@x..io"] {
+        assert_eq!(
+            Email::new(" Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@.com",
+            "a da@x.io",
+            "a@x..io",
+        ] {
             assert!(Email::new(bad).is_err(), "{bad}");
         }
     }
@@ -310,7 +337,10 @@ mod tests {
     fn secrets_never_show_in_debug() {
         let password = Password::new("correct horse").unwrap();
         assert_eq!(format!("{password:?}"), "Password(<redacted>)");
-        assert_eq!(serde_json::to_value(&password).unwrap(), json!("correct horse"));
+        assert_eq!(
+            serde_json::to_value(&password).unwrap(),
+            json!("correct horse")
+        );
         assert_eq!(Password::new("short"), Err(TextError::TooShort(8)));
         assert_eq!(Password::new(" spaced  ").unwrap().as_str(), " spaced  ");
         let token: AccessToken = serde_json::from_value(json!("a.b.c")).unwrap();

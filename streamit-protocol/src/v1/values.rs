@@ -35,14 +35,22 @@ impl PositionMs {
     /// When `ms` is past 24 hours.
     pub fn new(ms: u64) -> Result<Self, OutOfRange> {
         if ms > Self::MAX.0 {
-            return Err(OutOfRange { value: ms as f64, min: 0.0, max: Self::MAX.0 as f64 });
+            return Err(OutOfRange {
+                value: ms as f64,
+                min: 0.0,
+                max: Self::MAX.0 as f64,
+            });
         }
         Ok(Self(ms))
     }
 
     /// Clamps `ms` into range, for positions computed rather than received.
     pub const fn saturating(ms: u64) -> Self {
-        if ms > Self::MAX.0 { Self::MAX } else { Self(ms) }
+        if ms > Self::MAX.0 {
+            Self::MAX
+        } else {
+            Self(ms)
+        }
     }
 
     /// Milliseconds.
@@ -97,7 +105,11 @@ impl Rate {
         if (Self::MIN..=Self::MAX).contains(&rate) {
             Ok(Self(rate))
         } else {
-            Err(OutOfRange { value: rate, min: Self::MIN, max: Self::MAX })
+            Err(OutOfRange {
+                value: rate,
+                min: Self::MIN,
+                max: Self::MAX,
+            })
         }
     }
 
@@ -149,7 +161,11 @@ impl Seconds {
         if (0.0..=Self::MAX).contains(&s) {
             Ok(Self(s))
         } else {
-            Err(OutOfRange { value: s, min: 0.0, max: Self::MAX })
+            Err(OutOfRange {
+                value: s,
+                min: 0.0,
+                max: Self::MAX,
+            })
         }
     }
 
@@ -200,7 +216,11 @@ impl MuteDuration {
         if (1..=Self::MAX_SECONDS).contains(&seconds) {
             Ok(Self(seconds))
         } else {
-            Err(OutOfRange { value: seconds.into(), min: 1.0, max: Self::MAX_SECONDS.into() })
+            Err(OutOfRange {
+                value: seconds.into(),
+                min: 1.0,
+                max: Self::MAX_SECONDS.into(),
+            })
         }
     }
 
@@ -245,7 +265,11 @@ impl PageLimit {
     pub fn new(n: u64) -> Result<Self, OutOfRange> {
         match u8::try_from(n) {
             Ok(small) if (1..=Self::MAX).contains(&small) => Ok(Self(small)),
-            _ => Err(OutOfRange { value: n as f64, min: 1.0, max: Self::MAX.into() }),
+            _ => Err(OutOfRange {
+                value: n as f64,
+                min: 1.0,
+                max: Self::MAX.into(),
+            }),
         }
     }
 
@@ -309,7 +333,11 @@ mod tests {
     fn other_bounds() {
         assert!(Seconds::new(-0.5).is_err() && Seconds::new(86_400.5).is_err());
         assert!(MuteDuration::new(0).is_err() && MuteDuration::new(2_592_001).is_err());
-        assert!(PageLimit::new(0).is_err() && PageLimit::new(101).is_err() && PageLimit::new(256).is_err());
+        assert!(
+            PageLimit::new(0).is_err()
+                && PageLimit::new(101).is_err()
+                && PageLimit::new(256).is_err()
+        );
         assert_eq!(PageLimit::default().get(), 20);
     }
 }

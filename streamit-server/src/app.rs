@@ -1,0 +1,55 @@
+//! The state every request handler reaches: settings, the store, the auth service and the
+//! rate limits.
+
+use std::time::Duration;
+
+use crate::auth::Auth;
+use crate::config::{Config, Switch};
+use crate::rate_limit::RateLimiter;
+use crate::store::{self, Store};
+
+/// Shared by all connections behind one `Arc`.
+pub(crate) struct App {
+    pub(crate) config: Config,
+    pub(crate) store: Store,
+    pub(crate) auth: Auth,
+    pub(crate) limits: Limits,
+}
+
+/// The HTTP limits; all lifted by `--rate-limits off`.
+pub(crate) struct Limits {
+    pub(crate) login_per_ip: RateLimiter,
+    pub(crate) login_per_email: RateLimiter,
+    pub(crate) signup_per_ip: RateLimiter,
+    pub(crate) room_actions_per_user: RateLimiter,
+}
+
+impl Limits {
+    fn new(config: &Config) -> Self {
+        let per_minute = |n: u32| match config.rate_limits {
+            Switch::On => RateLimiter::new(n, Duration::from_secs(60)),
+            Switch::Off => RateLimiter::disabled(),
+        };
+        Self {
+            login_per_ip: per_minute(config.logins_per_ip_per_minute),
+            login_per_email: per_minute(config.logins_per_email_per_minute),
+            signup_per_ip: per_minute(config.signups_per_ip_per_minute),
+            room_actions_per_user: per_minute(config.room_actions_per_user_per_minute),
+        }
+    }
+}
+
+impl App {
+    /// Connects the store (running migrations) and builds the services.
+    pub(crate) async fn start(config: Config) -> Result<Self, store::Error> {
+        let store = Store::connect(&config.database_url).await?;
+        let auth = Auth::new(store.clone(), &config).await?;
+        let limits = Limits::new(&config);
+        Ok(Self {
+            config,
+            store,
+            auth,
+            limits,
+        })
+    }
+}

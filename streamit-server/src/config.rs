@@ -1,0 +1,188 @@
+//! Every setting, from a flag or its `STREAMIT_*` environment variable, with defaults that run
+//! with no setup: `127.0.0.1:8000`, a SQLite file in the working directory, a JWT secret made on
+//! first start and kept in the database.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// On or off, for switches operators set from scripts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
+}
+
+/// The server's settings.
+#[derive(Clone, Parser)]
+#[command(
+    name = "streamit-server",
+    version,
+    about = "The StreamIt watch-together server."
+)]
+#[non_exhaustive]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "STREAMIT_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// Database: `sqlite://path` (created when missing) or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "STREAMIT_DATABASE_URL",
+        default_value = "sqlite://streamit.db"
+    )]
+    pub database_url: String,
+
+    /// Secret that signs access tokens (HS256). When absent, one is generated on first start
+    /// and kept in the database, so every node and every restart share it.
+    #[arg(long, env = "STREAMIT_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Access token lifetime, in seconds.
+    #[arg(long, env = "STREAMIT_ACCESS_TTL_SECONDS", default_value_t = 15 * 60)]
+    pub access_ttl_seconds: u64,
+
+    /// Refresh token lifetime, in days.
+    #[arg(long, env = "STREAMIT_REFRESH_TTL_DAYS", default_value_t = 30)]
+    pub refresh_ttl_days: u64,
+
+    /// `off` lifts every HTTP limit below, for load tests.
+    #[arg(long, env = "STREAMIT_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
+    pub rate_limits: Switch,
+
+    /// Login attempts allowed per client IP per minute.
+    #[arg(long, env = "STREAMIT_LOGINS_PER_IP_PER_MINUTE", default_value_t = 30)]
+    pub logins_per_ip_per_minute: u32,
+
+    /// Login attempts allowed per e-mail address per minute.
+    #[arg(
+        long,
+        env = "STREAMIT_LOGINS_PER_EMAIL_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub logins_per_email_per_minute: u32,
+
+    /// Registrations and guest sign-ups allowed per client IP per minute.
+    #[arg(long, env = "STREAMIT_SIGNUPS_PER_IP_PER_MINUTE", default_value_t = 30)]
+    pub signups_per_ip_per_minute: u32,
+
+    /// Room creations and joins allowed per user per minute (bounds password guessing).
+    #[arg(
+        long,
+        env = "STREAMIT_ROOM_ACTIONS_PER_USER_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub room_actions_per_user_per_minute: u32,
+
+    /// How long shutdown waits for open requests before closing them, in seconds.
+    #[arg(long, env = "STREAMIT_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
+
+    /// Log filter: a level (`info`) or directives (`streamit_server=debug,info`).
+    #[arg(long, env = "STREAMIT_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl Config {
+    /// The defaults, as a run with no flags and no environment would have them.
+    pub fn defaults() -> Self {
+        Self::parse_from(["streamit-server"])
+    }
+
+    pub(crate) fn access_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_ttl_seconds)
+    }
+
+    pub(crate) fn refresh_ttl(&self) -> Duration {
+        Duration::from_secs(self.refresh_ttl_days * 24 * 60 * 60)
+    }
+
+    pub(crate) fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_seconds)
+    }
+}
+
+/// Hides the JWT secret and any password in the database URL.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("access_ttl_seconds", &self.access_ttl_seconds)
+            .field("refresh_ttl_days", &self.refresh_ttl_days)
+            .field("rate_limits", &self.rate_limits)
+            .field("logins_per_ip_per_minute", &self.logins_per_ip_per_minute)
+            .field(
+                "logins_per_email_per_minute",
+                &self.logins_per_email_per_minute,
+            )
+            .field("signups_per_ip_per_minute", &self.signups_per_ip_per_minute)
+            .field(
+                "room_actions_per_user_per_minute",
+                &self.room_actions_per_user_per_minute,
+            )
+            .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+/// `scheme://user:secret@host/db` → `scheme://user:<redacted>@host/db`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:<redacted>@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_with_no_setup() {
+        let config = Config::defaults();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(config.database_url, "sqlite://streamit.db");
+        assert_eq!(config.rate_limits, Switch::On);
+        assert!(config.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let config = Config::parse_from([
+            "streamit-server",
+            "--jwt-secret",
+            "hunter2",
+            "--database-url",
+            "postgres://app:s3cret@db:5432/streamit",
+        ]);
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        assert!(shown.contains("postgres://app:<redacted>@db:5432/streamit"));
+    }
+
+    #[test]
+    fn rate_limits_switch_off() {
+        let config = Config::parse_from(["streamit-server", "--rate-limits", "off"]);
+        assert_eq!(config.rate_limits, Switch::Off);
+    }
+}

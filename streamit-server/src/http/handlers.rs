@@ -1,0 +1,173 @@
+//! One arm per route: check limits and the caller, decode the input, call the service, answer.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use http::StatusCode;
+use http::request::Parts;
+use streamit_protocol::v1::{EmbedRequest, EmbedResponse, ErrorCode, LoginRequest};
+
+use super::request::{bearer, json_body, query};
+use super::response::{Reply, json, no_content, text};
+use super::router::Route;
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::rate_limit::RateLimiter;
+use crate::{media, progress, rooms};
+
+fn limit(limiter: &RateLimiter, key: &str) -> ApiResult<()> {
+    limiter
+        .check(key, Instant::now())
+        .map_err(ApiError::rate_limited)
+}
+
+async fn caller(app: &App, parts: &Parts) -> ApiResult<Caller> {
+    let token = bearer(parts).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Unauthorized,
+            "send Authorization: Bearer <access token>",
+        )
+    })?;
+    app.auth.authenticate(token).await
+}
+
+/// A caller allowed one more room action (create or join) under the per-user limit.
+async fn room_actor(app: &App, parts: &Parts) -> ApiResult<Caller> {
+    let caller = caller(app, parts).await?;
+    limit(
+        &app.limits.room_actions_per_user,
+        &caller.user_id.to_string(),
+    )?;
+    Ok(caller)
+}
+
+pub(crate) async fn handle(
+    app: &App,
+    ip: IpAddr,
+    route: Route,
+    parts: &Parts,
+    body: &[u8],
+) -> ApiResult<Reply> {
+    let ip = ip.to_string();
+    Ok(match route {
+        Route::Register => {
+            limit(&app.limits.signup_per_ip, &ip)?;
+            json(
+                StatusCode::CREATED,
+                &app.auth.register(json_body(parts, body)?).await?,
+            )
+        }
+        Route::Login => {
+            limit(&app.limits.login_per_ip, &ip)?;
+            let request: LoginRequest = json_body(parts, body)?;
+            limit(&app.limits.login_per_email, request.email.as_str())?;
+            json(StatusCode::OK, &app.auth.login(request).await?)
+        }
+        Route::Guest => {
+            limit(&app.limits.signup_per_ip, &ip)?;
+            json(
+                StatusCode::CREATED,
+                &app.auth.guest(json_body(parts, body)?).await?,
+            )
+        }
+        Route::Refresh => json(
+            StatusCode::OK,
+            &app.auth.refresh(json_body(parts, body)?).await?,
+        ),
+        Route::Logout => {
+            let caller = caller(app, parts).await?;
+            app.auth.logout(&caller, json_body(parts, body)?).await?;
+            no_content()
+        }
+        Route::Me => json(
+            StatusCode::OK,
+            &app.auth.me(&caller(app, parts).await?).await?,
+        ),
+        Route::CreateRoom => {
+            let caller = room_actor(app, parts).await?;
+            json(
+                StatusCode::CREATED,
+                &rooms::create(app, &caller, json_body(parts, body)?).await?,
+            )
+        }
+        Route::JoinRoom => {
+            let caller = room_actor(app, parts).await?;
+            json(
+                StatusCode::OK,
+                &rooms::join(app, &caller, json_body(parts, body)?).await?,
+            )
+        }
+        Route::RoomDetail(code) => json(
+            StatusCode::OK,
+            &rooms::detail(app, &caller(app, parts).await?, code).await?,
+        ),
+        Route::Pending(code) => json(
+            StatusCode::OK,
+            &rooms::pending(app, &caller(app, parts).await?, code).await?,
+        ),
+        Route::Approve => {
+            let caller = caller(app, parts).await?;
+            json(
+                StatusCode::OK,
+                &rooms::approve(app, &caller, json_body(parts, body)?).await?,
+            )
+        }
+        Route::Deny => {
+            let caller = caller(app, parts).await?;
+            rooms::deny(app, &caller, json_body(parts, body)?).await?;
+            no_content()
+        }
+        Route::DeleteRoom => {
+            let caller = caller(app, parts).await?;
+            let request: streamit_protocol::v1::RoomCodeRequest = json_body(parts, body)?;
+            json(
+                StatusCode::OK,
+                &rooms::delete(app, &caller, request.code).await?,
+            )
+        }
+        Route::PublicRooms => json(StatusCode::OK, &rooms::public(app, query(parts)?).await?),
+        Route::Embed => {
+            let request: EmbedRequest = json_body(parts, body)?;
+            let url = media::embed_url(&request.media, &request.options.unwrap_or_default());
+            json(
+                StatusCode::OK,
+                &EmbedResponse::new(url, media::capabilities(request.media.provider())),
+            )
+        }
+        Route::Providers => json(StatusCode::OK, &media::providers()),
+        Route::SaveProgress => {
+            let caller = caller(app, parts).await?;
+            json(
+                StatusCode::OK,
+                &progress::save(app, &caller, json_body(parts, body)?).await?,
+            )
+        }
+        Route::GetProgress => {
+            let caller = caller(app, parts).await?;
+            json(
+                StatusCode::OK,
+                &progress::get(app, &caller, query(parts)?).await?,
+            )
+        }
+        Route::Resume(code) => json(
+            StatusCode::OK,
+            &progress::resume(app, &caller(app, parts).await?, code).await?,
+        ),
+        Route::ProgressList => json(
+            StatusCode::OK,
+            &progress::list(app, &caller(app, parts).await?).await?,
+        ),
+        Route::Healthz => text("ok\n"),
+        Route::Readyz => match app.store.ping().await {
+            Ok(()) => text("ready\n"),
+            Err(error) => {
+                tracing::warn!(%error, "database not ready");
+                return Err(ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the database does not answer",
+                ));
+            }
+        },
+    })
+}

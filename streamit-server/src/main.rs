@@ -1,0 +1,56 @@
+//! `streamit-server`: reads the settings, starts logging, binds, and serves until Ctrl-C or
+//! SIGTERM.
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use streamit_server::{Config, run};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|_| std::env::var_os("STREAMIT_LOG").is_none())
+        .unwrap_or_else(|| config.log.clone());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_new(&filter).with_context(|| format!("bad log filter {filter:?}"))?,
+        )
+        .init();
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    run(listener, config, shutdown)
+        .await
+        .context("streamit-server failed to start")
+}
+
+/// Cancels `shutdown` on the first Ctrl-C or SIGTERM.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C only");
+                    let _ = ctrl_c.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown requested");
+    shutdown.cancel();
+}

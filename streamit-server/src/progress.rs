@@ -1,0 +1,118 @@
+//! Watch progress: how far each member got in each piece of media, per room. Saving is an
+//! idempotent upsert; `completed` turns true at 95 % (or on the player's `ended`) and stays.
+//! Progress never touches the room's playback.
+
+use streamit_protocol::v1::{
+    ErrorCode, MemberStatus, ProgressListResponse, ProgressQuery, RoomCode, SaveProgressRequest,
+    Seconds, UserId, WatchProgress,
+};
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::clock::now_ms;
+use crate::error::{ApiError, ApiResult};
+use crate::store::ProgressUpdate;
+
+/// The share of the media after which it counts as watched.
+const COMPLETED_AT: f64 = 0.95;
+
+fn no_progress() -> ApiError {
+    ApiError::new(ErrorCode::NoProgress, "no progress saved for that media")
+}
+
+/// Whether a position counts as the end of the media.
+pub(crate) fn reaches_end(position_s: Seconds, duration_s: Option<Seconds>) -> bool {
+    duration_s.is_some_and(|d| d.get() > 0.0 && position_s.get() / d.get() >= COMPLETED_AT)
+}
+
+/// Checks the caller is an approved member (or the host) of an existing room.
+async fn require_member(
+    app: &App,
+    user_id: UserId,
+    code: RoomCode,
+) -> ApiResult<crate::store::RoomRecord> {
+    let record = app
+        .store
+        .room(code)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, "no room has that code"))?;
+    if record.room.host.id != user_id {
+        let membership = app.store.membership(code, user_id).await?;
+        if membership.is_none_or(|m| m.status != MemberStatus::Approved) {
+            return Err(ApiError::new(ErrorCode::NotAMember, "join the room first"));
+        }
+    }
+    Ok(record)
+}
+
+pub(crate) async fn save(
+    app: &App,
+    caller: &Caller,
+    request: SaveProgressRequest,
+) -> ApiResult<WatchProgress> {
+    let record = require_member(app, caller.user_id, request.room_code).await?;
+    let media = request.media.or(record.room.media).ok_or_else(|| {
+        ApiError::invalid(
+            ErrorCode::InvalidMedia,
+            "media",
+            "the room plays nothing yet; name the media",
+        )
+    })?;
+    let update = ProgressUpdate {
+        user_id: caller.user_id,
+        room_code: request.room_code,
+        media: &media,
+        position_s: request.position_s,
+        duration_s: request.duration_s,
+        completed: reaches_end(request.position_s, request.duration_s),
+        now_ms: now_ms(),
+    };
+    Ok(app.store.save_progress(update).await?)
+}
+
+pub(crate) async fn get(
+    app: &App,
+    caller: &Caller,
+    query: ProgressQuery,
+) -> ApiResult<WatchProgress> {
+    let media = query
+        .media()
+        .map_err(|e| ApiError::invalid(ErrorCode::InvalidMedia, e.field.as_str(), e.to_string()))?;
+    app.store
+        .progress(caller.user_id, query.room_code, &media)
+        .await?
+        .ok_or_else(no_progress)
+}
+
+/// Progress on whatever the room plays now.
+pub(crate) async fn resume(app: &App, caller: &Caller, code: RoomCode) -> ApiResult<WatchProgress> {
+    let record = require_member(app, caller.user_id, code).await?;
+    let media = record.room.media.ok_or_else(no_progress)?;
+    app.store
+        .progress(caller.user_id, code, &media)
+        .await?
+        .ok_or_else(no_progress)
+}
+
+pub(crate) async fn list(app: &App, caller: &Caller) -> ApiResult<ProgressListResponse> {
+    Ok(ProgressListResponse::new(
+        app.store.progress_list(caller.user_id).await?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: f64) -> Seconds {
+        Seconds::new(v).unwrap()
+    }
+
+    #[test]
+    fn completion_starts_at_95_percent() {
+        assert!(reaches_end(s(95.0), Some(s(100.0))));
+        assert!(!reaches_end(s(94.9), Some(s(100.0))));
+        assert!(!reaches_end(s(50.0), None));
+        assert!(!reaches_end(s(0.0), Some(s(0.0))));
+    }
+}

@@ -1,0 +1,119 @@
+//! The accept loop: one task per connection, tracked, and a graceful shutdown that stops
+//! accepting, lets open requests finish within a bounded time, then returns.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::app::App;
+use crate::config::{Config, redact_url};
+use crate::{http, store};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database {url}: {source}")]
+    Database {
+        /// The database URL, password redacted.
+        url: String,
+        /// What went wrong.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Serves `listener` until `shutdown` is cancelled, then drains open requests (at most
+/// `--shutdown-grace-seconds`) and returns.
+///
+/// # Errors
+/// When the database cannot be opened or migrated.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
+    let url = redact_url(&config.database_url);
+    let grace = config.shutdown_grace();
+    let app = App::start(config)
+        .await
+        .map_err(|e: store::Error| StartError::Database {
+            url: url.clone(),
+            source: Box::new(e),
+        })?;
+    let app = Arc::new(app);
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(%address, database = %url, "streamit-server listening");
+    let connections = TaskTracker::new();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(connection(Arc::clone(&app), stream, peer, shutdown.clone()));
+                }
+                // Out of descriptors or a reset during the handshake: log and keep serving.
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    connections.close();
+    tracing::info!(
+        open = connections.len(),
+        "shutting down; draining connections"
+    );
+    if tokio::time::timeout(grace, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            "drain timed out; closing what is left"
+        );
+    }
+    tracing::info!("streamit-server stopped");
+    Ok(())
+}
+
+async fn connection(
+    app: Arc<App>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(http::serve(app, peer, request).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(10))
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "connection ended with an error");
+    }
+}

@@ -1,0 +1,158 @@
+//! The database: every SQL statement of the server, written once for SQLite and PostgreSQL
+//! (sqlx's `Any` driver, portable SQL), with each backend's migrations run at start-up.
+//!
+//! The database is the authority for users, logins, rooms and their lifecycle, participants,
+//! bans, playback, chat and watch progress; nothing in a node's memory is needed after it dies.
+//!
+//! Portability rules: `$n` placeholders, `RETURNING`, `ON CONFLICT`, ids as TEXT UUIDs, times
+//! as BIGINT epoch ms, booleans as INTEGER 0/1 (the `Any` driver decodes them the same on both),
+//! absent season/episode stored as 0 so they can sit in a unique key.
+//!
+//! Submodules, each adding its part of `impl Store`:
+//! - `pool`: URLs, pool sizes and the per-connection SQLite settings;
+//! - `migrate`: the embedded migrations and the runner that applies them once;
+//! - `accounts`: users, logins, refresh tokens and the JWT secret;
+//! - `rooms`: rooms, their lifecycle compare-and-set and the public listing;
+//! - `members`: participants, approvals and bans;
+//! - `progress`: watch progress;
+//! - `rows`: how values become columns and columns become wire types.
+
+mod accounts;
+mod members;
+mod migrate;
+mod pool;
+mod progress;
+mod rooms;
+mod rows;
+#[cfg(test)]
+mod tests;
+
+use streamit_protocol::v1::{
+    DisplayName, Email, EntryMode, MediaRef, MemberStatus, Playback, Room, RoomCode, RoomName,
+    Seconds, User, UserId,
+};
+use uuid::Uuid;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// A unique key is taken (an e-mail, a room code).
+    #[error("already exists")]
+    Conflict,
+    /// The database failed or is unreachable.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored value no longer parses as its wire type (corruption or a bad migration).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which database the store talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A user to create.
+pub(crate) struct NewUser {
+    pub(crate) id: UserId,
+    pub(crate) email: Option<Email>,
+    /// Argon2id PHC string; `None` for guests.
+    pub(crate) password_hash: Option<String>,
+    pub(crate) display_name: DisplayName,
+    pub(crate) is_guest: bool,
+    pub(crate) created_at_ms: u64,
+}
+
+/// A user with the secret the login check needs.
+pub(crate) struct UserWithPassword {
+    pub(crate) user: User,
+    pub(crate) password_hash: Option<String>,
+}
+
+/// What spending a refresh token found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Spend {
+    /// Valid and now spent: issue a new pair for this login.
+    Spent { login_id: Uuid, user_id: UserId },
+    /// Already spent before: a replay. The caller revokes the login.
+    Reused { login_id: Uuid },
+    /// Past its expiry, or its login was revoked.
+    Expired,
+    /// No such token.
+    Unknown,
+}
+
+/// A room to create; the host becomes its first approved participant.
+pub(crate) struct NewRoom {
+    pub(crate) code: RoomCode,
+    pub(crate) name: RoomName,
+    pub(crate) host_id: UserId,
+    pub(crate) is_private: bool,
+    pub(crate) entry_mode: EntryMode,
+    /// Argon2id PHC string of the room password, for `PASSWORD` rooms.
+    pub(crate) password_hash: Option<String>,
+    pub(crate) chat_enabled: bool,
+    pub(crate) media: Option<MediaRef>,
+    pub(crate) embed_url: Option<String>,
+    pub(crate) created_at_ms: u64,
+}
+
+/// A room with what only the server sees.
+pub(crate) struct RoomRecord {
+    pub(crate) room: Room,
+    pub(crate) password_hash: Option<String>,
+    pub(crate) playback: Playback,
+    /// The last broadcast `seq` stamped in this room.
+    pub(crate) seq: u64,
+}
+
+/// A user's membership of a room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Membership {
+    pub(crate) status: MemberStatus,
+    pub(crate) muted_until_ms: Option<u64>,
+}
+
+/// One save of watch progress.
+pub(crate) struct ProgressUpdate<'a> {
+    pub(crate) user_id: UserId,
+    pub(crate) room_code: RoomCode,
+    pub(crate) media: &'a MediaRef,
+    pub(crate) position_s: Seconds,
+    pub(crate) duration_s: Option<Seconds>,
+    /// This save finishes the media (≥ 95 % or `ended`); once stored true it stays true.
+    pub(crate) completed: bool,
+    pub(crate) now_ms: u64,
+}
+
+/// The database handle; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Store {
+    pool: sqlx::AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects, creating a SQLite file when missing (WAL mode), and runs the backend's
+    /// migrations. `url` is `sqlite://path`, `sqlite::memory:` or `postgres://…`.
+    pub(crate) async fn connect(url: &str) -> Result<Self> {
+        let (pool, backend) = pool::open(url).await?;
+        migrate::run(&pool, backend).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Which database this is.
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A trivial query, for `/readyz`.
+    pub(crate) async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,145 @@
+//! Who is in a room: memberships, join requests and their approval, bans.
+
+use streamit_protocol::v1::{MemberStatus, Participant, RoomCode, UserId};
+
+use super::rows::{self, int, wire};
+use super::{Membership, Result, Store};
+
+/// Every column `rows::participant` reads, for one room (`$1`); a query appends its filter
+/// and order.
+macro_rules! participant_select {
+    () => {
+        "SELECT p.user_id, u.display_name, p.status, p.muted_until_ms, \
+         CASE WHEN p.user_id = r.host_id THEN 1 ELSE 0 END AS is_host \
+         FROM participants p JOIN users u ON u.id = p.user_id JOIN rooms r ON r.code = p.room_code \
+         WHERE p.room_code = $1"
+    };
+}
+
+impl Store {
+    /// A user's membership of a room.
+    pub(crate) async fn membership(
+        &self,
+        code: RoomCode,
+        user_id: UserId,
+    ) -> Result<Option<Membership>> {
+        let row = sqlx::query(
+            "SELECT status, muted_until_ms FROM participants WHERE room_code = $1 AND user_id = $2",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(user_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(membership).transpose()
+    }
+
+    /// Adds a membership with `status` unless one exists; returns the membership as it now is
+    /// (an existing one is left as it was, so joining is idempotent).
+    pub(crate) async fn ensure_membership(
+        &self,
+        code: RoomCode,
+        user_id: UserId,
+        status: MemberStatus,
+        now_ms: u64,
+    ) -> Result<Membership> {
+        // The no-op update makes `RETURNING` give the existing row too, so insert-or-read is
+        // one atomic statement even when the same user joins twice at once.
+        let row = sqlx::query(
+            "INSERT INTO participants (room_code, user_id, status, joined_at_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (room_code, user_id) DO UPDATE SET status = participants.status \
+             RETURNING status, muted_until_ms",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(user_id.to_string())
+        .bind(wire(status))
+        .bind(int(now_ms))
+        .fetch_one(&self.pool)
+        .await?;
+        membership(&row)
+    }
+
+    /// Everyone in the room, approved and pending, host first then by join time; `online`
+    /// false (presence is the real-time layer's).
+    pub(crate) async fn participants(&self, code: RoomCode) -> Result<Vec<Participant>> {
+        let found = sqlx::query(concat!(
+            participant_select!(),
+            " ORDER BY is_host DESC, p.joined_at_ms, p.user_id"
+        ))
+        .bind(code.as_str().to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        found.iter().map(rows::participant).collect()
+    }
+
+    /// Pending members, oldest request first.
+    pub(crate) async fn pending(&self, code: RoomCode) -> Result<Vec<Participant>> {
+        let found = sqlx::query(concat!(
+            participant_select!(),
+            " AND p.status = $2 ORDER BY p.joined_at_ms, p.user_id"
+        ))
+        .bind(code.as_str().to_owned())
+        .bind(wire(MemberStatus::Pending))
+        .fetch_all(&self.pool)
+        .await?;
+        found.iter().map(rows::participant).collect()
+    }
+
+    /// Turns a pending membership into an approved one; `None` when it was not pending.
+    pub(crate) async fn approve(
+        &self,
+        code: RoomCode,
+        user_id: UserId,
+    ) -> Result<Option<Participant>> {
+        let mut tx = self.pool.begin().await?;
+        let approved = sqlx::query(
+            "UPDATE participants SET status = $3 WHERE room_code = $1 AND user_id = $2 AND status = $4 \
+             RETURNING user_id",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(user_id.to_string())
+        .bind(wire(MemberStatus::Approved))
+        .bind(wire(MemberStatus::Pending))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if approved.is_none() {
+            return Ok(None);
+        }
+        let row = sqlx::query(concat!(participant_select!(), " AND p.user_id = $2"))
+            .bind(code.as_str().to_owned())
+            .bind(user_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        rows::participant(&row).map(Some)
+    }
+
+    /// Removes a pending membership; false when it was not pending.
+    pub(crate) async fn deny(&self, code: RoomCode, user_id: UserId) -> Result<bool> {
+        let deleted = sqlx::query(
+            "DELETE FROM participants WHERE room_code = $1 AND user_id = $2 AND status = $3",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(user_id.to_string())
+        .bind(wire(MemberStatus::Pending))
+        .execute(&self.pool)
+        .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    /// Whether the user is banned from the room.
+    pub(crate) async fn is_banned(&self, code: RoomCode, user_id: UserId) -> Result<bool> {
+        let ban = sqlx::query("SELECT user_id FROM bans WHERE room_code = $1 AND user_id = $2")
+            .bind(code.as_str().to_owned())
+            .bind(user_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(ban.is_some())
+    }
+}
+
+fn membership(row: &sqlx::any::AnyRow) -> Result<Membership> {
+    Ok(Membership {
+        status: rows::get_wire(row, "status")?,
+        muted_until_ms: rows::get_opt_u64(row, "muted_until_ms")?,
+    })
+}

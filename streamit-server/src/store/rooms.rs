@@ -1,0 +1,182 @@
+//! Rooms: creation, lookup, the lifecycle compare-and-set, presence and the public listing.
+
+use sqlx::Row;
+use streamit_protocol::v1::{MemberStatus, PublicRoom, Room, RoomCode, RoomState};
+
+use super::accounts::conflict_if_taken;
+use super::rows::{self, episode_part, flag, int, wire};
+use super::{NewRoom, Result, RoomRecord, Store};
+
+/// Every column `rows::room` and `rows::playback` read, with the host's name; a query appends
+/// its `WHERE`.
+macro_rules! room_select {
+    () => {
+        "SELECT r.code, r.name, r.host_id, h.display_name AS host_name, r.state, r.is_private, \
+         r.entry_mode, r.password_hash, r.chat_enabled, r.media_provider, r.media_kind, \
+         r.media_id, r.media_season, r.media_episode, r.embed_url, r.viewers, r.created_at_ms, \
+         r.grace_deadline_ms, r.playing, r.position_ms, r.rate, r.playback_updated_at_ms, \
+         r.playback_version, r.seq \
+         FROM rooms r JOIN users h ON h.id = r.host_id"
+    };
+}
+
+/// Which rooms the public listing shows; shared by the page and its total so they agree.
+macro_rules! listed {
+    () => {
+        " WHERE r.state = $1 AND r.is_private = 0 AND r.host_connected = 1"
+    };
+}
+
+/// How many states a room can be in: `transition_room` always binds this many, so its
+/// statement is one text whatever `from` holds.
+const STATES: usize = 5;
+
+impl Store {
+    /// Creates a room and its host's approved membership in one transaction; `Conflict` when
+    /// the code is taken. Playback starts paused at 0, version 0; `seq` starts at 0.
+    pub(crate) async fn create_room(&self, room: NewRoom) -> Result<Room> {
+        let media = room.media.as_ref();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO rooms (code, name, host_id, state, is_private, entry_mode, password_hash, \
+             chat_enabled, media_provider, media_kind, media_id, media_season, media_episode, \
+             embed_url, created_at_ms, playback_updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+        )
+        .bind(room.code.as_str().to_owned())
+        .bind(room.name.as_str().to_owned())
+        .bind(room.host_id.to_string())
+        .bind(wire(RoomState::Created))
+        .bind(flag(room.is_private))
+        .bind(wire(room.entry_mode))
+        .bind(room.password_hash)
+        .bind(flag(room.chat_enabled))
+        .bind(media.map(|m| m.provider().as_str()))
+        .bind(media.map(|m| m.kind().as_str()))
+        .bind(media.map(|m| m.id().to_owned()))
+        .bind(episode_part(media.and_then(|m| m.season())))
+        .bind(episode_part(media.and_then(|m| m.episode())))
+        .bind(room.embed_url)
+        .bind(int(room.created_at_ms))
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_if_taken)?;
+        sqlx::query("INSERT INTO participants (room_code, user_id, status, joined_at_ms) VALUES ($1, $2, $3, $4)")
+            .bind(room.code.as_str().to_owned())
+            .bind(room.host_id.to_string())
+            .bind(wire(MemberStatus::Approved))
+            .bind(int(room.created_at_ms))
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query(concat!(room_select!(), " WHERE r.code = $1"))
+            .bind(room.code.as_str().to_owned())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        rows::room(&row)
+    }
+
+    /// A room with its private parts; `viewers` as stored.
+    pub(crate) async fn room(&self, code: RoomCode) -> Result<Option<RoomRecord>> {
+        let row = sqlx::query(concat!(room_select!(), " WHERE r.code = $1"))
+            .bind(code.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(RoomRecord {
+            room: rows::room(&row)?,
+            password_hash: row.try_get("password_hash")?,
+            playback: rows::playback(&row)?,
+            seq: rows::get_u64(&row, "seq")?,
+        }))
+    }
+
+    /// Moves a room to `to` only if it is in one of `from` (a compare-and-set, safe when several
+    /// nodes race), setting `grace_deadline_ms`; the updated room, or `None` when it was not in
+    /// `from`.
+    pub(crate) async fn transition_room(
+        &self,
+        code: RoomCode,
+        from: &[RoomState],
+        to: RoomState,
+        grace_deadline_ms: Option<u64>,
+    ) -> Result<Option<Room>> {
+        let Some(&first) = from.first() else {
+            return Ok(None);
+        };
+        // Padding with a state already listed leaves the `IN` list's meaning unchanged.
+        let mut allowed = [first; STATES];
+        for (slot, state) in allowed.iter_mut().zip(from) {
+            *slot = *state;
+        }
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE rooms SET state = $2, grace_deadline_ms = $3 \
+             WHERE code = $1 AND state IN ($4, $5, $6, $7, $8) RETURNING code",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(wire(to))
+        .bind(grace_deadline_ms.map(int));
+        let updated = allowed
+            .into_iter()
+            .fold(updated, |query, state| query.bind(wire(state)))
+            .fetch_optional(&mut *tx)
+            .await?;
+        if updated.is_none() {
+            return Ok(None);
+        }
+        let row = sqlx::query(concat!(room_select!(), " WHERE r.code = $1"))
+            .bind(code.as_str().to_owned())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        rows::room(&row).map(Some)
+    }
+
+    /// Records live presence, written by the real-time layer: people connected now and
+    /// whether the host is among them.
+    pub(crate) async fn set_presence(
+        &self,
+        code: RoomCode,
+        viewers: u32,
+        host_connected: bool,
+    ) -> Result<()> {
+        sqlx::query("UPDATE rooms SET viewers = $2, host_connected = $3 WHERE code = $1")
+            .bind(code.as_str().to_owned())
+            .bind(i64::from(viewers))
+            .bind(flag(host_connected))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// `LIVE`, public rooms whose host is connected, most viewers first (newest first among
+    /// equals), one page of them and the total.
+    pub(crate) async fn public_rooms(
+        &self,
+        limit: u8,
+        offset: u32,
+    ) -> Result<(Vec<PublicRoom>, u64)> {
+        let page = sqlx::query(concat!(
+            room_select!(),
+            listed!(),
+            " ORDER BY r.viewers DESC, r.created_at_ms DESC, r.code LIMIT $2 OFFSET $3"
+        ))
+        .bind(wire(RoomState::Live))
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.pool)
+        .await?;
+        let total = sqlx::query(concat!("SELECT COUNT(*) AS total FROM rooms r", listed!()))
+            .bind(wire(RoomState::Live))
+            .fetch_one(&self.pool)
+            .await?;
+        let rooms = page
+            .iter()
+            .map(|row| rows::room(row).map(|room| PublicRoom::from_room(&room)));
+        Ok((
+            rooms.collect::<Result<_>>()?,
+            rows::get_u64(&total, "total")?,
+        ))
+    }
+}

@@ -1,0 +1,207 @@
+//! Watch progress.
+
+use streamit_protocol::v1::{MediaRef, Playback, PositionMs, RoomCode, Seconds, UserId};
+
+use super::{Fixture, code, episode, fixtures, guest, movie, new_room};
+use crate::store::{ProgressUpdate, Store};
+
+fn seconds(s: f64) -> Seconds {
+    Seconds::new(s).unwrap()
+}
+
+/// One save at `now_ms`.
+fn save<'a>(
+    user_id: UserId,
+    room_code: RoomCode,
+    media: &'a MediaRef,
+    position: f64,
+    duration: Option<f64>,
+    now_ms: u64,
+) -> ProgressUpdate<'a> {
+    ProgressUpdate {
+        user_id,
+        room_code,
+        media,
+        position_s: seconds(position),
+        duration_s: duration.map(seconds),
+        completed: false,
+        now_ms,
+    }
+}
+
+/// A user in a fresh room.
+async fn watcher(store: &Store, room: &str) -> (UserId, RoomCode) {
+    let user = guest(store, "Ada").await;
+    store
+        .create_room(new_room(code(room), user, 1))
+        .await
+        .unwrap();
+    (user, code(room))
+}
+
+#[tokio::test]
+async fn saving_twice_keeps_one_row() {
+    for Fixture { store, .. } in &fixtures().await {
+        let (user, room) = watcher(store, "PRGS2345").await;
+        let media = movie("550");
+        let first = store
+            .save_progress(save(user, room, &media, 30.0, Some(120.0), 10))
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.position_s, first.duration_s, first.percent),
+            (seconds(30.0), Some(seconds(120.0)), Some(25.0))
+        );
+        assert!(!first.completed);
+        assert_eq!(
+            (first.room_code, &first.media, first.updated_at_ms),
+            (room, &media, 10)
+        );
+
+        let again = store
+            .save_progress(save(user, room, &media, 30.0, Some(120.0), 10))
+            .await
+            .unwrap();
+        assert_eq!(again, first, "the same call twice is the same row");
+        let later = store
+            .save_progress(save(user, room, &media, 60.0, None, 20))
+            .await
+            .unwrap();
+        assert_eq!((later.position_s, later.updated_at_ms), (seconds(60.0), 20));
+        assert_eq!(
+            (later.duration_s, later.percent),
+            (Some(seconds(120.0)), Some(50.0)),
+            "a known length stays"
+        );
+
+        let list = store.progress_list(user).await.unwrap();
+        assert_eq!(list.len(), 1, "{:?}", store.backend());
+        assert_eq!(list[0], later);
+        assert_eq!(
+            store.progress(user, room, &media).await.unwrap(),
+            Some(later)
+        );
+    }
+}
+
+#[tokio::test]
+async fn completion_is_sticky_and_percent_capped() {
+    for Fixture { store, .. } in &fixtures().await {
+        let (user, room) = watcher(store, "DNNE2345").await;
+        let media = movie("550");
+        let mut finished = save(user, room, &media, 118.0, Some(120.0), 10);
+        finished.completed = true;
+        assert!(store.save_progress(finished).await.unwrap().completed);
+
+        let rewound = store
+            .save_progress(save(user, room, &media, 5.0, Some(120.0), 20))
+            .await
+            .unwrap();
+        assert!(
+            rewound.completed,
+            "{:?}: completed stays true",
+            store.backend()
+        );
+        assert_eq!(rewound.position_s, seconds(5.0));
+
+        let past_the_end = store
+            .save_progress(save(user, room, &media, 130.0, Some(120.0), 30))
+            .await
+            .unwrap();
+        assert_eq!(past_the_end.percent, Some(100.0));
+        let no_length = store
+            .save_progress(save(user, room, &movie("551"), 5.0, None, 40))
+            .await
+            .unwrap();
+        assert_eq!(
+            (no_length.duration_s, no_length.percent, no_length.completed),
+            (None, None, false)
+        );
+        let zero_length = store
+            .save_progress(save(user, room, &movie("552"), 5.0, Some(0.0), 50))
+            .await
+            .unwrap();
+        assert_eq!(zero_length.percent, None);
+    }
+}
+
+#[tokio::test]
+async fn progress_is_listed_newest_first_and_found_by_media() {
+    for Fixture { store, .. } in &fixtures().await {
+        let (user, room) = watcher(store, "QSTS2345").await;
+        let other_room = code("THRE2345");
+        store
+            .create_room(new_room(other_room, user, 2))
+            .await
+            .unwrap();
+        let (e1, e2, film) = (episode(1, 1), episode(1, 2), movie("550"));
+        store
+            .save_progress(save(user, room, &e1, 100.0, None, 300))
+            .await
+            .unwrap();
+        store
+            .save_progress(save(user, room, &e2, 200.0, None, 100))
+            .await
+            .unwrap();
+        store
+            .save_progress(save(user, other_room, &film, 300.0, None, 200))
+            .await
+            .unwrap();
+
+        let list = store.progress_list(user).await.unwrap();
+        let order: Vec<_> = list
+            .iter()
+            .map(|p| (p.room_code, p.media.clone()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (room, e1.clone()),
+                (other_room, film.clone()),
+                (room, e2.clone())
+            ],
+            "{:?}",
+            store.backend()
+        );
+
+        let found = store.progress(user, room, &e2).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                found.media.season(),
+                found.media.episode(),
+                found.position_s
+            ),
+            (Some(1), Some(2), seconds(200.0))
+        );
+        assert_eq!(
+            store.progress(user, room, &episode(2, 1)).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store.progress(user, other_room, &e1).await.unwrap(),
+            None,
+            "progress is per room"
+        );
+        assert_eq!(store.progress(user, room, &film).await.unwrap(), None);
+
+        let stranger = guest(store, "Bob").await;
+        assert!(store.progress_list(stranger).await.unwrap().is_empty());
+        assert_eq!(store.progress(stranger, room, &e1).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn progress_never_touches_playback() {
+    for Fixture { store, .. } in &fixtures().await {
+        let (user, room) = watcher(store, "PAYS2345").await;
+        let before = store.room(room).await.unwrap().unwrap();
+        let media = movie("550");
+        let mut ended = save(user, room, &media, 7_000.0, Some(7_000.0), 99_000);
+        ended.completed = true;
+        store.save_progress(ended).await.unwrap();
+        let after = store.room(room).await.unwrap().unwrap();
+        assert_eq!(after.playback, before.playback);
+        assert_eq!(after.playback, Playback::paused(PositionMs::ZERO, 1, 0));
+        assert_eq!(after.seq, before.seq);
+    }
+}

@@ -1,0 +1,307 @@
+//! Rooms: creation, lookup, the lifecycle compare-and-set, presence and the public listing.
+
+use streamit_protocol::v1::{EntryMode, MemberStatus, Playback, PositionMs, RoomState, UserRef};
+
+use super::{Fixture, code, episode, fixtures, guest, movie, new_room};
+use crate::store::{Error, Store};
+
+#[tokio::test]
+async fn a_room_round_trips_with_its_private_parts() {
+    for Fixture { store, .. } in &fixtures().await {
+        let host = guest(store, "Ada").await;
+        let mut new = new_room(code("ABCD2345"), host, 5_000);
+        new.is_private = true;
+        new.entry_mode = EntryMode::Password;
+        new.password_hash = Some("$argon2id$room".to_owned());
+        new.chat_enabled = false;
+        new.media = Some(episode(2, 3));
+        new.embed_url = Some("https://www.vidking.net/embed/tv/1399/2/3".to_owned());
+        let room = store.create_room(new).await.unwrap();
+
+        assert_eq!(room.host, UserRef::new(host, "Ada".parse().unwrap()));
+        assert_eq!(room.state, RoomState::Created);
+        assert!(room.is_private && !room.chat_enabled);
+        assert_eq!(room.entry_mode, EntryMode::Password);
+        assert_eq!(room.media, Some(episode(2, 3)));
+        assert_eq!(
+            room.embed_url.as_deref(),
+            Some("https://www.vidking.net/embed/tv/1399/2/3")
+        );
+        assert_eq!(
+            (room.viewers, room.created_at_ms, room.grace_deadline_ms),
+            (0, 5_000, None)
+        );
+
+        let record = store.room(code("abcd2345")).await.unwrap().unwrap();
+        assert_eq!(record.room, room, "{:?}", store.backend());
+        assert_eq!(record.password_hash.as_deref(), Some("$argon2id$room"));
+        assert_eq!(
+            record.playback,
+            Playback::paused(PositionMs::ZERO, 5_000, 0)
+        );
+        assert_eq!(record.seq, 0);
+
+        let members = store.participants(room.code).await.unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(
+            (members[0].user.id, members[0].status, members[0].is_host),
+            (host, MemberStatus::Approved, true)
+        );
+        assert!(store.room(code("ZZZZ2345")).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_room_without_media_has_none() {
+    for Fixture { store, .. } in &fixtures().await {
+        let host = guest(store, "Ada").await;
+        store
+            .create_room(new_room(code("MEDA2345"), host, 1))
+            .await
+            .unwrap();
+        let record = store.room(code("MEDA2345")).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                record.room.media,
+                record.room.embed_url,
+                record.password_hash
+            ),
+            (None, None, None)
+        );
+        assert_eq!(record.room.entry_mode, EntryMode::Open);
+    }
+}
+
+#[tokio::test]
+async fn a_taken_code_is_a_conflict() {
+    for Fixture { store, .. } in &fixtures().await {
+        let (ada, bob) = (guest(store, "Ada").await, guest(store, "Bob").await);
+        store
+            .create_room(new_room(code("ABCD2345"), ada, 1))
+            .await
+            .unwrap();
+        let again = store.create_room(new_room(code("ABCD2345"), bob, 2)).await;
+        assert!(
+            matches!(again, Err(Error::Conflict)),
+            "{:?}: {again:?}",
+            store.backend()
+        );
+        assert_eq!(
+            store
+                .room(code("ABCD2345"))
+                .await
+                .unwrap()
+                .unwrap()
+                .room
+                .host
+                .id,
+            ada
+        );
+        assert!(
+            store
+                .membership(code("ABCD2345"), bob)
+                .await
+                .unwrap()
+                .is_none(),
+            "the failed create left nothing"
+        );
+    }
+}
+
+#[tokio::test]
+async fn transitions_are_compare_and_set() {
+    use RoomState::{Created, Deleted, Expired, Grace, Live};
+    for Fixture { store, .. } in &fixtures().await {
+        let host = guest(store, "Ada").await;
+        let room = code("CASE2345");
+        store.create_room(new_room(room, host, 1)).await.unwrap();
+
+        let live = store
+            .transition_room(room, &[Created, Grace], Live, None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((live.state, live.grace_deadline_ms), (Live, None));
+        assert!(
+            store
+                .transition_room(room, &[Created], Live, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .transition_room(room, &[], Grace, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let grace = store
+            .transition_room(room, &[Live], Grace, Some(301_000))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (grace.state, grace.grace_deadline_ms),
+            (Grace, Some(301_000)),
+            "{:?}",
+            store.backend()
+        );
+        assert_eq!(
+            store
+                .room(room)
+                .await
+                .unwrap()
+                .unwrap()
+                .room
+                .grace_deadline_ms,
+            Some(301_000)
+        );
+
+        let back = store
+            .transition_room(room, &[Grace], Live, None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((back.state, back.grace_deadline_ms), (Live, None));
+        assert!(
+            store
+                .transition_room(room, &[Grace], Expired, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(store.room(room).await.unwrap().unwrap().room.state, Live);
+
+        let deleted = store
+            .transition_room(room, &[Created, Live, Grace], Deleted, None)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(deleted.state, Deleted);
+        let every = [Created, Live, Grace, Expired];
+        assert!(
+            store
+                .transition_room(room, &every, Live, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .transition_room(code("ZZZZ2345"), &every, Live, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+/// Creates a room, makes it `state` and records its presence.
+async fn listed_room(
+    store: &Store,
+    room: &str,
+    created_at_ms: u64,
+    state: RoomState,
+    viewers: u32,
+    host_connected: bool,
+) {
+    let host = guest(store, "Host").await;
+    let mut new = new_room(code(room), host, created_at_ms);
+    new.media = Some(movie("550"));
+    store.create_room(new).await.unwrap();
+    if state != RoomState::Created {
+        store
+            .transition_room(code(room), &[RoomState::Created], state, None)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    store
+        .set_presence(code(room), viewers, host_connected)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_public_listing_shows_live_public_rooms_with_their_host() {
+    for Fixture { store, .. } in &fixtures().await {
+        listed_room(store, "AAAA2345", 10, RoomState::Live, 5, true).await;
+        listed_room(store, "BBBB2345", 20, RoomState::Live, 9, true).await;
+        listed_room(store, "CCCC2345", 30, RoomState::Live, 5, true).await;
+        listed_room(store, "DDDD2345", 40, RoomState::Live, 50, false).await;
+        listed_room(store, "EEEE2345", 50, RoomState::Created, 50, true).await;
+        listed_room(store, "FFFF2345", 60, RoomState::Grace, 50, true).await;
+        let host = guest(store, "Secret").await;
+        let mut private = new_room(code("GGGG2345"), host, 70);
+        private.is_private = true;
+        store.create_room(private).await.unwrap();
+        store
+            .transition_room(
+                code("GGGG2345"),
+                &[RoomState::Created],
+                RoomState::Live,
+                None,
+            )
+            .await
+            .unwrap();
+        store
+            .set_presence(code("GGGG2345"), 99, true)
+            .await
+            .unwrap();
+
+        let (page, total) = store.public_rooms(20, 0).await.unwrap();
+        let codes: Vec<_> = page.iter().map(|r| r.code.as_str()).collect();
+        // Most viewers first, newest first among equals.
+        assert_eq!(
+            codes,
+            ["BBBB2345", "CCCC2345", "AAAA2345"],
+            "{:?}",
+            store.backend()
+        );
+        assert_eq!(total, 3);
+        assert_eq!(
+            (page[0].viewers, page[0].media.clone()),
+            (9, Some(movie("550")))
+        );
+        assert_eq!(page[0].host.display_name.as_str(), "Host");
+
+        let (first, total) = store.public_rooms(2, 0).await.unwrap();
+        assert_eq!((first.len(), total), (2, 3));
+        let (rest, _) = store.public_rooms(2, 2).await.unwrap();
+        assert_eq!(
+            rest.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
+            ["AAAA2345"]
+        );
+        let (beyond, total) = store.public_rooms(2, 10).await.unwrap();
+        assert_eq!((beyond.len(), total), (0, 3));
+
+        store
+            .set_presence(code("AAAA2345"), 10, true)
+            .await
+            .unwrap();
+        store
+            .set_presence(code("BBBB2345"), 9, false)
+            .await
+            .unwrap();
+        let (page, total) = store.public_rooms(20, 0).await.unwrap();
+        assert_eq!(
+            page.iter()
+                .map(|r| (r.code.as_str(), r.viewers))
+                .collect::<Vec<_>>(),
+            [("AAAA2345", 10), ("CCCC2345", 5)]
+        );
+        assert_eq!(total, 2);
+        assert_eq!(
+            store
+                .room(code("AAAA2345"))
+                .await
+                .unwrap()
+                .unwrap()
+                .room
+                .viewers,
+            10
+        );
+    }
+}

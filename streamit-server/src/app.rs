@@ -1,18 +1,23 @@
-//! The state every request handler reaches: settings, the store, the auth service and the
-//! rate limits.
+//! The state every request handler reaches: settings, the store, the auth service, the
+//! real-time rooms and the rate limits.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::auth::Auth;
 use crate::config::{Config, Switch};
 use crate::rate_limit::RateLimiter;
+use crate::realtime::Realtime;
 use crate::store::{self, Store};
 
 /// Shared by all connections behind one `Arc`.
 pub(crate) struct App {
-    pub(crate) config: Config,
     pub(crate) store: Store,
-    pub(crate) auth: Auth,
+    pub(crate) auth: Arc<Auth>,
+    pub(crate) realtime: Realtime,
     pub(crate) limits: Limits,
 }
 
@@ -40,16 +45,16 @@ impl Limits {
 }
 
 impl App {
-    /// Connects the store (running migrations) and builds the services.
-    pub(crate) async fn start(config: Config) -> Result<Self, store::Error> {
+    /// Connects the store (running migrations) and builds the services; the real-time rooms
+    /// stop with `shutdown` and run their tasks on `tasks`.
+    pub(crate) async fn start(
+        config: &Config,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Result<Self, store::Error> {
         let store = Store::connect(&config.database_url).await?;
-        let auth = Auth::new(store.clone(), &config).await?;
-        let limits = Limits::new(&config);
-        Ok(Self {
-            config,
-            store,
-            auth,
-            limits,
-        })
+        let auth = Arc::new(Auth::new(store.clone(), config).await?);
+        let realtime = Realtime::new(config, store.clone(), Arc::clone(&auth), shutdown, tasks);
+        Ok(Self { store, auth, realtime, limits: Limits::new(config) })
     }
 }

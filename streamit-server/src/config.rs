@@ -51,7 +51,16 @@ pub struct Config {
     #[arg(long, env = "STREAMIT_REFRESH_TTL_DAYS", default_value_t = 30)]
     pub refresh_ttl_days: u64,
 
-    /// `off` lifts every HTTP limit below, for load tests.
+    /// How long a room waits for its host to come back before it expires, in seconds.
+    #[arg(long, env = "STREAMIT_GRACE_SECONDS", default_value_t = 300)]
+    pub grace_seconds: u32,
+
+    /// A member whose reported position is further than this from the room's gets a
+    /// `SYNC_CORRECTION`, in ms.
+    #[arg(long, env = "STREAMIT_SYNC_THRESHOLD_MS", default_value_t = 500)]
+    pub sync_threshold_ms: u64,
+
+    /// `off` lifts every HTTP and WebSocket limit below (not the chat rules), for load tests.
     #[arg(long, env = "STREAMIT_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
     pub rate_limits: Switch,
 
@@ -119,6 +128,8 @@ impl fmt::Debug for Config {
             )
             .field("access_ttl_seconds", &self.access_ttl_seconds)
             .field("refresh_ttl_days", &self.refresh_ttl_days)
+            .field("grace_seconds", &self.grace_seconds)
+            .field("sync_threshold_ms", &self.sync_threshold_ms)
             .field("rate_limits", &self.rate_limits)
             .field("logins_per_ip_per_minute", &self.logins_per_ip_per_minute)
             .field(

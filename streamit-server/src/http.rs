@@ -14,8 +14,11 @@ use http::Request;
 use hyper::body::Incoming;
 use tracing::Instrument as _;
 
+use streamit_protocol::v1::{ErrorCode, RoomCode};
+
 use crate::app::App;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::realtime;
 pub(crate) use response::Reply;
 
 /// Answers one request; never fails, so hyper never sees an error.
@@ -43,6 +46,13 @@ pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Inco
 }
 
 async fn dispatch(app: &App, peer: SocketAddr, request: Request<Incoming>) -> ApiResult<Reply> {
+    if let Some(rest) = request.uri().path().strip_prefix("/ws/room/") {
+        if request.method() != http::Method::GET {
+            return Err(ApiError::new(ErrorCode::MethodNotAllowed, "WebSockets open with GET").with_detail("allow", "GET"));
+        }
+        let code = RoomCode::parse(rest.strip_suffix('/').unwrap_or(rest)).map_err(|_| ());
+        return realtime::upgrade(&app.realtime, code, request);
+    }
     let route = router::route(request.method(), request.uri().path())?;
     let (parts, body) = request.into_parts();
     let body = request::read_body(&parts, body).await?;

@@ -10,6 +10,8 @@
 //! - `error`: `ApiError`, a protocol error code with its message, built by the services;
 //! - `auth`: accounts, logins, tokens and their rotation and revocation;
 //! - `rooms`: the room lifecycle state machine and the room services;
+//! - `realtime`: WebSocket rooms: the handshake, socket tasks and one task per live room;
+//! - `grace`: the sweeper that expires rooms whose host did not come back in time;
 //! - `progress`: watch progress;
 //! - `media`: providers and their canonical embed URLs;
 //! - `rate_limit`: keyed token buckets for the limits on logins, sign-ups and joins;
@@ -22,13 +24,28 @@ mod auth;
 mod clock;
 mod config;
 mod error;
+mod grace;
 mod http;
 mod media;
 mod progress;
 mod rate_limit;
+mod realtime;
 mod rooms;
 mod server;
 mod store;
 
 pub use config::{Config, Switch};
 pub use server::{StartError, run};
+
+#[cfg(test)]
+mod tests {
+    /// `run` must be spawnable; `main` awaits it directly and would not notice if it stopped
+    /// being `Send`.
+    #[test]
+    fn run_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let _ = |listener: tokio::net::TcpListener, config: crate::Config| {
+            assert_send(&crate::run(listener, config, tokio_util::sync::CancellationToken::new()));
+        };
+    }
+}

@@ -3,7 +3,7 @@
 //! Who may do what is decided here, from the store's authoritative state; the lifecycle rules
 //! live in [`lifecycle`].
 
-mod lifecycle;
+pub(crate) mod lifecycle;
 
 use rand::Rng as _;
 use streamit_protocol::v1::{
@@ -173,6 +173,11 @@ pub(crate) async fn join(
         .store
         .ensure_membership(room.code, caller.user_id, status, now_ms())
         .await?;
+    if membership.status == MemberStatus::Pending {
+        if let Some(user) = app.store.user(caller.user_id).await? {
+            app.realtime.join_requested(room.code, user.to_ref()).await;
+        }
+    }
     Ok(JoinRoomResponse::new(membership.status, false, room))
 }
 
@@ -255,6 +260,7 @@ pub(crate) async fn delete(app: &App, caller: &Caller, code: RoomCode) -> ApiRes
         .await?
         .ok_or_else(closed)?;
     tracing::info!(room = %code, "room deleted");
+    app.realtime.room_deleted(code).await;
     Ok(room)
 }
 

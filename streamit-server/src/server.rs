@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::app::App;
 use crate::config::{Config, redact_url};
-use crate::{http, store};
+use crate::{grace, http, store};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,10 @@ pub enum StartError {
     },
 }
 
+fn database_error(url: &str, error: store::Error) -> StartError {
+    StartError::Database { url: url.to_owned(), source: Box::new(error) }
+}
+
 /// Serves `listener` until `shutdown` is cancelled, then drains open requests (at most
 /// `--shutdown-grace-seconds`) and returns.
 ///
@@ -42,20 +46,18 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
     let url = redact_url(&config.database_url);
-    let grace = config.shutdown_grace();
-    let app = App::start(config)
-        .await
-        .map_err(|e: store::Error| StartError::Database {
-            url: url.clone(),
-            source: Box::new(e),
-        })?;
-    let app = Arc::new(app);
-    let address = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    tracing::info!(%address, database = %url, "streamit-server listening");
     let connections = TaskTracker::new();
+    let app = App::start(&config, shutdown.clone(), connections.clone()).await.map_err(|e| database_error(&url, e))?;
+    // No socket survived the last stop: rooms whose host was live get their grace from now.
+    let deadline = crate::clock::now_ms() + u64::from(config.grace_seconds) * 1000;
+    let in_grace = app.store.recover_after_restart(deadline).await.map_err(|e| database_error(&url, e))?;
+    if !in_grace.is_empty() {
+        tracing::info!(rooms = in_grace.len(), "rooms live in the last run are in grace");
+    }
+    let app = Arc::new(app);
+    connections.spawn(grace::sweep(app.store.clone(), app.realtime.clone(), shutdown.clone()));
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(%address, database = %url, backend = ?app.store.backend(), "streamit-server listening");
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
@@ -77,7 +79,7 @@ pub async fn run(
         open = connections.len(),
         "shutting down; draining connections"
     );
-    if tokio::time::timeout(grace, connections.wait())
+    if tokio::time::timeout(config.shutdown_grace(), connections.wait())
         .await
         .is_err()
     {
@@ -104,7 +106,8 @@ async fn connection(
     let connection = http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(std::time::Duration::from_secs(10))
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,

@@ -18,6 +18,7 @@
 //! - `rows`: how values become columns and columns become wire types.
 
 mod accounts;
+mod live;
 mod members;
 mod migrate;
 mod pool;

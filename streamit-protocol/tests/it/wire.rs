@@ -18,27 +18,27 @@ const TV_URL: &str = "https://www.vidking.net/embed/tv/1399/1/2";
 const TS: u64 = 1_700_000_000_000;
 
 fn pos(ms: u64) -> PositionMs {
-    PositionMs::new(ms).unwrap()
+    PositionMs::new(ms).expect("a test position within 24 h")
 }
 
 fn rate(rate: f64) -> Rate {
-    Rate::new(rate).unwrap()
+    Rate::new(rate).expect("a test rate within 0.25..=4")
 }
 
 fn uid(uuid: &str) -> UserId {
-    uuid.parse().unwrap()
+    uuid.parse().expect("a test UUID")
 }
 
 fn cref(reference: &str) -> ClientRef {
-    ClientRef::new(reference).unwrap()
+    ClientRef::new(reference).expect("a test ref of at most 64 characters")
 }
 
 fn ada() -> UserRef {
-    UserRef::new(uid(ADA), DisplayName::new("Ada").unwrap())
+    UserRef::new(uid(ADA), DisplayName::new("Ada").expect("a valid name"))
 }
 
 fn bo() -> UserRef {
-    UserRef::new(uid(BO), DisplayName::new("Bo").unwrap())
+    UserRef::new(uid(BO), DisplayName::new("Bo").expect("a valid name"))
 }
 
 fn ada_json() -> Value {
@@ -50,7 +50,7 @@ fn bo_json() -> Value {
 }
 
 fn media(provider: Provider, kind: MediaKind, id: &str) -> MediaRef {
-    MediaRef::from_parts(provider, kind, id, None, None).unwrap()
+    MediaRef::from_parts(provider, kind, id, None, None).expect("valid test media")
 }
 
 fn movie() -> MediaRef {
@@ -62,7 +62,8 @@ fn movie_json() -> Value {
 }
 
 fn tv() -> MediaRef {
-    MediaRef::from_parts(Provider::Vidking, MediaKind::Tv, "1399", Some(1), Some(2)).unwrap()
+    MediaRef::from_parts(Provider::Vidking, MediaKind::Tv, "1399", Some(1), Some(2))
+        .expect("a valid episode")
 }
 
 fn tv_json() -> Value {
@@ -79,7 +80,7 @@ fn playback_json() -> Value {
 
 /// Parses encoder output, so it compares with a literal whatever the key order.
 fn value(encoded: &str) -> Value {
-    serde_json::from_str(encoded).unwrap()
+    serde_json::from_str(encoded).expect("encoders write JSON")
 }
 
 fn client_error(frame: &str) -> ClientDecodeError {
@@ -107,7 +108,7 @@ fn client_cases() -> Vec<(Value, ClientMessage)> {
         MediaKind::Video,
         "https://cdn.example.com/a.mp4",
     );
-    let chat = |text| E::Chat(Chat::new(ChatText::new(text).unwrap()));
+    let chat = |text| E::Chat(Chat::new(ChatText::new(text).expect("a valid chat line")));
     let mute = |duration| E::MuteUser(MuteUser::new(uid(BO), duration));
     #[rustfmt::skip]
     let mut cases = vec![
@@ -128,15 +129,18 @@ fn client_cases() -> Vec<(Value, ClientMessage)> {
         (json!({"type": "CHAT", "data": {"text": "two\nlines\tand a tab"}}), msg(chat("two\nlines\tand a tab"))),
         (json!({"type": "SET_CHAT_ENABLED", "data": {"enabled": false}}), msg(E::SetChatEnabled(SetChatEnabled::new(false)))),
         (json!({"type": "SET_CHAT_ENABLED", "data": {"enabled": true}}), msg(E::SetChatEnabled(SetChatEnabled::new(true)))),
-        (json!({"type": "MUTE_USER", "data": {"user_id": BO, "duration_s": 600}}), msg(mute(Some(MuteDuration::new(600).unwrap())))),
+        (json!({"type": "MUTE_USER", "data": {"user_id": BO, "duration_s": 600}}), msg(mute(Some(MuteDuration::new(600).expect("ten minutes"))))),
         (json!({"type": "MUTE_USER", "data": {"user_id": BO}}), msg(mute(None))),
         (json!({"type": "PING", "data": {"client_ts": 123_456}, "ref": "p1"}), with_ref(E::Ping(Ping::new(123_456)), "p1")),
         (json!({"type": "SYNC_CHECK", "data": {"position_ms": 91_250}}), msg(E::SyncCheck(SyncCheck::new(pos(91_250))))),
         (json!({"type": "RESYNC", "data": {}, "ref": "r-7"}), with_ref(E::Resync(Empty {}), "r-7")),
         (json!({"type": "RESYNC", "data": {}}), msg(E::Resync(Empty {}))),
     ];
-    let targets: [(&str, fn(UserTarget) -> ClientEvent); 4] = [
-        ("UNMUTE_USER", E::UnmuteUser),
+    let targets = [
+        (
+            "UNMUTE_USER",
+            E::UnmuteUser as fn(UserTarget) -> ClientEvent,
+        ),
         ("KICK_USER", E::KickUser),
         ("BAN_USER", E::BanUser),
         ("TRANSFER_HOST", E::TransferHost),
@@ -416,8 +420,8 @@ fn frames_nested_deeper_than_32_are_refused_unparsed() {
 }
 
 fn snapshot() -> ServerEvent {
-    let code = RoomCode::parse("ABCD2345").unwrap();
-    let name = RoomName::new("Movie night").unwrap();
+    let code = RoomCode::parse("ABCD2345").expect("a valid code");
+    let name = RoomName::new("Movie night").expect("a valid name");
     let (state, mode) = (RoomState::Live, EntryMode::Approval);
     let mut room = Room::new(code, name, ada(), state, false, mode, true, 2, TS - 60_000);
     room.media = Some(movie());
@@ -426,9 +430,9 @@ fn snapshot() -> ServerEvent {
     let mut muted = Participant::new(bo(), MemberStatus::Approved, false, true);
     muted.muted_until_ms = Some(TS + 60_000);
     let you = You::new(bo(), false, Some(TS + 60_000));
-    let text = ChatText::new("hi all").unwrap();
+    let text = ChatText::new("hi all").expect("a valid line");
     let chat = vec![ChatMessage::new(
-        LINE.parse().unwrap(),
+        LINE.parse().expect("a UUID"),
         bo(),
         text,
         TS - 1_000,
@@ -467,7 +471,7 @@ fn server_cases() -> Vec<(Value, ServerMessage)> {
     grace.grace_deadline_ms = Some(TS + 300_000);
     grace.viewers = Some(1);
     let mut renamed = RoomUpdate::default();
-    renamed.name = Some(RoomName::new("Late show").unwrap());
+    renamed.name = Some(RoomName::new("Late show").expect("a valid name"));
     renamed.is_private = Some(true);
     renamed.entry_mode = Some(EntryMode::Password);
     let error = |code, message| E::Error(ErrorEvent::new(code, message));
@@ -475,8 +479,8 @@ fn server_cases() -> Vec<(Value, ServerMessage)> {
     limited.retry_after_ms = Some(10_000);
     let mut conflict = ErrorEvent::new(ErrorCode::VersionConflict, "moved on");
     conflict.current = Some(playback());
-    let welcome = ChatText::new("welcome").unwrap();
-    let line = ChatMessage::new(LINE.parse().unwrap(), ada(), welcome, TS);
+    let welcome = ChatText::new("welcome").expect("a valid line");
+    let line = ChatMessage::new(LINE.parse().expect("a UUID"), ada(), welcome, TS);
     let correction = |drift| E::SyncCorrection(SyncCorrection::new(playback(), drift));
     #[rustfmt::skip]
     let mut cases = vec![
@@ -540,8 +544,11 @@ fn server_cases() -> Vec<(Value, ServerMessage)> {
         let left = UserLeft::new(bo(), reason, 1);
         cases.push((wire, broadcast(52, E::UserLeft(left))));
     }
-    let empty: [(&str, fn(Empty) -> ServerEvent); 3] = [
-        ("HOST_RECONNECTED", E::HostReconnected),
+    let empty = [
+        (
+            "HOST_RECONNECTED",
+            E::HostReconnected as fn(Empty) -> ServerEvent,
+        ),
         ("ROOM_EXPIRED", E::RoomExpired),
         ("ROOM_DELETED", E::RoomDeleted),
     ];
@@ -549,8 +556,8 @@ fn server_cases() -> Vec<(Value, ServerMessage)> {
         let wire = json!({"v": 1, "type": wire_type, "seq": 53, "ts": TS, "data": {}});
         cases.push((wire, broadcast(53, variant(Empty {}))));
     }
-    let moderation: [(&str, fn(Moderation) -> ServerEvent); 4] = [
-        ("USER_MUTED", E::UserMuted),
+    let moderation = [
+        ("USER_MUTED", E::UserMuted as fn(Moderation) -> ServerEvent),
         ("USER_UNMUTED", E::UserUnmuted),
         ("USER_KICKED", E::UserKicked),
         ("USER_BANNED", E::UserBanned),

@@ -78,6 +78,7 @@ pub(crate) async fn handle(
         Route::Logout => {
             let caller = caller(app, parts).await?;
             app.auth.logout(&caller, json_body(parts, body)?).await?;
+            app.realtime.login_ended(caller.login_id).await;
             no_content()
         }
         Route::Me => json(

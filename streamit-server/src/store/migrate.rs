@@ -16,15 +16,27 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../../migrations/sqlite/0002_live.sql"),
+    },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../migrations/postgres/0001_init.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../../migrations/postgres/0002_live.sql"),
+    },
+];
 
 /// The advisory lock key migrations hold on PostgreSQL: "STREAMIT" in ASCII, so it cannot
 /// collide with another application's lock on a shared server by accident.
@@ -65,7 +77,12 @@ async fn apply(pool: &AnyPool, backend: Backend, migration: &Migration) -> Resul
         .await?
         .is_some();
     if !applied {
-        sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+        // One statement at a time (whole-line comments dropped): our DDL has no `;` inside literals, and a prepared
+        // statement per query keeps the future `Send` (sqlx's `raw_sql` is not, over `Any`).
+        let code: Vec<&str> = migration.sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect();
+        for statement in code.join("\n").split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
         sqlx::query("INSERT INTO schema_migrations (version, applied_at_ms) VALUES ($1, $2)")
             .bind(migration.version)
             .bind(super::rows::int(crate::clock::now_ms()))

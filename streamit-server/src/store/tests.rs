@@ -3,6 +3,7 @@
 //! fresh database of its own.
 
 mod accounts;
+mod live;
 mod members;
 mod progress;
 mod rooms;

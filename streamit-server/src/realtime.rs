@@ -1,0 +1,170 @@
+//! Real-time rooms over WebSocket (PROTOCOL §2 and §3): the handshake, one task per socket,
+//! and one task per live room on this node that every socket of the room talks to.
+//!
+//! Modules:
+//! - `handshake`: the HTTP upgrade and the WebSocket limits (16 KiB frames);
+//! - `socket`: a socket's life: admission checks in PROTOCOL order, reading and decoding
+//!   frames, writing through its bounded queue, and leaving;
+//! - `room`: the room task (the actor) and what each client event does;
+//! - `writer`: the bounded per-socket queue and its 4029 rule;
+//! - `persist`: the room's write-behind to the store;
+//! - `playback`, `chat_rules`: the pure rules the room applies.
+
+mod chat_rules;
+mod handshake;
+mod persist;
+mod playback;
+mod room;
+mod socket;
+mod writer;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use streamit_protocol::v1::{RoomCode, UserRef};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::config::{Config, Switch};
+use crate::store::Store;
+pub(crate) use handshake::upgrade;
+use room::Command;
+
+/// Commands a room may have queued before senders wait.
+const ROOM_QUEUE: usize = 4096;
+
+/// A socket's id within this process, for logs and for the room's bookkeeping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ConnId(u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "c{}", self.0)
+    }
+}
+
+/// What sockets and rooms share.
+pub(crate) struct Shared {
+    store: Store,
+    auth: Arc<Auth>,
+    registry: Registry,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    grace_seconds: u32,
+    sync_threshold_ms: u64,
+    flood_limits: bool,
+    next_conn: AtomicU64,
+}
+
+/// The live rooms of this node. A std mutex: the sections are tiny and never await.
+#[derive(Default)]
+struct Registry {
+    rooms: Mutex<HashMap<RoomCode, RoomHandle>>,
+    next_id: AtomicU64,
+}
+
+#[derive(Clone)]
+struct RoomHandle {
+    id: u64,
+    commands: mpsc::Sender<Command>,
+}
+
+impl RoomHandle {
+    async fn send(&self, command: Command) {
+        // A room that stopped hands queued joins on; anything else for it is moot.
+        let _ = self.commands.send(command).await;
+    }
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, HashMap<RoomCode, RoomHandle>> {
+        self.rooms.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The room's task, started when it has none.
+    fn handle(&self, shared: &Arc<Shared>, code: RoomCode) -> RoomHandle {
+        let mut rooms = self.lock();
+        if let Some(handle) = rooms.get(&code).filter(|h| !h.commands.is_closed()) {
+            return handle.clone();
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (commands, receiver) = mpsc::channel(ROOM_QUEUE);
+        let handle = RoomHandle { id, commands };
+        rooms.insert(code, handle.clone());
+        shared.tasks.spawn(room::run(Arc::clone(shared), code, id, receiver));
+        handle
+    }
+
+    /// The running task of a room, if any.
+    fn get(&self, code: RoomCode) -> Option<RoomHandle> {
+        self.lock().get(&code).cloned()
+    }
+
+    fn all(&self) -> Vec<RoomHandle> {
+        self.lock().values().cloned().collect()
+    }
+
+    /// Forgets a room's task, unless a newer one already took its place.
+    fn remove(&self, code: RoomCode, id: u64) {
+        let mut rooms = self.lock();
+        if rooms.get(&code).is_some_and(|h| h.id == id) {
+            rooms.remove(&code);
+        }
+    }
+}
+
+/// The real-time side of the server; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Realtime {
+    shared: Arc<Shared>,
+}
+
+impl Realtime {
+    pub(crate) fn new(config: &Config, store: Store, auth: Arc<Auth>, shutdown: CancellationToken, tasks: TaskTracker) -> Self {
+        let shared = Shared {
+            store,
+            auth,
+            registry: Registry::default(),
+            shutdown,
+            tasks,
+            grace_seconds: config.grace_seconds,
+            sync_threshold_ms: config.sync_threshold_ms,
+            flood_limits: config.rate_limits == Switch::On,
+            next_conn: AtomicU64::new(1),
+        };
+        Self { shared: Arc::new(shared) }
+    }
+
+    /// REST deleted the room: its members get `ROOM_DELETED` and close with 4010.
+    pub(crate) async fn room_deleted(&self, code: RoomCode) {
+        if let Some(room) = self.shared.registry.get(code) {
+            room.send(Command::Deleted).await;
+        }
+    }
+
+    /// The grace sweeper expired the room: `ROOM_EXPIRED`, then 4010.
+    pub(crate) async fn room_expired(&self, code: RoomCode) {
+        if let Some(room) = self.shared.registry.get(code) {
+            room.send(Command::Expired).await;
+        }
+    }
+
+    /// A login ended: its sockets close with 4001.
+    pub(crate) async fn login_ended(&self, login_id: Uuid) {
+        for room in self.shared.registry.all() {
+            room.send(Command::CloseLogin(login_id)).await;
+        }
+    }
+
+    /// Someone asked to join an `APPROVAL` room: its host hears of it live.
+    pub(crate) async fn join_requested(&self, code: RoomCode, user: UserRef) {
+        if let Some(room) = self.shared.registry.get(code) {
+            room.send(Command::JoinRequested(user)).await;
+        }
+    }
+}

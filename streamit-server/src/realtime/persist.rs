@@ -1,0 +1,125 @@
+//! Write-behind for a live room: playback, `seq`, presence and chat reach the store from this
+//! task, never from the room's broadcast path. Playback and presence coalesce (only the newest
+//! value is written); chat lines are batched, each line written once.
+
+use streamit_protocol::v1::{ChatMessage, Playback, RoomCode};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::store::Store;
+
+/// Lines one write may batch.
+const CHAT_BATCH: usize = 64;
+/// Lines that may wait for the store before the room waits too.
+const CHAT_BACKLOG: usize = 1024;
+
+/// The room's side of its persister.
+pub(crate) struct Persister {
+    playback: watch::Sender<(Playback, u64)>,
+    presence: watch::Sender<(u32, bool)>,
+    chat: mpsc::Sender<ChatMessage>,
+    stop: oneshot::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// The persister task's inputs.
+struct Inputs {
+    store: Store,
+    code: RoomCode,
+    playback: watch::Receiver<(Playback, u64)>,
+    presence: watch::Receiver<(u32, bool)>,
+    chat: mpsc::Receiver<ChatMessage>,
+    stop: oneshot::Receiver<bool>,
+}
+
+impl Persister {
+    pub(crate) fn start(store: Store, code: RoomCode, playback: Playback, seq: u64) -> Self {
+        let (playback_tx, playback) = watch::channel((playback, seq));
+        let (presence_tx, presence) = watch::channel((0, false));
+        let (chat_tx, chat) = mpsc::channel(CHAT_BACKLOG);
+        let (stop_tx, stop) = oneshot::channel();
+        let task = tokio::spawn(run(Inputs { store, code, playback, presence, chat, stop }));
+        Self { playback: playback_tx, presence: presence_tx, chat: chat_tx, stop: stop_tx, task }
+    }
+
+    /// The room's playback and last `seq` changed.
+    pub(crate) fn playback(&self, playback: Playback, seq: u64) {
+        self.playback.send_replace((playback, seq));
+    }
+
+    /// People connected now, and whether the host is among them.
+    pub(crate) fn presence(&self, viewers: u32, host_connected: bool) {
+        self.presence.send_if_modified(|current| {
+            let changed = *current != (viewers, host_connected);
+            *current = (viewers, host_connected);
+            changed
+        });
+    }
+
+    /// A chat line to store. Waits only when many lines are already waiting for the store.
+    pub(crate) async fn chat(&self, message: ChatMessage) {
+        if self.chat.send(message).await.is_err() {
+            tracing::error!("chat persister stopped; a line was not stored");
+        }
+    }
+
+    /// Writes everything still pending, then stops. `settle` (a graceful shutdown) lets the
+    /// counters' ceilings come down to the values used, so a clean restart has no gap.
+    pub(crate) async fn finish(self, settle: bool) {
+        let _ = self.stop.send(settle);
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "room persister failed");
+        }
+    }
+}
+
+async fn run(mut inputs: Inputs) {
+    let mut lines = Vec::with_capacity(CHAT_BATCH);
+    let settle = loop {
+        tokio::select! {
+            settle = &mut inputs.stop => break settle.unwrap_or(false),
+            Ok(()) = inputs.playback.changed() => {
+                let (state, seq) = *inputs.playback.borrow_and_update();
+                save_playback(&inputs, &state, seq, false).await;
+            }
+            Ok(()) = inputs.presence.changed() => {
+                let (viewers, host) = *inputs.presence.borrow_and_update();
+                save_presence(&inputs, viewers, host).await;
+            }
+            received = inputs.chat.recv_many(&mut lines, CHAT_BATCH) => {
+                if received == 0 { break false; }
+                save_chat(&inputs, &lines).await;
+                lines.clear();
+            }
+        }
+    };
+    while let Ok(line) = inputs.chat.try_recv() {
+        lines.push(line);
+    }
+    save_chat(&inputs, &lines).await;
+    let (state, seq) = *inputs.playback.borrow();
+    save_playback(&inputs, &state, seq, settle).await;
+    let (viewers, host) = *inputs.presence.borrow();
+    save_presence(&inputs, viewers, host).await;
+}
+
+async fn save_playback(inputs: &Inputs, playback: &Playback, seq: u64, settle: bool) {
+    if let Err(error) = inputs.store.save_playback(inputs.code, playback, seq, settle).await {
+        tracing::error!(room = %inputs.code, %error, "saving playback failed");
+    }
+}
+
+async fn save_presence(inputs: &Inputs, viewers: u32, host_connected: bool) {
+    if let Err(error) = inputs.store.set_presence(inputs.code, viewers, host_connected).await {
+        tracing::error!(room = %inputs.code, %error, "saving presence failed");
+    }
+}
+
+async fn save_chat(inputs: &Inputs, lines: &[ChatMessage]) {
+    if lines.is_empty() {
+        return;
+    }
+    if let Err(error) = inputs.store.insert_chat(inputs.code, lines).await {
+        tracing::error!(room = %inputs.code, %error, lines = lines.len(), "storing chat failed");
+    }
+}

@@ -1,0 +1,393 @@
+//! A live room: one task per room per node that owns the room's in-memory state and its local
+//! sockets. Sockets and REST talk to it through [`Command`]s; it checks authority, stamps
+//! `seq`, serialises each broadcast once and hands the same bytes to every socket. It never
+//! waits on a socket; the store sees its changes through the write-behind [`Persister`] (rare
+//! moderation writes and lifecycle compare-and-sets are awaited, since they decide).
+
+mod events;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use streamit_protocol::v1::{
+    CHAT_HISTORY_IN_SNAPSHOT, ChatMessage, ClientMessage, ClientRef, CloseCode, Empty,
+    HostDisconnected, LeaveReason, Participant, Playback, Room, RoomCode, RoomSnapshot,
+    RoomState, ServerEvent, ServerMessage, UserId, UserJoined, UserLeft, UserRef, You,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use uuid::Uuid;
+
+use super::chat_rules::ChatGuard;
+use super::persist::Persister;
+use super::writer::Writer;
+use super::{ConnId, Shared};
+use crate::clock::now_ms;
+use crate::rooms::lifecycle::{self, Event};
+use crate::store;
+
+/// How far ahead of use the store's `seq` and `version` ceilings are kept.
+const COUNTER_BLOCK: u64 = 1_000;
+
+/// What a room is asked to do.
+pub(crate) enum Command {
+    /// A socket passed the handshake checks and wants in.
+    Join(Box<Join>),
+    /// A socket went.
+    Leave { conn: ConnId, reason: LeaveReason },
+    /// A decoded client frame.
+    Client { conn: ConnId, message: ClientMessage },
+    /// REST deleted the room.
+    Deleted,
+    /// The grace sweeper expired the room.
+    Expired,
+    /// A login was logged out: close its sockets with 4001.
+    CloseLogin(Uuid),
+    /// Someone asked to join this `APPROVAL` room (told to the host only).
+    JoinRequested(UserRef),
+}
+
+/// A socket asking to join, with what the handshake already read from the store.
+pub(crate) struct Join {
+    pub(crate) conn: ConnId,
+    pub(crate) user: UserRef,
+    pub(crate) login_id: Uuid,
+    pub(crate) muted_until_ms: Option<u64>,
+    pub(crate) participants: Vec<Participant>,
+    pub(crate) writer: Writer,
+    /// `Ok` once the snapshot is queued; `Err` with the close code when refused.
+    pub(crate) admitted: oneshot::Sender<Result<(), CloseCode>>,
+}
+
+struct Socket {
+    user_id: UserId,
+    login_id: Uuid,
+    writer: Writer,
+}
+
+/// What a room task owns.
+pub(super) struct LiveRoom {
+    shared: Arc<Shared>,
+    code: RoomCode,
+    room: Room,
+    playback: Playback,
+    seq: u64,
+    seq_ceiling: u64,
+    version_ceiling: u64,
+    sockets: HashMap<ConnId, Socket>,
+    /// Live sockets per user: presence is "has at least one".
+    online: HashMap<UserId, usize>,
+    users: HashMap<UserId, UserRef>,
+    mutes: HashMap<UserId, u64>,
+    chat: VecDeque<ChatMessage>,
+    guards: HashMap<UserId, ChatGuard>,
+    persister: Persister,
+}
+
+/// Why the loop ended.
+enum Stop {
+    /// No sockets left.
+    Idle,
+    /// The room closed for good.
+    Closed,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+impl LiveRoom {
+    /// Loads the room and reserves a block of `seq` and `version` values.
+    async fn load(shared: Arc<Shared>, code: RoomCode) -> store::Result<Option<Self>> {
+        let Some(record) = shared.store.room(code).await? else { return Ok(None) };
+        let Some((seq, version)) = shared.store.reserve_counters(code, COUNTER_BLOCK).await? else {
+            return Ok(None);
+        };
+        let chat = shared.store.recent_chat(code, CHAT_HISTORY_IN_SNAPSHOT).await?;
+        debug_assert!(seq >= record.seq, "the ceiling is never below the stored seq");
+        let mut playback = record.playback;
+        playback.version = version;
+        let persister = Persister::start(shared.store.clone(), code, playback, seq);
+        Ok(Some(Self {
+            shared,
+            code,
+            room: record.room,
+            playback,
+            seq,
+            seq_ceiling: seq + COUNTER_BLOCK,
+            version_ceiling: version + COUNTER_BLOCK,
+            sockets: HashMap::new(),
+            online: HashMap::new(),
+            users: HashMap::new(),
+            mutes: HashMap::new(),
+            chat: chat.into(),
+            guards: HashMap::new(),
+            persister,
+        }))
+    }
+
+    fn is_host(&self, user_id: UserId) -> bool {
+        self.room.host.id == user_id
+    }
+
+    fn viewers(&self) -> u32 {
+        u32::try_from(self.online.len()).unwrap_or(u32::MAX)
+    }
+
+    fn publish_presence(&mut self) {
+        self.room.viewers = self.viewers();
+        let host_online = self.online.contains_key(&self.room.host.id);
+        self.persister.presence(self.room.viewers, host_online);
+    }
+
+    /// Stamps the next `seq`, encodes once, and queues the same bytes on every socket.
+    async fn broadcast(&mut self, event: ServerEvent) {
+        if self.seq >= self.seq_ceiling {
+            self.raise_ceilings().await;
+        }
+        self.seq += 1;
+        let frame = Utf8Bytes::from(ServerMessage::broadcast(self.seq, now_ms(), event).encode());
+        for socket in self.sockets.values() {
+            socket.writer.send(frame.clone());
+        }
+        self.persister.playback(self.playback, self.seq);
+    }
+
+    /// Keeps the store's ceilings ahead of the counters, so a crash never makes them go back.
+    async fn raise_ceilings(&mut self) {
+        let seq_ceiling = self.seq.max(self.seq_ceiling) + COUNTER_BLOCK;
+        let version_ceiling = self.playback.version.max(self.version_ceiling) + COUNTER_BLOCK;
+        match self.shared.store.raise_ceilings(self.code, seq_ceiling, version_ceiling).await {
+            Ok(()) => (self.seq_ceiling, self.version_ceiling) = (seq_ceiling, version_ceiling),
+            Err(error) => tracing::error!(room = %self.code, %error, "raising counter ceilings failed"),
+        }
+    }
+
+    /// A reply to one socket: not a broadcast, so no `seq`.
+    fn reply(&self, conn: ConnId, reference: Option<ClientRef>, event: ServerEvent) {
+        if let Some(socket) = self.sockets.get(&conn) {
+            socket.writer.send(Utf8Bytes::from(ServerMessage::reply(reference, now_ms(), event).encode()));
+        }
+    }
+
+    fn snapshot(&self, user: &UserRef, participants: Vec<Participant>) -> RoomSnapshot {
+        let participants = participants
+            .into_iter()
+            .map(|mut p| {
+                p.online = self.online.contains_key(&p.user.id);
+                p.is_host = self.is_host(p.user.id);
+                p.muted_until_ms = self.mutes.get(&p.user.id).copied().or(p.muted_until_ms);
+                p
+            })
+            .filter(|p| p.status == streamit_protocol::v1::MemberStatus::Approved || self.is_host(user.id))
+            .collect();
+        let you = You::new(user.clone(), self.is_host(user.id), self.mutes.get(&user.id).copied());
+        let chat = self.chat.iter().cloned().collect();
+        RoomSnapshot::new(self.room.clone(), you, participants, self.playback, chat, self.seq)
+    }
+
+    /// Moves the room through the lifecycle in the store first (a compare-and-set), then here.
+    async fn transition(&mut self, event: Event, deadline: Option<u64>) -> Result<(), CloseCode> {
+        let Ok(to) = lifecycle::next(self.room.state, event) else {
+            return Err(CloseCode::RoomClosed);
+        };
+        let sources = lifecycle::sources(event);
+        match self.shared.store.transition_room(self.code, &sources, to, deadline).await {
+            Ok(Some(room)) => {
+                self.room.state = room.state;
+                self.room.grace_deadline_ms = room.grace_deadline_ms;
+                Ok(())
+            }
+            Ok(None) => Err(CloseCode::RoomClosed),
+            Err(error) => {
+                tracing::error!(room = %self.code, %error, "lifecycle transition failed");
+                Err(CloseCode::InternalError)
+            }
+        }
+    }
+
+    async fn join(&mut self, join: Join) {
+        let Join { conn, user, login_id, muted_until_ms, participants, writer, admitted } = join;
+        let is_host = self.is_host(user.id);
+        let first_socket = !self.online.contains_key(&user.id);
+        if is_host && first_socket && matches!(self.room.state, RoomState::Created | RoomState::Grace) {
+            let was_in_grace = self.room.state == RoomState::Grace;
+            if let Err(code) = self.transition(Event::HostConnected, None).await {
+                let _ = admitted.send(Err(code));
+                return;
+            }
+            if was_in_grace {
+                self.broadcast(ServerEvent::HostReconnected(Empty {})).await;
+            }
+        }
+        if let Some(until) = muted_until_ms {
+            self.mutes.insert(user.id, until);
+        }
+        self.users.insert(user.id, user.clone());
+        *self.online.entry(user.id).or_default() += 1;
+        self.publish_presence();
+        if first_socket {
+            self.broadcast(ServerEvent::UserJoined(UserJoined::new(user.clone(), self.viewers()))).await;
+        }
+        let snapshot = self.snapshot(&user, participants);
+        let frame = ServerMessage::reply(None, now_ms(), ServerEvent::RoomSnapshot(Box::new(snapshot))).encode();
+        writer.send(Utf8Bytes::from(frame));
+        self.sockets.insert(conn, Socket { user_id: user.id, login_id, writer });
+        tracing::debug!(room = %self.code, user = %user.id, %conn, "socket joined");
+        let _ = admitted.send(Ok(()));
+    }
+
+    /// Removes a socket; the user's last one announces `USER_LEFT`, the host's last one starts
+    /// grace.
+    async fn leave(&mut self, conn: ConnId, reason: LeaveReason) {
+        let Some(socket) = self.sockets.remove(&conn) else { return };
+        socket.writer.close(CloseCode::Normal);
+        let user_id = socket.user_id;
+        let remaining = self.online.get_mut(&user_id).map(|n| {
+            *n -= 1;
+            *n
+        });
+        if remaining != Some(0) {
+            return;
+        }
+        self.online.remove(&user_id);
+        self.publish_presence();
+        let user = self.users.get(&user_id).cloned();
+        if let Some(user) = user {
+            self.broadcast(ServerEvent::UserLeft(UserLeft::new(user, reason, self.viewers()))).await;
+        }
+        if self.is_host(user_id) && self.room.state == RoomState::Live {
+            self.start_grace().await;
+        }
+    }
+
+    async fn start_grace(&mut self) {
+        let grace_seconds = self.shared.grace_seconds;
+        let deadline = now_ms() + u64::from(grace_seconds) * 1000;
+        if self.transition(Event::HostLeft, Some(deadline)).await.is_ok() {
+            tracing::info!(room = %self.code, deadline, "host left; room in grace");
+            self.broadcast(ServerEvent::HostDisconnected(HostDisconnected::new(grace_seconds, deadline))).await;
+        }
+    }
+
+    /// The room is over: tell everyone, then close every socket with 4010.
+    async fn close_room(&mut self, event: ServerEvent) {
+        self.broadcast(event).await;
+        for socket in self.sockets.values() {
+            socket.writer.close(CloseCode::RoomClosed);
+        }
+        self.sockets.clear();
+        self.online.clear();
+        self.publish_presence();
+    }
+
+    fn close_login(&mut self, login_id: Uuid) -> Vec<ConnId> {
+        let conns: Vec<ConnId> =
+            self.sockets.iter().filter(|(_, s)| s.login_id == login_id).map(|(conn, _)| *conn).collect();
+        for conn in &conns {
+            if let Some(socket) = self.sockets.get(conn) {
+                socket.writer.close(CloseCode::Unauthorized);
+            }
+        }
+        conns
+    }
+
+    fn tell_host(&self, event: ServerEvent) {
+        let frame = Utf8Bytes::from(ServerMessage::reply(None, now_ms(), event).encode());
+        for socket in self.sockets.values().filter(|s| self.is_host(s.user_id)) {
+            socket.writer.send(frame.clone());
+        }
+    }
+
+    /// Handles one command; `Some` when the room must stop.
+    async fn handle(&mut self, command: Command) -> Option<Stop> {
+        match command {
+            Command::Join(join) => self.join(*join).await,
+            Command::Leave { conn, reason } => self.leave(conn, reason).await,
+            Command::Client { conn, message } => self.client_event(conn, message).await,
+            Command::Deleted => {
+                self.room.state = RoomState::Deleted;
+                self.close_room(ServerEvent::RoomDeleted(Empty {})).await;
+                return Some(Stop::Closed);
+            }
+            Command::Expired => {
+                self.room.state = RoomState::Expired;
+                self.close_room(ServerEvent::RoomExpired(Empty {})).await;
+                return Some(Stop::Closed);
+            }
+            Command::CloseLogin(login_id) => {
+                for conn in self.close_login(login_id) {
+                    self.leave(conn, LeaveReason::Left).await;
+                }
+            }
+            Command::JoinRequested(user) => {
+                self.tell_host(ServerEvent::JoinRequested(streamit_protocol::v1::JoinRequested::new(user)));
+            }
+        }
+        self.sockets.is_empty().then_some(Stop::Idle)
+    }
+
+    /// Forgets chat guards nobody needs any more, so memory follows the active chatters.
+    fn prune_guards(&mut self) {
+        let now = now_ms();
+        self.guards.retain(|_, guard| !guard.is_idle(now));
+    }
+}
+
+/// The room task: loads the room, serves commands until it is idle, closed or the server
+/// stops, then hands queued joins to a fresh task and flushes the store.
+#[tracing::instrument(skip(shared, commands), fields(room = %code))]
+pub(super) async fn run(shared: Arc<Shared>, code: RoomCode, id: u64, mut commands: mpsc::Receiver<Command>) {
+    let mut room = match LiveRoom::load(Arc::clone(&shared), code).await {
+        Ok(Some(room)) => room,
+        Ok(None) => return refuse_all(&shared, code, id, commands, CloseCode::RoomNotFound),
+        Err(error) => {
+            tracing::error!(%error, "loading the room failed");
+            return refuse_all(&shared, code, id, commands, CloseCode::InternalError);
+        }
+    };
+    let mut prune = tokio::time::interval(std::time::Duration::from_secs(30));
+    let stop = loop {
+        tokio::select! {
+            () = shared.shutdown.cancelled() => break Stop::Shutdown,
+            _ = prune.tick() => room.prune_guards(),
+            command = commands.recv() => match command {
+                Some(command) => if let Some(stop) = room.handle(command).await { break stop },
+                None => break Stop::Idle,
+            },
+        }
+    };
+    shared.registry.remove(code, id);
+    commands.close();
+    match stop {
+        Stop::Shutdown => {
+            for socket in room.sockets.values() {
+                socket.writer.close(CloseCode::ServiceRestart);
+            }
+            room.online.clear();
+            room.publish_presence();
+            room.persister.finish(true).await;
+        }
+        Stop::Idle | Stop::Closed => {
+            room.persister.finish(false).await;
+            // Joins that raced the stop go to the room's next task.
+            while let Ok(command) = commands.try_recv() {
+                if let Command::Join(join) = command {
+                    if matches!(stop, Stop::Closed) {
+                        let _ = join.admitted.send(Err(CloseCode::RoomClosed));
+                    } else {
+                        shared.registry.handle(&shared, code).send(Command::Join(join)).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn refuse_all(shared: &Shared, code: RoomCode, id: u64, mut commands: mpsc::Receiver<Command>, close: CloseCode) {
+    shared.registry.remove(code, id);
+    commands.close();
+    while let Ok(command) = commands.try_recv() {
+        if let Command::Join(join) = command {
+            let _ = join.admitted.send(Err(close));
+        }
+    }
+}

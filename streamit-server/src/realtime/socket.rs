@@ -1,0 +1,215 @@
+//! One socket's life: the admission checks in PROTOCOL order (token 4001, room 4004, closed
+//! 4010, banned 4009, approved 4003), joining the room task, then reading frames until the
+//! socket, the room or the server ends it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use streamit_protocol::v1::{
+    ClientMessage, CloseCode, ErrorEvent, LeaveReason, MemberStatus, Participant, RoomCode,
+    ServerEvent, ServerMessage, UserRef,
+};
+use tokio::sync::oneshot;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use uuid::Uuid;
+
+use super::room::{Command, Join};
+use super::writer::{self, Writer};
+use super::{ConnId, Shared};
+use crate::clock::now_ms;
+use crate::rate_limit::RateLimiter;
+
+type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Malformed frames in a row that close the socket with 1008.
+const MALFORMED_IN_A_ROW: u32 = 10;
+/// A socket silent this long (no frame, not even a pong) is gone.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often the server pings a quiet socket.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// Frames a client may send per second, sustained, before it counts as flooding (4029).
+const FRAMES_PER_SECOND: u32 = 50;
+
+/// The token from `?token=` or `Authorization: Bearer`.
+pub(super) fn token_of(request: &Request<Incoming>) -> Option<String> {
+    let from_query = request.uri().query().and_then(|query| {
+        form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())
+    });
+    from_query.or_else(|| {
+        let value = request.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    })
+}
+
+/// Who a socket is, once admitted.
+struct Admitted {
+    user: UserRef,
+    login_id: Uuid,
+    muted_until_ms: Option<u64>,
+    participants: Vec<Participant>,
+}
+
+/// The checks of PROTOCOL §2, in order; `Err` is the close code to refuse with.
+async fn admit(shared: &Shared, code: Result<RoomCode, ()>, token: Option<String>) -> Result<Admitted, CloseCode> {
+    let token = token.ok_or(CloseCode::Unauthorized)?;
+    let caller = shared.auth.authenticate(&token).await.map_err(|_| CloseCode::Unauthorized)?;
+    let code = code.map_err(|()| CloseCode::RoomNotFound)?;
+    let internal = |error: crate::store::Error| {
+        tracing::error!(%error, "admission check failed");
+        CloseCode::InternalError
+    };
+    let record = shared.store.room(code).await.map_err(internal)?.ok_or(CloseCode::RoomNotFound)?;
+    if record.room.state.is_closed() {
+        return Err(CloseCode::RoomClosed);
+    }
+    if shared.store.is_banned(code, caller.user_id).await.map_err(internal)? {
+        return Err(CloseCode::Banned);
+    }
+    let is_host = record.room.host.id == caller.user_id;
+    let membership = shared.store.membership(code, caller.user_id).await.map_err(internal)?;
+    let approved = membership.as_ref().is_some_and(|m| m.status == MemberStatus::Approved);
+    if !is_host && !approved {
+        return Err(CloseCode::NotApproved);
+    }
+    let user = shared.store.user(caller.user_id).await.map_err(internal)?.ok_or(CloseCode::Unauthorized)?;
+    let participants = shared.store.participants(code).await.map_err(internal)?;
+    Ok(Admitted {
+        user: user.to_ref(),
+        login_id: caller.login_id,
+        muted_until_ms: membership.and_then(|m| m.muted_until_ms),
+        participants,
+    })
+}
+
+/// Runs one socket from upgrade to close.
+#[tracing::instrument(skip_all, fields(room = ?code.ok(), conn))]
+pub(super) async fn run(shared: Arc<Shared>, code: Result<RoomCode, ()>, token: Option<String>, stream: Stream) {
+    let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
+    tracing::Span::current().record("conn", tracing::field::display(conn));
+    let (sink, stream) = stream.split();
+    let (writer, outbox) = writer::channel();
+    let writing = shared.tasks.spawn(outbox.drain(sink));
+    let admitted = tokio::select! {
+        admitted = admit(&shared, code, token) => admitted,
+        () = shared.shutdown.cancelled() => Err(CloseCode::ServiceRestart),
+    };
+    let refused = match (code, admitted) {
+        (Ok(room_code), Ok(admitted)) => Ok((room_code, admitted)),
+        (_, Err(close)) => Err(close),
+        (Err(()), Ok(_)) => Err(CloseCode::RoomNotFound),
+    };
+    let (room_code, admitted) = match refused {
+        Ok(admitted) => admitted,
+        Err(close) => {
+            tracing::debug!(%close, "socket refused");
+            writer.close(close);
+            let _ = writing.await;
+            return;
+        }
+    };
+    let user_id = admitted.user.id;
+    let (reply, joined) = oneshot::channel();
+    let join = Join {
+        conn,
+        user: admitted.user,
+        login_id: admitted.login_id,
+        muted_until_ms: admitted.muted_until_ms,
+        participants: admitted.participants,
+        writer: writer.clone(),
+        admitted: reply,
+    };
+    let room = shared.registry.handle(&shared, room_code);
+    room.send(Command::Join(Box::new(join))).await;
+    let refused = match joined.await {
+        Ok(Ok(())) => None,
+        Ok(Err(close)) => Some(close),
+        Err(_) => Some(CloseCode::InternalError),
+    };
+    if let Some(close) = refused {
+        writer.close(close);
+        let _ = writing.await;
+        return;
+    }
+    tracing::debug!(user = %user_id, "socket admitted");
+    let reason = read(&shared, conn, &room, &writer, stream).await;
+    room.send(Command::Leave { conn, reason }).await;
+    // The room closes the writer when it hears of the leave; if the room is gone, do it here.
+    writer.close(CloseCode::Normal);
+    let _ = writing.await;
+}
+
+/// Reads frames until the socket ends; the reason is what `USER_LEFT` will say.
+async fn read(shared: &Shared, conn: ConnId, room: &super::RoomHandle, writer: &Writer, mut stream: futures_util::stream::SplitStream<Stream>) -> LeaveReason {
+    let flood = if shared.flood_limits {
+        RateLimiter::new(FRAMES_PER_SECOND, Duration::from_secs(1))
+    } else {
+        RateLimiter::disabled()
+    };
+    let mut malformed_in_a_row = 0;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut last_heard = Instant::now();
+    loop {
+        let frame = tokio::select! {
+            () = shared.shutdown.cancelled() => {
+                writer.close(CloseCode::ServiceRestart);
+                return LeaveReason::Left;
+            }
+            () = writer.closing() => return LeaveReason::Left,
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= IDLE_TIMEOUT {
+                    writer.close(CloseCode::GoingAway);
+                    return LeaveReason::Timeout;
+                }
+                writer.ping();
+                continue;
+            }
+            frame = stream.next() => frame,
+        };
+        last_heard = Instant::now();
+        let text = match frame {
+            None | Some(Ok(Message::Close(_))) => return LeaveReason::Left,
+            Some(Err(WsError::Capacity(_))) => {
+                writer.close(CloseCode::MessageTooBig);
+                return LeaveReason::Left;
+            }
+            Some(Err(error)) => {
+                tracing::debug!(%error, "socket read failed");
+                return LeaveReason::Left;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+            Some(Ok(Message::Binary(_))) => None,
+            Some(Ok(Message::Text(text))) => Some(text),
+        };
+        if flood.check("socket", Instant::now()).is_err() {
+            tracing::info!("socket flooding; closing it with 4029");
+            writer.close(CloseCode::TooSlow);
+            return LeaveReason::Left;
+        }
+        let decoded = match &text {
+            Some(text) => ClientMessage::decode(text.as_str()).map_err(|e| (e.reference.clone(), e.code(), e.to_string())),
+            None => Err((None, streamit_protocol::v1::ErrorCode::InvalidMessage, "frames are JSON text".to_owned())),
+        };
+        match decoded {
+            Ok(message) => {
+                malformed_in_a_row = 0;
+                room.send(Command::Client { conn, message }).await;
+            }
+            Err((reference, code, message)) => {
+                malformed_in_a_row += 1;
+                let error = ServerEvent::Error(ErrorEvent::new(code, message));
+                writer.send(Utf8Bytes::from(ServerMessage::reply(reference, now_ms(), error).encode()));
+                if malformed_in_a_row >= MALFORMED_IN_A_ROW {
+                    writer.close(CloseCode::PolicyViolation);
+                    return LeaveReason::Left;
+                }
+            }
+        }
+    }
+}

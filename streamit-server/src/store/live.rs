@@ -1,0 +1,336 @@
+//! What the real-time layer persists: the counters' crash-safe ceilings, write-behind playback,
+//! chat history, moderation (host, mute, kick, ban) and recovery after a restart.
+//!
+//! A live room's actor counts broadcast `seq` and playback `version` in memory and writes them
+//! behind. To keep both from ever going back across a crash, it first reserves a block: the
+//! stored ceilings move ahead and the actor never counts past them, so whatever a dead actor
+//! sent is below the ceilings the next one starts from. Every statement here keeps
+//! `seq_ceiling >= seq` and `version_ceiling >= playback_version`.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use streamit_protocol::v1::{
+    CHAT_HISTORY_KEPT, ChatMessage, ChatText, DisplayName, MediaRef, MessageId, Playback, RoomCode,
+    RoomState, UserId, UserRef,
+};
+
+use super::rows::{self, episode_part, flag, int, wire};
+use super::{Error, Result, Store};
+
+/// Every column `chat_message` reads, newest first; a query appends its `LIMIT`.
+macro_rules! recent_chat_select {
+    () => {
+        "SELECT m.id, m.user_id, u.display_name, m.text, m.sent_at_ms \
+         FROM chat_messages m JOIN users u ON u.id = m.user_id \
+         WHERE m.room_code = $1 ORDER BY m.sent_at_ms DESC, m.id DESC"
+    };
+}
+
+impl Store {
+    /// Reserves `block` more `seq` and `version` values for a room's actor as it starts: returns
+    /// where to continue counting from and moves the ceilings `block` ahead, in one statement so
+    /// two actors never get overlapping ranges. The actor counts no further than the ceilings,
+    /// so after a crash the next reservation starts past anything ever broadcast. `None` when
+    /// there is no such room.
+    ///
+    /// The start is the old ceiling, or the stored value should it ever be higher, so the
+    /// invariant repairs itself instead of handing out a number already used.
+    pub(crate) async fn reserve_counters(
+        &self,
+        code: RoomCode,
+        block: u64,
+    ) -> Result<Option<(u64, u64)>> {
+        let row = sqlx::query(
+            "UPDATE rooms SET \
+             seq_ceiling = CASE WHEN seq_ceiling < seq THEN seq ELSE seq_ceiling END + $2, \
+             version_ceiling = CASE WHEN version_ceiling < playback_version \
+             THEN playback_version ELSE version_ceiling END + $2 \
+             WHERE code = $1 \
+             RETURNING seq_ceiling - $2 AS seq_start, version_ceiling - $2 AS version_start",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(int(block))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok((
+                rows::get_u64(&row, "seq_start")?,
+                rows::get_u64(&row, "version_start")?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Raises a room's ceilings to at least these values, for an actor extending its block
+    /// before it runs out; never lowers either, so a late or repeated call cannot undo a
+    /// newer reservation.
+    pub(crate) async fn raise_ceilings(
+        &self,
+        code: RoomCode,
+        seq_ceiling: u64,
+        version_ceiling: u64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE rooms SET \
+             seq_ceiling = CASE WHEN seq_ceiling < $2 THEN $2 ELSE seq_ceiling END, \
+             version_ceiling = CASE WHEN version_ceiling < $3 THEN $3 ELSE version_ceiling END \
+             WHERE code = $1",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(int(seq_ceiling))
+        .bind(int(version_ceiling))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes a room's playback and last `seq` behind the actor, so a snapshot after a restart
+    /// shows where the room was.
+    ///
+    /// With `settle` (a graceful stop, nothing more will be counted) the ceilings come down to
+    /// exactly these values, so the next actor continues without a gap. Otherwise they only
+    /// rise when a value passed them, keeping the ceilings at or above what is stored.
+    pub(crate) async fn save_playback(
+        &self,
+        code: RoomCode,
+        playback: &Playback,
+        seq: u64,
+        settle: bool,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE rooms SET playing = $2, position_ms = $3, rate = $4, \
+             playback_updated_at_ms = $5, playback_version = $6, seq = $7, \
+             seq_ceiling = CASE WHEN $8 = 1 OR seq_ceiling < $7 THEN $7 ELSE seq_ceiling END, \
+             version_ceiling = CASE WHEN $8 = 1 OR version_ceiling < $6 \
+             THEN $6 ELSE version_ceiling END \
+             WHERE code = $1",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(flag(playback.playing))
+        .bind(int(playback.position_ms.get()))
+        .bind(playback.rate.get())
+        .bind(int(playback.updated_at_ms))
+        .bind(int(playback.version))
+        .bind(int(seq))
+        .bind(flag(settle))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a batch of chat lines in one transaction, then trims the room's history to the
+    /// newest `CHAT_HISTORY_KEPT`, so the table stays bounded however long a room lives.
+    ///
+    /// A line already stored (same id) is skipped, so retrying a batch whose commit went
+    /// unacknowledged duplicates nothing.
+    pub(crate) async fn insert_chat(&self, code: RoomCode, messages: &[ChatMessage]) -> Result<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for message in messages {
+            sqlx::query(
+                "INSERT INTO chat_messages (id, room_code, user_id, text, sent_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(message.id.to_string())
+            .bind(code.as_str().to_owned())
+            .bind(message.user.id.to_string())
+            .bind(message.text.as_str().to_owned())
+            .bind(int(message.sent_at_ms))
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Trimming after every batch keeps a room's rows near the limit, so the `NOT IN` list
+        // and the rows it scans stay small.
+        sqlx::query(
+            "DELETE FROM chat_messages WHERE room_code = $1 AND id NOT IN \
+             (SELECT id FROM chat_messages WHERE room_code = $1 \
+             ORDER BY sent_at_ms DESC, id DESC LIMIT $2)",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(i64::try_from(CHAT_HISTORY_KEPT).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest `limit` chat lines of a room, oldest first (the order a client shows them),
+    /// each with its author's current name, for the snapshot a joining socket receives.
+    pub(crate) async fn recent_chat(
+        &self,
+        code: RoomCode,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>> {
+        let found = sqlx::query(concat!(recent_chat_select!(), " LIMIT $2"))
+            .bind(code.as_str().to_owned())
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        found.iter().rev().map(chat_message).collect()
+    }
+
+    /// Changes a room's media and its embed URL, picked by the host while live, so a snapshot
+    /// after a restart shows it.
+    pub(crate) async fn set_media(
+        &self,
+        code: RoomCode,
+        media: &MediaRef,
+        embed_url: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE rooms SET media_provider = $2, media_kind = $3, media_id = $4, \
+             media_season = $5, media_episode = $6, embed_url = $7 WHERE code = $1",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(media.provider().as_str())
+        .bind(media.kind().as_str())
+        .bind(media.id().to_owned())
+        .bind(episode_part(media.season()))
+        .bind(episode_part(media.episode()))
+        .bind(embed_url.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Turns a room's chat on or off, as the host decided, so it stays so across restarts.
+    pub(crate) async fn set_chat_enabled(&self, code: RoomCode, enabled: bool) -> Result<()> {
+        sqlx::query("UPDATE rooms SET chat_enabled = $2 WHERE code = $1")
+            .bind(code.as_str().to_owned())
+            .bind(flag(enabled))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Hands a room to a new host, who must already be an approved member (the caller checks).
+    /// Memberships stay as they are: the old host remains an approved member, and `is_host`
+    /// follows `rooms.host_id`.
+    pub(crate) async fn set_host(&self, code: RoomCode, host: UserId) -> Result<()> {
+        sqlx::query("UPDATE rooms SET host_id = $2 WHERE code = $1")
+            .bind(code.as_str().to_owned())
+            .bind(host.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Mutes a member until a server time (`None` unmutes), kept on the membership so leaving
+    /// and rejoining does not lift it.
+    pub(crate) async fn set_muted_until(
+        &self,
+        code: RoomCode,
+        user: UserId,
+        until_ms: Option<u64>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE participants SET muted_until_ms = $3 WHERE room_code = $1 AND user_id = $2",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(user.to_string())
+        .bind(until_ms.map(int))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a membership (a kick): the user must join again, through the room's entry mode.
+    pub(crate) async fn remove_member(&self, code: RoomCode, user: UserId) -> Result<()> {
+        sqlx::query("DELETE FROM participants WHERE room_code = $1 AND user_id = $2")
+            .bind(code.as_str().to_owned())
+            .bind(user.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Bans a user and removes their membership in one transaction, so nobody sees them banned
+    /// yet still a member. Banning twice keeps the first ban's time.
+    pub(crate) async fn ban(&self, code: RoomCode, user: UserId, now_ms: u64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO bans (room_code, user_id, banned_at_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (room_code, user_id) DO NOTHING",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(user.to_string())
+        .bind(int(now_ms))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM participants WHERE room_code = $1 AND user_id = $2")
+            .bind(code.as_str().to_owned())
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Called once when a single-node server starts: no socket survived the restart, so every
+    /// room's presence is reset, and every `LIVE` room lost its connected host with the process
+    /// that died, so it moves to `GRACE` until `deadline_ms` (rooms already in `GRACE` keep
+    /// their deadline). Returns the codes moved to `GRACE`, sorted, for the caller to schedule.
+    pub(crate) async fn recover_after_restart(&self, deadline_ms: u64) -> Result<Vec<RoomCode>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE rooms SET viewers = 0, host_connected = 0 \
+             WHERE viewers <> 0 OR host_connected <> 0",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let moved = sqlx::query(
+            "UPDATE rooms SET state = $2, grace_deadline_ms = $3 WHERE state = $1 RETURNING code",
+        )
+        .bind(wire(RoomState::Live))
+        .bind(wire(RoomState::Grace))
+        .bind(int(deadline_ms))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut codes = moved
+            .iter()
+            .map(|row| rows::get_room_code(row, "code"))
+            .collect::<Result<Vec<_>>>()?;
+        codes.sort_unstable();
+        Ok(codes)
+    }
+
+    /// `GRACE` rooms whose deadline has come (`<= now_ms`), earliest first, for the sweeper to
+    /// expire; served by the `(state, grace_deadline_ms)` index.
+    pub(crate) async fn rooms_past_deadline(&self, now_ms: u64) -> Result<Vec<RoomCode>> {
+        let found = sqlx::query(
+            "SELECT code FROM rooms WHERE state = $1 AND grace_deadline_ms <= $2 \
+             ORDER BY grace_deadline_ms, code",
+        )
+        .bind(wire(RoomState::Grace))
+        .bind(int(now_ms))
+        .fetch_all(&self.pool)
+        .await?;
+        found
+            .iter()
+            .map(|row| rows::get_room_code(row, "code"))
+            .collect()
+    }
+}
+
+/// A chat line from the columns of `recent_chat_select!`.
+fn chat_message(row: &AnyRow) -> Result<ChatMessage> {
+    let id: String = row.try_get("id")?;
+    let id = id.parse::<MessageId>().map_err(|e| corrupt("id", &id, e))?;
+    let name: String = row.try_get("display_name")?;
+    let name = DisplayName::new(&name).map_err(|e| corrupt("display_name", &name, e))?;
+    let text: String = row.try_get("text")?;
+    let text = ChatText::new(&text).map_err(|e| corrupt("text", &text, e))?;
+    Ok(ChatMessage::new(
+        id,
+        UserRef::new(rows::get_user_id(row, "user_id")?, name),
+        text,
+        rows::get_u64(row, "sent_at_ms")?,
+    ))
+}
+
+fn corrupt(column: &str, value: &str, why: impl std::fmt::Display) -> Error {
+    Error::Corrupt(format!("{column} = {value:?}: {why}"))
+}

@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::Auth;
 use crate::config::{Config, Switch};
+use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::realtime::Realtime;
 use crate::store::{self, Store};
@@ -19,6 +20,9 @@ pub(crate) struct App {
     pub(crate) auth: Arc<Auth>,
     pub(crate) realtime: Realtime,
     pub(crate) limits: Limits,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Every connection, socket and room task, for the drain and `/metrics`.
+    pub(crate) tasks: TaskTracker,
 }
 
 /// The HTTP limits; all lifted by `--rate-limits off`.
@@ -54,7 +58,8 @@ impl App {
     ) -> Result<Self, store::Error> {
         let store = Store::connect(&config.database_url).await?;
         let auth = Arc::new(Auth::new(store.clone(), config).await?);
-        let realtime = Realtime::new(config, store.clone(), Arc::clone(&auth), shutdown, tasks);
-        Ok(Self { store, auth, realtime, limits: Limits::new(config) })
+        let metrics = Arc::new(Metrics::default());
+        let realtime = Realtime::new(config, store.clone(), Arc::clone(&auth), Arc::clone(&metrics), shutdown, tasks.clone());
+        Ok(Self { store, auth, realtime, limits: Limits::new(config), metrics, tasks })
     }
 }

@@ -31,6 +31,7 @@ pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Inco
     );
     async move {
         let started = Instant::now();
+        crate::metrics::Metrics::count(&app.metrics.http_requests);
         let reply = dispatch(&app, peer, request)
             .await
             .unwrap_or_else(response::failure);

@@ -14,6 +14,7 @@
 //! - `grace`: the sweeper that expires rooms whose host did not come back in time;
 //! - `progress`: watch progress;
 //! - `media`: providers and their canonical embed URLs;
+//! - `metrics`: the counters `/metrics` exposes;
 //! - `rate_limit`: keyed token buckets for the limits on logins, sign-ups and joins;
 //! - `store`: every SQL statement, for both databases;
 //! - `app`: the shared state handlers reach;
@@ -27,6 +28,7 @@ mod error;
 mod grace;
 mod http;
 mod media;
+mod metrics;
 mod progress;
 mod rate_limit;
 mod realtime;

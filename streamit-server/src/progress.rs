@@ -3,7 +3,7 @@
 //! Progress never touches the room's playback.
 
 use streamit_protocol::v1::{
-    ErrorCode, MemberStatus, ProgressListResponse, ProgressQuery, RoomCode, SaveProgressRequest,
+    ErrorCode, MediaRef, MemberStatus, ProgressListResponse, ProgressQuery, RoomCode, SaveProgressRequest,
     Seconds, UserId, WatchProgress,
 };
 
@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::store::ProgressUpdate;
+use crate::store::{self, ProgressUpdate, Store};
 
 /// The share of the media after which it counts as watched.
 const COMPLETED_AT: f64 = 0.95;
@@ -50,24 +50,60 @@ pub(crate) async fn save(
     caller: &Caller,
     request: SaveProgressRequest,
 ) -> ApiResult<WatchProgress> {
-    let record = require_member(app, caller.user_id, request.room_code).await?;
-    let media = request.media.or(record.room.media).ok_or_else(|| {
+    let room = require_member(app, caller.user_id, request.room_code).await?;
+    let media = request.media.or(room.room.media).ok_or_else(|| {
         ApiError::invalid(
             ErrorCode::InvalidMedia,
             "media",
             "the room plays nothing yet; name the media",
         )
     })?;
+    let saved = record(
+        &app.store,
+        Report {
+            user_id: caller.user_id,
+            room_code: request.room_code,
+            media: &media,
+            position_s: request.position_s,
+            duration_s: request.duration_s,
+            ended: false,
+        },
+    )
+    .await?;
+    Ok(saved)
+}
+
+/// One report of how far a member got, from REST or from a `PLAYER_EVENT`.
+pub(crate) struct Report<'a> {
+    pub(crate) user_id: UserId,
+    pub(crate) room_code: RoomCode,
+    pub(crate) media: &'a MediaRef,
+    pub(crate) position_s: Seconds,
+    pub(crate) duration_s: Option<Seconds>,
+    /// The player said `ended`.
+    pub(crate) ended: bool,
+}
+
+/// Saves a report. Players send the length only now and then, so completion is judged against
+/// the length already known when this report has none.
+pub(crate) async fn record(store: &Store, report: Report<'_>) -> store::Result<WatchProgress> {
+    let known_duration = match report.duration_s {
+        Some(duration) => Some(duration),
+        None => store
+            .progress(report.user_id, report.room_code, report.media)
+            .await?
+            .and_then(|saved| saved.duration_s),
+    };
     let update = ProgressUpdate {
-        user_id: caller.user_id,
-        room_code: request.room_code,
-        media: &media,
-        position_s: request.position_s,
-        duration_s: request.duration_s,
-        completed: reaches_end(request.position_s, request.duration_s),
+        user_id: report.user_id,
+        room_code: report.room_code,
+        media: report.media,
+        position_s: report.position_s,
+        duration_s: report.duration_s,
+        completed: report.ended || reaches_end(report.position_s, known_duration),
         now_ms: now_ms(),
     };
-    Ok(app.store.save_progress(update).await?)
+    store.save_progress(update).await
 }
 
 pub(crate) async fn get(

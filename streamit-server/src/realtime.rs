@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::config::{Config, Switch};
+use crate::metrics::Metrics;
 use crate::store::Store;
 pub(crate) use handshake::upgrade;
 use room::Command;
@@ -53,6 +54,7 @@ pub(crate) struct Shared {
     store: Store,
     auth: Arc<Auth>,
     registry: Registry,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
     grace_seconds: u32,
@@ -125,11 +127,19 @@ pub(crate) struct Realtime {
 }
 
 impl Realtime {
-    pub(crate) fn new(config: &Config, store: Store, auth: Arc<Auth>, shutdown: CancellationToken, tasks: TaskTracker) -> Self {
+    pub(crate) fn new(
+        config: &Config,
+        store: Store,
+        auth: Arc<Auth>,
+        metrics: Arc<Metrics>,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Self {
         let shared = Shared {
             store,
             auth,
             registry: Registry::default(),
+            metrics,
             shutdown,
             tasks,
             grace_seconds: config.grace_seconds,

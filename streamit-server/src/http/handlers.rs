@@ -160,6 +160,7 @@ pub(crate) async fn handle(
             &progress::list(app, &caller(app, parts).await?).await?,
         ),
         Route::Healthz => text("ok\n"),
+        Route::Metrics => text(app.metrics.render(app.tasks.len())),
         Route::Readyz => match app.store.ping().await {
             Ok(()) => text("ready\n"),
             Err(error) => {

@@ -7,6 +7,7 @@ use http::request::Parts;
 use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use streamit_protocol::v1::{ErrorCode, MAX_BODY_BYTES};
 
 use crate::error::{ApiError, ApiResult};
@@ -62,20 +63,36 @@ pub(crate) fn json_body<T: DeserializeOwned>(parts: &Parts, bytes: &[u8]) -> Api
     decode(bytes)
 }
 
+/// Syntax first, then shape, then fields. The body must be an object and hold no arrays (no
+/// request body of protocol v1 has one): serde would otherwise read a struct from an array of
+/// its fields. Decoding from the parsed value also makes every type mismatch a field error
+/// (serde reports some, such as a number where an enum belongs, as syntax errors when reading
+/// text).
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::new(ErrorCode::InvalidInput, format!("malformed JSON: {inner}"));
-        }
-        field_error(&path, &inner.to_string())
-    })?;
-    deserializer
-        .end()
+    let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::new(ErrorCode::InvalidInput, format!("malformed JSON: {e}")))?;
-    Ok(value)
+    if !value.is_object() {
+        return Err(ApiError::new(ErrorCode::InvalidInput, "the body must be a JSON object"));
+    }
+    if let Some(path) = first_array(&value, String::new()) {
+        return Err(field_error(&path, "expected an object or a value, not an array"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        field_error(&path, &error.into_inner().to_string())
+    })
+}
+
+/// The dotted path of the first array in `value`, if any.
+fn first_array(value: &Value, path: String) -> Option<String> {
+    match value {
+        Value::Array(_) => Some(path),
+        Value::Object(fields) => fields.iter().find_map(|(key, inner)| {
+            let inner_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            first_array(inner, inner_path)
+        }),
+        _ => None,
+    }
 }
 
 /// Decodes the query string.
@@ -88,41 +105,37 @@ pub(crate) fn query<T: DeserializeOwned>(parts: &Parts) -> ApiResult<T> {
     })
 }
 
-/// A field-level refusal: `INVALID_MEDIA` inside media (PROTOCOL §1), else `INVALID_INPUT`.
+/// The fields of a `MediaRef`: inside `media`, or flat at the top of a query.
+const MEDIA_FIELDS: [&str; 5] = ["provider", "kind", "id", "season", "episode"];
+
+/// A field-level refusal: `INVALID_MEDIA` inside media (PROTOCOL §1), else `INVALID_INPUT`,
+/// naming the field as a dotted path.
 ///
-/// `MediaRef` checks its fields together, so its errors arrive at the `media` path with the
-/// inner field as the message's `media.<field>:` prefix; that prefix completes the path.
+/// Serde reports a missing field, and `MediaRef` its cross-field rules, at the enclosing
+/// path, with the field in the message (`` missing field `provider` ``, `media.season: …`);
+/// the message completes the path.
 fn field_error(path: &str, message: &str) -> ApiError {
     let path = if path == "." { "" } else { path };
     // serde_json appends the position; the field path says more and the body is the client's.
-    let message = message
-        .rsplit_once(" at line ")
-        .map_or(message, |(head, _)| head);
-    let inner_media_field = message
-        .strip_prefix("media.")
-        .and_then(|rest| rest.split_once(':'))
-        .map(|(field, _)| field);
-    let in_media = path == "media"
-        || path.starts_with("media.")
-        || path.ends_with(".media")
-        || path.contains(".media.");
+    let message = message.rsplit_once(" at line ").map_or(message, |(head, _)| head);
+    let inner = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(field, _)| field)
+        .or_else(|| message.strip_prefix("media.").and_then(|rest| rest.split_once(':')).map(|(field, _)| field));
+    let field = match inner {
+        Some(inner) if path.is_empty() => inner.to_owned(),
+        Some(inner) if !path.ends_with(inner) => format!("{path}.{inner}"),
+        _ => path.to_owned(),
+    };
+    let in_media = field == "media"
+        || field.starts_with("media.")
+        || field.contains(".media")
+        || MEDIA_FIELDS.contains(&field.as_str());
     if in_media {
-        let field = match inner_media_field {
-            Some(inner) if !path.ends_with(inner) => format!("{path}.{inner}"),
-            _ => path.to_owned(),
-        };
         return ApiError::invalid(ErrorCode::InvalidMedia, &field, message.to_owned());
     }
-    let field = if path.is_empty() {
-        message.split('`').nth(1).unwrap_or("")
-    } else {
-        path
-    };
-    ApiError::invalid(
-        ErrorCode::InvalidInput,
-        field,
-        format!("{field}: {message}"),
-    )
+    ApiError::invalid(ErrorCode::InvalidInput, &field, format!("{field}: {message}"))
 }
 
 /// The bearer token, if the request carries one.

@@ -36,9 +36,9 @@ pub(crate) fn no_content() -> Reply {
     response
 }
 
-/// A plain-text body, for the health probes.
-pub(crate) fn text(body: &'static str) -> Reply {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+/// A plain-text body, for the probes and `/metrics`.
+pub(crate) fn text(body: impl Into<Bytes>) -> Reply {
+    let mut response = Response::new(Full::new(body.into()));
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),

@@ -30,6 +30,7 @@ pub(crate) enum Route {
     ProgressList,
     Healthz,
     Readyz,
+    Metrics,
 }
 
 /// Builds a route from the `{code}` segment, if the pattern has one.
@@ -79,6 +80,7 @@ const TABLE: &[(Method, &str, Build)] = &[
     (Method::GET, "/api/progress", |_| Some(Route::ProgressList)),
     (Method::GET, "/healthz", |_| Some(Route::Healthz)),
     (Method::GET, "/readyz", |_| Some(Route::Readyz)),
+    (Method::GET, "/metrics", |_| Some(Route::Metrics)),
 ];
 
 /// How a path matched a pattern.

@@ -22,11 +22,14 @@ fn header_has(request: &Request<Incoming>, name: http::HeaderName, token: &str) 
     })
 }
 
-/// The limits every socket runs with.
+/// The limits every socket runs with. Buffers start small (the default read buffer is
+/// 128 KiB, eagerly allocated: eight times the memory budget of an idle socket) and frames are
+/// written as they come.
 pub(super) fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME_BYTES))
         .max_frame_size(Some(MAX_FRAME_BYTES))
+        .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
 }
 

@@ -23,6 +23,8 @@ use super::persist::Persister;
 use super::writer::Writer;
 use super::{ConnId, Shared};
 use crate::clock::now_ms;
+use crate::metrics::{Gauge, Metrics};
+use super::writer::Delivery;
 use crate::rooms::lifecycle::{self, Event};
 use crate::store;
 
@@ -146,8 +148,11 @@ impl LiveRoom {
         self.seq += 1;
         let frame = Utf8Bytes::from(ServerMessage::broadcast(self.seq, now_ms(), event).encode());
         for socket in self.sockets.values() {
-            socket.writer.send(frame.clone());
+            if socket.writer.send(frame.clone()) == Delivery::TooSlow {
+                Metrics::count(&self.shared.metrics.slow_consumers);
+            }
         }
+        Metrics::count(&self.shared.metrics.broadcasts);
         self.persister.playback(self.playback, self.seq);
     }
 
@@ -344,6 +349,7 @@ pub(super) async fn run(shared: Arc<Shared>, code: RoomCode, id: u64, mut comman
             return refuse_all(&shared, code, id, commands, CloseCode::InternalError);
         }
     };
+    let _live = Gauge::hold(&shared.metrics.rooms_live);
     let mut prune = tokio::time::interval(std::time::Duration::from_secs(30));
     let stop = loop {
         tokio::select! {

@@ -23,6 +23,7 @@ use super::room::{Command, Join};
 use super::writer::{self, Writer};
 use super::{ConnId, Shared};
 use crate::clock::now_ms;
+use crate::metrics::Gauge;
 use crate::rate_limit::RateLimiter;
 
 type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
@@ -91,6 +92,7 @@ async fn admit(shared: &Shared, code: Result<RoomCode, ()>, token: Option<String
 /// Runs one socket from upgrade to close.
 #[tracing::instrument(skip_all, fields(room = ?code.ok(), conn))]
 pub(super) async fn run(shared: Arc<Shared>, code: Result<RoomCode, ()>, token: Option<String>, stream: Stream) {
+    let _open = Gauge::hold(&shared.metrics.sockets_open);
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     tracing::Span::current().record("conn", tracing::field::display(conn));
     let (sink, stream) = stream.split();

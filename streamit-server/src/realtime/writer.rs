@@ -16,6 +16,16 @@ use tokio_util::sync::CancellationToken;
 /// Frames a socket may have queued before it counts as too slow.
 pub(crate) const QUEUE_FRAMES: usize = 512;
 
+/// What became of a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    Queued,
+    /// The queue was full: the socket is being closed with 4029.
+    TooSlow,
+    /// The socket is closing or closed.
+    Gone,
+}
+
 /// Hands frames to one socket; cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
@@ -40,17 +50,16 @@ pub(crate) fn channel() -> (Writer, Outbox) {
 }
 
 impl Writer {
-    /// Queues a frame without waiting. A full queue closes the socket with 4029; returns
-    /// whether the frame was queued.
-    pub(crate) fn send(&self, frame: Utf8Bytes) -> bool {
+    /// Queues a frame without waiting. A full queue closes the socket with 4029.
+    pub(crate) fn send(&self, frame: Utf8Bytes) -> Delivery {
         match self.frames.try_send(Message::Text(frame)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Ok(()) => Delivery::Queued,
+            Err(mpsc::error::TrySendError::Full(_)) if !self.close.is_cancelled() => {
                 tracing::info!("socket cannot keep up; closing it with 4029");
                 self.close(CloseCode::TooSlow);
-                false
+                Delivery::TooSlow
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(_) => Delivery::Gone,
         }
     }
 

@@ -17,7 +17,6 @@ use super::LiveRoom;
 use crate::clock::now_ms;
 use crate::media;
 use crate::progress;
-use crate::store::ProgressUpdate;
 
 /// A mute without end, as the wire shows it: the largest integer every client reads exactly.
 const MUTED_FOREVER_MS: u64 = (1 << 53) - 1;
@@ -307,20 +306,18 @@ impl LiveRoom {
         ) else {
             return;
         };
-        let completed = kind == PlayerEventKind::Ended || progress::reaches_end(position, duration);
         let store = self.shared.store.clone();
         let code = self.code;
         tokio::spawn(async move {
-            let update = ProgressUpdate {
+            let report = progress::Report {
                 user_id,
                 room_code: code,
                 media: &media,
                 position_s: position,
                 duration_s: duration,
-                completed,
-                now_ms: now_ms(),
+                ended: kind == PlayerEventKind::Ended,
             };
-            if let Err(error) = store.save_progress(update).await {
+            if let Err(error) = progress::record(&store, report).await {
                 tracing::error!(room = %code, %error, "saving player progress failed");
             }
         });

@@ -1,0 +1,221 @@
+//! Operations: the health probes, start-up failures that say why without leaking secrets,
+//! graceful stop, and logs that never hold a password or a token.
+
+use serde_json::json;
+use streamit_server::{Config, run};
+use streamit_testing::backends;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{StatusCode, TestServer, logs};
+
+#[tokio::test]
+async fn health_and_readiness_answer_200() {
+    for db in backends().await {
+        let s = TestServer::start(&db.url, |_| {}).await;
+        for path in ["/healthz", "/healthz/", "/readyz", "/readyz/"] {
+            let answer = s.get(path).await;
+            assert_eq!(
+                answer.status,
+                StatusCode::OK,
+                "{}: {}",
+                answer.what,
+                answer.text
+            );
+            assert!(!answer.text.is_empty(), "{}", answer.what);
+        }
+        // Probes need no token, even with a bad one.
+        let request = s
+            .request(reqwest::Method::GET, "/readyz")
+            .bearer_auth("garbage");
+        assert_eq!(
+            s.send("GET /readyz with a bad token", request).await.status,
+            StatusCode::OK
+        );
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_database_that_cannot_open_stops_start_up_without_leaking_its_password() {
+    let dir = std::env::temp_dir().join(format!("streamit-missing-{}", std::process::id()));
+    let urls = [
+        "mysql://app:s3cret-db-password@127.0.0.1/streamit".to_owned(),
+        format!("sqlite://{}/no/such/dir/streamit.db?mode=rw", dir.display()),
+    ];
+    for url in urls {
+        let mut config = Config::defaults();
+        config.database_url = url.clone();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let started = run(listener, config, CancellationToken::new());
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(30), started).await;
+        let error = ended.expect("start-up fails promptly").expect_err(&url);
+        let shown = format!("{error} {error:?}");
+        assert!(shown.contains("database"), "{url}: {shown}");
+        assert!(
+            !shown.contains("s3cret-db-password"),
+            "{url}: the password leaked: {shown}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn stop_drains_and_returns() {
+    for db in backends().await {
+        let s = TestServer::start(&db.url, |c| c.shutdown_grace_seconds = 1).await;
+        // A keep-alive connection is open and idle when the token is cancelled.
+        s.guest("Ada").await;
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn passwords_and_tokens_never_reach_the_logs() {
+    const SECRETS: [&str; 7] = [
+        "log-secret-account-password",
+        "log-secret-wrong-password",
+        "log-secret-second-password",
+        "log-secret-room-password",
+        "log-secret-wrong-room-password",
+        "log-secret-bogus-bearer",
+        "log-secret-bogus-refresh",
+    ];
+    for db in backends().await {
+        let s = TestServer::start(&db.url, |_| {}).await;
+        let mut secrets: Vec<String> = SECRETS.iter().map(|&x| x.to_owned()).collect();
+        let register =
+            json!({"email": "ada@example.com", "password": SECRETS[0], "display_name": "Ada"});
+        let ada = s.post("/api/auth/register/", register).await;
+        let taken =
+            json!({"email": "ada@example.com", "password": SECRETS[2], "display_name": "Ada"});
+        s.post("/api/auth/register/", taken)
+            .await
+            .error(StatusCode::CONFLICT, "EMAIL_TAKEN");
+        let wrong = json!({"email": "ada@example.com", "password": SECRETS[1]});
+        s.post("/api/auth/login/", wrong)
+            .await
+            .error(StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS");
+        let malformed = format!(
+            r#"{{"email": "ada@example.com", "password": "{}""#,
+            SECRETS[1]
+        );
+        s.post_raw(
+            None,
+            "/api/auth/login/",
+            Some("application/json"),
+            malformed,
+        )
+        .await
+        .assert_error_shape();
+        let login = s
+            .post(
+                "/api/auth/login/",
+                json!({"email": "ada@example.com", "password": SECRETS[0]}),
+            )
+            .await;
+        let token = login.ok(StatusCode::OK)["access"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for answer in [&ada, &login] {
+            secrets.push(answer.body["access"].as_str().unwrap().to_owned());
+            secrets.push(answer.body["refresh"].as_str().unwrap().to_owned());
+        }
+        let first_refresh = login.body["refresh"].as_str().unwrap();
+        let rotated = s
+            .post("/api/auth/refresh/", json!({"refresh": first_refresh}))
+            .await;
+        secrets.push(
+            rotated.ok(StatusCode::OK)["access"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        secrets.push(rotated.body["refresh"].as_str().unwrap().to_owned());
+        s.post("/api/auth/refresh/", json!({"refresh": first_refresh}))
+            .await
+            .error(StatusCode::UNAUTHORIZED, "INVALID_TOKEN");
+        s.post("/api/auth/refresh/", json!({"refresh": SECRETS[6]}))
+            .await
+            .error(StatusCode::UNAUTHORIZED, "INVALID_TOKEN");
+        s.get_as(SECRETS[5], "/api/auth/me/")
+            .await
+            .error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+
+        let other = s
+            .post(
+                "/api/auth/login/",
+                json!({"email": "ada@example.com", "password": SECRETS[0]}),
+            )
+            .await;
+        let token_b = other.ok(StatusCode::OK)["access"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        secrets.push(token_b.clone());
+        secrets.push(other.body["refresh"].as_str().unwrap().to_owned());
+        let chosen = json!({"entry_mode": "PASSWORD", "password": SECRETS[3]});
+        let code = s
+            .post_as(&token_b, "/api/rooms/create/", chosen)
+            .await
+            .ok(StatusCode::CREATED)["room"]["code"]
+            .clone();
+        let generated = s
+            .post_as(
+                &token_b,
+                "/api/rooms/create/",
+                json!({"entry_mode": "PASSWORD"}),
+            )
+            .await;
+        secrets.push(
+            generated.ok(StatusCode::CREATED)["password"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let bo = s.guest("Bo").await;
+        secrets.extend([bo.access.clone(), bo.refresh.clone()]);
+        let join = |password: &str| json!({"code": code, "password": password});
+        s.post_as(&bo.access, "/api/rooms/join/", join(SECRETS[4]))
+            .await
+            .error(StatusCode::FORBIDDEN, "WRONG_PASSWORD");
+        s.post_as(&bo.access, "/api/rooms/join/", join(SECRETS[3]))
+            .await
+            .ok(StatusCode::OK);
+        let out = s
+            .post_as(
+                &token_b,
+                "/api/auth/logout/",
+                json!({"refresh": other.body["refresh"]}),
+            )
+            .await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.what);
+        s.get_as(&token, "/api/auth/me/")
+            .await
+            .error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+        s.stop().await;
+
+        let logs = logs();
+        let code = code.as_str().unwrap();
+        assert!(
+            logs.contains(code),
+            "[{}] the capture works: the room's creation is logged",
+            s_backend(&db.url)
+        );
+        for secret in &secrets {
+            assert!(
+                !logs.contains(secret.as_str()),
+                "[{}] a secret reached the logs: {secret}",
+                s_backend(&db.url)
+            );
+        }
+    }
+}
+
+fn s_backend(url: &str) -> &'static str {
+    if url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "postgres"
+    }
+}

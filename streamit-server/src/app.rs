@@ -59,7 +59,21 @@ impl App {
         let store = Store::connect(&config.database_url).await?;
         let auth = Arc::new(Auth::new(store.clone(), config).await?);
         let metrics = Arc::new(Metrics::default());
-        let realtime = Realtime::new(config, store.clone(), Arc::clone(&auth), Arc::clone(&metrics), shutdown, tasks.clone());
-        Ok(Self { store, auth, realtime, limits: Limits::new(config), metrics, tasks })
+        let realtime = Realtime::new(
+            config,
+            store.clone(),
+            Arc::clone(&auth),
+            Arc::clone(&metrics),
+            shutdown,
+            tasks.clone(),
+        );
+        Ok(Self {
+            store,
+            auth,
+            realtime,
+            limits: Limits::new(config),
+            metrics,
+            tasks,
+        })
     }
 }

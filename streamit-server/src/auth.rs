@@ -163,13 +163,20 @@ impl Auth {
 
     /// The caller behind an access token, if the token is valid and its login active.
     pub(crate) async fn authenticate(&self, token: &str) -> ApiResult<Caller> {
+        let caller = self.verify(token)?;
+        if !self.store.login_active(caller.login_id).await? {
+            return Err(unauthorized());
+        }
+        Ok(caller)
+    }
+
+    /// The caller a token names, checking only its signature and expiry: the caller must still
+    /// check the login is active (the WebSocket admission does it in its one read).
+    pub(crate) fn verify(&self, token: &str) -> ApiResult<Caller> {
         let claims = self.jwt.verify(token, now_ms()).map_err(|e| {
             tracing::debug!(error = %e, "access token refused");
             unauthorized()
         })?;
-        if !self.store.login_active(claims.sid).await? {
-            return Err(unauthorized());
-        }
         Ok(Caller {
             user_id: claims.sub,
             login_id: claims.sid,

@@ -31,7 +31,10 @@ pub(crate) async fn sweep(store: Store, realtime: Realtime, shutdown: Cancellati
             }
         };
         for code in due {
-            match store.transition_room(code, &sources, RoomState::Expired, None).await {
+            match store
+                .transition_room(code, &sources, RoomState::Expired, None)
+                .await
+            {
                 Ok(Some(_)) => {
                     tracing::info!(room = %code, "grace ran out; room expired");
                     realtime.room_expired(code).await;

@@ -49,7 +49,10 @@ pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Inco
 async fn dispatch(app: &App, peer: SocketAddr, request: Request<Incoming>) -> ApiResult<Reply> {
     if let Some(rest) = request.uri().path().strip_prefix("/ws/room/") {
         if request.method() != http::Method::GET {
-            return Err(ApiError::new(ErrorCode::MethodNotAllowed, "WebSockets open with GET").with_detail("allow", "GET"));
+            return Err(
+                ApiError::new(ErrorCode::MethodNotAllowed, "WebSockets open with GET")
+                    .with_detail("allow", "GET"),
+            );
         }
         let code = RoomCode::parse(rest.strip_suffix('/').unwrap_or(rest)).map_err(|_| ());
         return realtime::upgrade(&app.realtime, code, request);

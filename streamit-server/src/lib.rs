@@ -47,7 +47,11 @@ mod tests {
     fn run_is_send() {
         fn assert_send<T: Send>(_: &T) {}
         let _ = |listener: tokio::net::TcpListener, config: crate::Config| {
-            assert_send(&crate::run(listener, config, tokio_util::sync::CancellationToken::new()));
+            assert_send(&crate::run(
+                listener,
+                config,
+                tokio_util::sync::CancellationToken::new(),
+            ));
         };
     }
 }

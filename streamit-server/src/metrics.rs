@@ -39,16 +39,49 @@ impl Metrics {
     pub(crate) fn render(&self, tasks: usize) -> String {
         let mut out = String::new();
         let mut line = |name: &str, kind: &str, help: &str, value: String| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         };
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
         let gauge = |a: &AtomicI64| a.load(Ordering::Relaxed).to_string();
-        line("streamit_http_requests_total", "counter", "HTTP requests answered.", get(&self.http_requests));
-        line("streamit_sockets_open", "gauge", "WebSockets open, admitted or being checked.", gauge(&self.sockets_open));
-        line("streamit_rooms_live", "gauge", "Room tasks running on this node.", gauge(&self.rooms_live));
-        line("streamit_broadcasts_total", "counter", "Room broadcasts sent.", get(&self.broadcasts));
-        line("streamit_slow_consumers_total", "counter", "Sockets closed with 4029.", get(&self.slow_consumers));
-        line("streamit_tasks", "gauge", "Connection, socket and room tasks running.", tasks.to_string());
+        line(
+            "streamit_http_requests_total",
+            "counter",
+            "HTTP requests answered.",
+            get(&self.http_requests),
+        );
+        line(
+            "streamit_sockets_open",
+            "gauge",
+            "WebSockets open, admitted or being checked.",
+            gauge(&self.sockets_open),
+        );
+        line(
+            "streamit_rooms_live",
+            "gauge",
+            "Room tasks running on this node.",
+            gauge(&self.rooms_live),
+        );
+        line(
+            "streamit_broadcasts_total",
+            "counter",
+            "Room broadcasts sent.",
+            get(&self.broadcasts),
+        );
+        line(
+            "streamit_slow_consumers_total",
+            "counter",
+            "Sockets closed with 4029.",
+            get(&self.slow_consumers),
+        );
+        line(
+            "streamit_tasks",
+            "gauge",
+            "Connection, socket and room tasks running.",
+            tasks.to_string(),
+        );
         out
     }
 }

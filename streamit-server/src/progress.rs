@@ -3,8 +3,8 @@
 //! Progress never touches the room's playback.
 
 use streamit_protocol::v1::{
-    ErrorCode, MediaRef, MemberStatus, ProgressListResponse, ProgressQuery, RoomCode, SaveProgressRequest,
-    Seconds, UserId, WatchProgress,
+    ErrorCode, MediaRef, MemberStatus, ProgressListResponse, ProgressQuery, RoomCode,
+    SaveProgressRequest, Seconds, UserId, WatchProgress,
 };
 
 use crate::app::App;

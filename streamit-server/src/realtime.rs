@@ -85,7 +85,9 @@ impl RoomHandle {
 
 impl Registry {
     fn lock(&self) -> MutexGuard<'_, HashMap<RoomCode, RoomHandle>> {
-        self.rooms.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.rooms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The room's task, started when it has none.
@@ -98,7 +100,9 @@ impl Registry {
         let (commands, receiver) = mpsc::channel(ROOM_QUEUE);
         let handle = RoomHandle { id, commands };
         rooms.insert(code, handle.clone());
-        shared.tasks.spawn(room::run(Arc::clone(shared), code, id, receiver));
+        shared
+            .tasks
+            .spawn(room::run(Arc::clone(shared), code, id, receiver));
         handle
     }
 
@@ -147,7 +151,9 @@ impl Realtime {
             flood_limits: config.rate_limits == Switch::On,
             next_conn: AtomicU64::new(1),
         };
-        Self { shared: Arc::new(shared) }
+        Self {
+            shared: Arc::new(shared),
+        }
     }
 
     /// REST deleted the room: its members get `ROOM_DELETED` and close with 4010.

@@ -32,7 +32,10 @@ pub enum StartError {
 }
 
 fn database_error(url: &str, error: store::Error) -> StartError {
-    StartError::Database { url: url.to_owned(), source: Box::new(error) }
+    StartError::Database {
+        url: url.to_owned(),
+        source: Box::new(error),
+    }
 }
 
 /// Serves `listener` until `shutdown` is cancelled, then drains open requests (at most
@@ -47,16 +50,32 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let url = redact_url(&config.database_url);
     let connections = TaskTracker::new();
-    let app = App::start(&config, shutdown.clone(), connections.clone()).await.map_err(|e| database_error(&url, e))?;
+    let app = App::start(&config, shutdown.clone(), connections.clone())
+        .await
+        .map_err(|e| database_error(&url, e))?;
     // No socket survived the last stop: rooms whose host was live get their grace from now.
     let deadline = crate::clock::now_ms() + u64::from(config.grace_seconds) * 1000;
-    let in_grace = app.store.recover_after_restart(deadline).await.map_err(|e| database_error(&url, e))?;
+    let in_grace = app
+        .store
+        .recover_after_restart(deadline)
+        .await
+        .map_err(|e| database_error(&url, e))?;
     if !in_grace.is_empty() {
-        tracing::info!(rooms = in_grace.len(), "rooms live in the last run are in grace");
+        tracing::info!(
+            rooms = in_grace.len(),
+            "rooms live in the last run are in grace"
+        );
     }
     let app = Arc::new(app);
-    connections.spawn(grace::sweep(app.store.clone(), app.realtime.clone(), shutdown.clone()));
-    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    connections.spawn(grace::sweep(
+        app.store.clone(),
+        app.realtime.clone(),
+        shutdown.clone(),
+    ));
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     tracing::info!(%address, database = %url, backend = ?app.store.backend(), "streamit-server listening");
     loop {
         tokio::select! {

@@ -13,7 +13,8 @@
 //! - `migrate`: the embedded migrations and the runner that applies them once;
 //! - `accounts`: users, logins, refresh tokens and the JWT secret;
 //! - `rooms`: rooms, their lifecycle compare-and-set and the public listing;
-//! - `members`: participants, approvals and bans;
+//! - `members`: participants, approvals, bans and the one-read admission check;
+//! - `live`: what live rooms write behind, their counter ceilings and restart recovery;
 //! - `progress`: watch progress;
 //! - `rows`: how values become columns and columns become wire types.
 
@@ -30,7 +31,7 @@ mod tests;
 
 use streamit_protocol::v1::{
     DisplayName, Email, EntryMode, MediaRef, MemberStatus, Playback, Room, RoomCode, RoomName,
-    Seconds, User, UserId,
+    RoomState, Seconds, User, UserId, UserRef,
 };
 use uuid::Uuid;
 
@@ -116,6 +117,18 @@ pub(crate) struct RoomRecord {
 pub(crate) struct Membership {
     pub(crate) status: MemberStatus,
     pub(crate) muted_until_ms: Option<u64>,
+}
+
+/// What a socket's admission checks read, in one query.
+pub(crate) struct Admission {
+    /// The token's login exists and was not revoked.
+    pub(crate) login_active: bool,
+    pub(crate) state: RoomState,
+    pub(crate) host_id: UserId,
+    pub(crate) banned: bool,
+    pub(crate) membership: Option<Membership>,
+    /// `None` when the user no longer exists.
+    pub(crate) user: Option<UserRef>,
 }
 
 /// One save of watch progress.

@@ -72,10 +72,16 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::new(ErrorCode::InvalidInput, format!("malformed JSON: {e}")))?;
     if !value.is_object() {
-        return Err(ApiError::new(ErrorCode::InvalidInput, "the body must be a JSON object"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "the body must be a JSON object",
+        ));
     }
     if let Some(path) = first_array(&value, String::new()) {
-        return Err(field_error(&path, "expected an object or a value, not an array"));
+        return Err(field_error(
+            &path,
+            "expected an object or a value, not an array",
+        ));
     }
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
@@ -88,7 +94,11 @@ fn first_array(value: &Value, path: String) -> Option<String> {
     match value {
         Value::Array(_) => Some(path),
         Value::Object(fields) => fields.iter().find_map(|(key, inner)| {
-            let inner_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            let inner_path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
             first_array(inner, inner_path)
         }),
         _ => None,
@@ -117,12 +127,19 @@ const MEDIA_FIELDS: [&str; 5] = ["provider", "kind", "id", "season", "episode"];
 fn field_error(path: &str, message: &str) -> ApiError {
     let path = if path == "." { "" } else { path };
     // serde_json appends the position; the field path says more and the body is the client's.
-    let message = message.rsplit_once(" at line ").map_or(message, |(head, _)| head);
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message, |(head, _)| head);
     let inner = message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split_once('`'))
         .map(|(field, _)| field)
-        .or_else(|| message.strip_prefix("media.").and_then(|rest| rest.split_once(':')).map(|(field, _)| field));
+        .or_else(|| {
+            message
+                .strip_prefix("media.")
+                .and_then(|rest| rest.split_once(':'))
+                .map(|(field, _)| field)
+        });
     let field = match inner {
         Some(inner) if path.is_empty() => inner.to_owned(),
         Some(inner) if !path.ends_with(inner) => format!("{path}.{inner}"),
@@ -135,7 +152,11 @@ fn field_error(path: &str, message: &str) -> ApiError {
     if in_media {
         return ApiError::invalid(ErrorCode::InvalidMedia, &field, message.to_owned());
     }
-    ApiError::invalid(ErrorCode::InvalidInput, &field, format!("{field}: {message}"))
+    ApiError::invalid(
+        ErrorCode::InvalidInput,
+        &field,
+        format!("{field}: {message}"),
+    )
 }
 
 /// The bearer token, if the request carries one.

@@ -34,9 +34,15 @@ impl ChatGuard {
     /// Judges a line at `now_ms`; an accepted line is remembered.
     pub(crate) fn admit(&mut self, text: &ChatText, now_ms: u64) -> Result<(), Refusal> {
         if now_ms < self.cooldown_until_ms {
-            return Err(Refusal::RateLimited { retry_after_ms: self.cooldown_until_ms - now_ms });
+            return Err(Refusal::RateLimited {
+                retry_after_ms: self.cooldown_until_ms - now_ms,
+            });
         }
-        while self.recent.front().is_some_and(|(at, _)| now_ms.saturating_sub(*at) >= WINDOW_MS) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|(at, _)| now_ms.saturating_sub(*at) >= WINDOW_MS)
+        {
             self.recent.pop_front();
         }
         if self.recent.iter().any(|(_, earlier)| earlier == text) {
@@ -44,7 +50,9 @@ impl ChatGuard {
         }
         if self.recent.len() >= LINES_PER_WINDOW {
             self.cooldown_until_ms = now_ms + COOLDOWN_MS;
-            return Err(Refusal::RateLimited { retry_after_ms: COOLDOWN_MS });
+            return Err(Refusal::RateLimited {
+                retry_after_ms: COOLDOWN_MS,
+            });
         }
         self.recent.push_back((now_ms, text.clone()));
         Ok(())
@@ -53,7 +61,10 @@ impl ChatGuard {
     /// Whether the guard remembers nothing that could refuse a line at `now_ms`.
     pub(crate) fn is_idle(&self, now_ms: u64) -> bool {
         now_ms >= self.cooldown_until_ms
-            && self.recent.back().is_none_or(|(at, _)| now_ms.saturating_sub(*at) >= WINDOW_MS)
+            && self
+                .recent
+                .back()
+                .is_none_or(|(at, _)| now_ms.saturating_sub(*at) >= WINDOW_MS)
     }
 }
 
@@ -79,8 +90,18 @@ mod tests {
         for i in 0..5 {
             assert_eq!(guard.admit(&text(&format!("line {i}")), i * 100), Ok(()));
         }
-        assert_eq!(guard.admit(&text("six"), 500), Err(Refusal::RateLimited { retry_after_ms: 10_000 }));
-        assert_eq!(guard.admit(&text("seven"), 4_000), Err(Refusal::RateLimited { retry_after_ms: 6_500 }));
+        assert_eq!(
+            guard.admit(&text("six"), 500),
+            Err(Refusal::RateLimited {
+                retry_after_ms: 10_000
+            })
+        );
+        assert_eq!(
+            guard.admit(&text("seven"), 4_000),
+            Err(Refusal::RateLimited {
+                retry_after_ms: 6_500
+            })
+        );
         assert_eq!(guard.admit(&text("back"), 10_500), Ok(()));
     }
 

@@ -2,7 +2,9 @@
 //! upgraded connection to a socket task with the protocol's limits (16 KiB frames and
 //! messages; larger ones close with 1009).
 
-use http::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE};
+use http::header::{
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
+};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -18,7 +20,10 @@ use crate::http::Reply;
 
 fn header_has(request: &Request<Incoming>, name: http::HeaderName, token: &str) -> bool {
     request.headers().get_all(name).iter().any(|value| {
-        value.to_str().is_ok_and(|v| v.split(',').any(|part| part.trim().eq_ignore_ascii_case(token)))
+        value.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|part| part.trim().eq_ignore_ascii_case(token))
+        })
     })
 }
 
@@ -35,12 +40,23 @@ pub(super) fn websocket_config() -> WebSocketConfig {
 
 /// Answers a WebSocket upgrade for room `code`. The token and the room are checked after the
 /// upgrade, so every refusal is a close frame with its code, as PROTOCOL.md asks.
-pub(crate) fn upgrade(realtime: &Realtime, code: Result<RoomCode, ()>, mut request: Request<Incoming>) -> ApiResult<Reply> {
-    let is_upgrade = header_has(&request, CONNECTION, "upgrade") && header_has(&request, UPGRADE, "websocket");
+pub(crate) fn upgrade(
+    realtime: &Realtime,
+    code: Result<RoomCode, ()>,
+    mut request: Request<Incoming>,
+) -> ApiResult<Reply> {
+    let is_upgrade =
+        header_has(&request, CONNECTION, "upgrade") && header_has(&request, UPGRADE, "websocket");
     let key = request.headers().get(SEC_WEBSOCKET_KEY).cloned();
-    let version_ok = request.headers().get(SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
+    let version_ok = request
+        .headers()
+        .get(SEC_WEBSOCKET_VERSION)
+        .is_some_and(|v| v == "13");
     let (true, Some(key), true) = (is_upgrade, key, version_ok) else {
-        return Err(ApiError::new(ErrorCode::InvalidInput, "a WebSocket upgrade (version 13) is required here"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "a WebSocket upgrade (version 13) is required here",
+        ));
     };
     let token = socket::token_of(&request);
     let on_upgrade = hyper::upgrade::on(&mut request);
@@ -49,8 +65,12 @@ pub(crate) fn upgrade(realtime: &Realtime, code: Result<RoomCode, ()>, mut reque
     tasks.spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let stream =
-                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(websocket_config())).await;
+                let stream = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(websocket_config()),
+                )
+                .await;
                 socket::run(realtime.shared, code, token, stream).await;
             }
             Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
@@ -61,7 +81,8 @@ pub(crate) fn upgrade(realtime: &Realtime, code: Result<RoomCode, ()>, mut reque
     let headers = response.headers_mut();
     headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
     headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes())).expect("base64 is a valid header value");
+    let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+        .expect("base64 is a valid header value");
     headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
     Ok(response)
 }

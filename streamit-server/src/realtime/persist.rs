@@ -1,6 +1,7 @@
-//! Write-behind for a live room: playback, `seq`, presence and chat reach the store from this
-//! task, never from the room's broadcast path. Playback and presence coalesce (only the newest
-//! value is written); chat lines are batched, each line written once.
+//! Write-behind for a live room: playback (with the `seq` it was broadcast at), presence and
+//! chat reach the store from this task, never from the room's broadcast path. Playback and
+//! presence coalesce (only the newest value is written; presence at most every 250 ms); chat
+//! lines are batched, each line written once.
 
 use streamit_protocol::v1::{ChatMessage, Playback, RoomCode};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -10,6 +11,8 @@ use crate::store::Store;
 
 /// Lines one write may batch.
 const CHAT_BATCH: usize = 64;
+/// How often changed presence is written.
+const PRESENCE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 /// Lines that may wait for the store before the room waits too.
 const CHAT_BACKLOG: usize = 1024;
 
@@ -38,8 +41,21 @@ impl Persister {
         let (presence_tx, presence) = watch::channel((0, false));
         let (chat_tx, chat) = mpsc::channel(CHAT_BACKLOG);
         let (stop_tx, stop) = oneshot::channel();
-        let task = tokio::spawn(run(Inputs { store, code, playback, presence, chat, stop }));
-        Self { playback: playback_tx, presence: presence_tx, chat: chat_tx, stop: stop_tx, task }
+        let task = tokio::spawn(run(Inputs {
+            store,
+            code,
+            playback,
+            presence,
+            chat,
+            stop,
+        }));
+        Self {
+            playback: playback_tx,
+            presence: presence_tx,
+            chat: chat_tx,
+            stop: stop_tx,
+            task,
+        }
     }
 
     /// The room's playback and last `seq` changed.
@@ -63,9 +79,11 @@ impl Persister {
         }
     }
 
-    /// Writes everything still pending, then stops. `settle` (a graceful shutdown) lets the
-    /// counters' ceilings come down to the values used, so a clean restart has no gap.
-    pub(crate) async fn finish(self, settle: bool) {
+    /// Writes everything still pending, with the room's final playback and `seq`, then stops.
+    /// `settle` (a graceful shutdown) lets the counters' ceilings come down to the values used,
+    /// so a clean restart has no gap.
+    pub(crate) async fn finish(self, settle: bool, playback: Playback, seq: u64) {
+        self.playback.send_replace((playback, seq));
         let _ = self.stop.send(settle);
         if let Err(error) = self.task.await {
             tracing::error!(%error, "room persister failed");
@@ -75,6 +93,10 @@ impl Persister {
 
 async fn run(mut inputs: Inputs) {
     let mut lines = Vec::with_capacity(CHAT_BATCH);
+    // Presence changes with every socket that comes and goes; the listing can be a moment
+    // behind, so it is written at most this often instead of once per socket.
+    let mut presence_tick = tokio::time::interval(PRESENCE_EVERY);
+    presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let settle = loop {
         tokio::select! {
             settle = &mut inputs.stop => break settle.unwrap_or(false),
@@ -82,9 +104,11 @@ async fn run(mut inputs: Inputs) {
                 let (state, seq) = *inputs.playback.borrow_and_update();
                 save_playback(&inputs, &state, seq, false).await;
             }
-            Ok(()) = inputs.presence.changed() => {
-                let (viewers, host) = *inputs.presence.borrow_and_update();
-                save_presence(&inputs, viewers, host).await;
+            _ = presence_tick.tick() => {
+                if inputs.presence.has_changed().unwrap_or(false) {
+                    let (viewers, host) = *inputs.presence.borrow_and_update();
+                    save_presence(&inputs, viewers, host).await;
+                }
             }
             received = inputs.chat.recv_many(&mut lines, CHAT_BATCH) => {
                 if received == 0 { break false; }
@@ -104,13 +128,21 @@ async fn run(mut inputs: Inputs) {
 }
 
 async fn save_playback(inputs: &Inputs, playback: &Playback, seq: u64, settle: bool) {
-    if let Err(error) = inputs.store.save_playback(inputs.code, playback, seq, settle).await {
+    if let Err(error) = inputs
+        .store
+        .save_playback(inputs.code, playback, seq, settle)
+        .await
+    {
         tracing::error!(room = %inputs.code, %error, "saving playback failed");
     }
 }
 
 async fn save_presence(inputs: &Inputs, viewers: u32, host_connected: bool) {
-    if let Err(error) = inputs.store.set_presence(inputs.code, viewers, host_connected).await {
+    if let Err(error) = inputs
+        .store
+        .set_presence(inputs.code, viewers, host_connected)
+        .await
+    {
         tracing::error!(room = %inputs.code, %error, "saving presence failed");
     }
 }

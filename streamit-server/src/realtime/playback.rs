@@ -3,7 +3,13 @@
 
 use streamit_protocol::v1::{Playback, PositionMs, Rate};
 
-fn anchored(current: &Playback, playing: bool, position_ms: PositionMs, rate: Rate, now_ms: u64) -> Playback {
+fn anchored(
+    current: &Playback,
+    playing: bool,
+    position_ms: PositionMs,
+    rate: Rate,
+    now_ms: u64,
+) -> Playback {
     Playback::new(playing, position_ms, rate, now_ms, current.version + 1)
 }
 
@@ -26,7 +32,13 @@ pub(crate) fn seek(current: &Playback, position: PositionMs, now_ms: u64) -> Pla
 
 /// `SET_RATE`: the position so far was at the old rate.
 pub(crate) fn set_rate(current: &Playback, rate: Rate, now_ms: u64) -> Playback {
-    anchored(current, current.playing, current.position_at(now_ms), rate, now_ms)
+    anchored(
+        current,
+        current.playing,
+        current.position_at(now_ms),
+        rate,
+        now_ms,
+    )
 }
 
 /// `SET_MEDIA`: new media starts at 0, paused, at normal speed.
@@ -49,9 +61,20 @@ mod tests {
     #[test]
     fn play_and_pause_anchor_where_the_media_is() {
         let paused = pause(&playing(), None, 2_000);
-        assert_eq!((paused.playing, paused.position_ms, paused.updated_at_ms, paused.version), (false, pos(12_000), 2_000, 5));
+        assert_eq!(
+            (
+                paused.playing,
+                paused.position_ms,
+                paused.updated_at_ms,
+                paused.version
+            ),
+            (false, pos(12_000), 2_000, 5)
+        );
         let resumed = play(&paused, None, 9_000);
-        assert_eq!((resumed.playing, resumed.position_ms, resumed.version), (true, pos(12_000), 6));
+        assert_eq!(
+            (resumed.playing, resumed.position_ms, resumed.version),
+            (true, pos(12_000), 6)
+        );
         assert_eq!(play(&paused, Some(pos(1)), 9_000).position_ms, pos(1));
     }
 
@@ -61,12 +84,18 @@ mod tests {
         assert!(sought.playing);
         assert_eq!(sought.position_ms, pos(500));
         let slower = set_rate(&playing(), Rate::new(0.5).unwrap(), 2_000);
-        assert_eq!((slower.position_ms, slower.rate.get(), slower.version), (pos(12_000), 0.5, 5));
+        assert_eq!(
+            (slower.position_ms, slower.rate.get(), slower.version),
+            (pos(12_000), 0.5, 5)
+        );
     }
 
     #[test]
     fn new_media_resets() {
         let reset = new_media(&playing(), 5_000);
-        assert_eq!((reset.playing, reset.position_ms, reset.rate, reset.version), (false, PositionMs::ZERO, Rate::NORMAL, 5));
+        assert_eq!(
+            (reset.playing, reset.position_ms, reset.rate, reset.version),
+            (false, PositionMs::ZERO, Rate::NORMAL, 5)
+        );
     }
 }

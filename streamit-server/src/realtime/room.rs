@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use streamit_protocol::v1::{
     CHAT_HISTORY_IN_SNAPSHOT, ChatMessage, ClientMessage, ClientRef, CloseCode, Empty,
-    HostDisconnected, LeaveReason, Participant, Playback, Room, RoomCode, RoomSnapshot,
-    RoomState, ServerEvent, ServerMessage, UserId, UserJoined, UserLeft, UserRef, You,
+    HostDisconnected, LeaveReason, Participant, Playback, Room, RoomCode, RoomSnapshot, RoomState,
+    ServerEvent, ServerMessage, UserId, UserJoined, UserLeft, UserRef, You,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -20,11 +20,11 @@ use uuid::Uuid;
 
 use super::chat_rules::ChatGuard;
 use super::persist::Persister;
+use super::writer::Delivery;
 use super::writer::Writer;
 use super::{ConnId, Shared};
 use crate::clock::now_ms;
 use crate::metrics::{Gauge, Metrics};
-use super::writer::Delivery;
 use crate::rooms::lifecycle::{self, Event};
 use crate::store;
 
@@ -38,7 +38,10 @@ pub(crate) enum Command {
     /// A socket went.
     Leave { conn: ConnId, reason: LeaveReason },
     /// A decoded client frame.
-    Client { conn: ConnId, message: ClientMessage },
+    Client {
+        conn: ConnId,
+        message: ClientMessage,
+    },
     /// REST deleted the room.
     Deleted,
     /// The grace sweeper expired the room.
@@ -99,12 +102,20 @@ enum Stop {
 impl LiveRoom {
     /// Loads the room and reserves a block of `seq` and `version` values.
     async fn load(shared: Arc<Shared>, code: RoomCode) -> store::Result<Option<Self>> {
-        let Some(record) = shared.store.room(code).await? else { return Ok(None) };
+        let Some(record) = shared.store.room(code).await? else {
+            return Ok(None);
+        };
         let Some((seq, version)) = shared.store.reserve_counters(code, COUNTER_BLOCK).await? else {
             return Ok(None);
         };
-        let chat = shared.store.recent_chat(code, CHAT_HISTORY_IN_SNAPSHOT).await?;
-        debug_assert!(seq >= record.seq, "the ceiling is never below the stored seq");
+        let chat = shared
+            .store
+            .recent_chat(code, CHAT_HISTORY_IN_SNAPSHOT)
+            .await?;
+        debug_assert!(
+            seq >= record.seq,
+            "the ceiling is never below the stored seq"
+        );
         let mut playback = record.playback;
         playback.version = version;
         let persister = Persister::start(shared.store.clone(), code, playback, seq);
@@ -153,23 +164,31 @@ impl LiveRoom {
             }
         }
         Metrics::count(&self.shared.metrics.broadcasts);
-        self.persister.playback(self.playback, self.seq);
     }
 
     /// Keeps the store's ceilings ahead of the counters, so a crash never makes them go back.
     async fn raise_ceilings(&mut self) {
         let seq_ceiling = self.seq.max(self.seq_ceiling) + COUNTER_BLOCK;
         let version_ceiling = self.playback.version.max(self.version_ceiling) + COUNTER_BLOCK;
-        match self.shared.store.raise_ceilings(self.code, seq_ceiling, version_ceiling).await {
+        match self
+            .shared
+            .store
+            .raise_ceilings(self.code, seq_ceiling, version_ceiling)
+            .await
+        {
             Ok(()) => (self.seq_ceiling, self.version_ceiling) = (seq_ceiling, version_ceiling),
-            Err(error) => tracing::error!(room = %self.code, %error, "raising counter ceilings failed"),
+            Err(error) => {
+                tracing::error!(room = %self.code, %error, "raising counter ceilings failed")
+            }
         }
     }
 
     /// A reply to one socket: not a broadcast, so no `seq`.
     fn reply(&self, conn: ConnId, reference: Option<ClientRef>, event: ServerEvent) {
         if let Some(socket) = self.sockets.get(&conn) {
-            socket.writer.send(Utf8Bytes::from(ServerMessage::reply(reference, now_ms(), event).encode()));
+            socket.writer.send(Utf8Bytes::from(
+                ServerMessage::reply(reference, now_ms(), event).encode(),
+            ));
         }
     }
 
@@ -182,11 +201,24 @@ impl LiveRoom {
                 p.muted_until_ms = self.mutes.get(&p.user.id).copied().or(p.muted_until_ms);
                 p
             })
-            .filter(|p| p.status == streamit_protocol::v1::MemberStatus::Approved || self.is_host(user.id))
+            .filter(|p| {
+                p.status == streamit_protocol::v1::MemberStatus::Approved || self.is_host(user.id)
+            })
             .collect();
-        let you = You::new(user.clone(), self.is_host(user.id), self.mutes.get(&user.id).copied());
+        let you = You::new(
+            user.clone(),
+            self.is_host(user.id),
+            self.mutes.get(&user.id).copied(),
+        );
         let chat = self.chat.iter().cloned().collect();
-        RoomSnapshot::new(self.room.clone(), you, participants, self.playback, chat, self.seq)
+        RoomSnapshot::new(
+            self.room.clone(),
+            you,
+            participants,
+            self.playback,
+            chat,
+            self.seq,
+        )
     }
 
     /// Moves the room through the lifecycle in the store first (a compare-and-set), then here.
@@ -195,7 +227,12 @@ impl LiveRoom {
             return Err(CloseCode::RoomClosed);
         };
         let sources = lifecycle::sources(event);
-        match self.shared.store.transition_room(self.code, &sources, to, deadline).await {
+        match self
+            .shared
+            .store
+            .transition_room(self.code, &sources, to, deadline)
+            .await
+        {
             Ok(Some(room)) => {
                 self.room.state = room.state;
                 self.room.grace_deadline_ms = room.grace_deadline_ms;
@@ -210,10 +247,21 @@ impl LiveRoom {
     }
 
     async fn join(&mut self, join: Join) {
-        let Join { conn, user, login_id, muted_until_ms, participants, writer, admitted } = join;
+        let Join {
+            conn,
+            user,
+            login_id,
+            muted_until_ms,
+            participants,
+            writer,
+            admitted,
+        } = join;
         let is_host = self.is_host(user.id);
         let first_socket = !self.online.contains_key(&user.id);
-        if is_host && first_socket && matches!(self.room.state, RoomState::Created | RoomState::Grace) {
+        if is_host
+            && first_socket
+            && matches!(self.room.state, RoomState::Created | RoomState::Grace)
+        {
             let was_in_grace = self.room.state == RoomState::Grace;
             if let Err(code) = self.transition(Event::HostConnected, None).await {
                 let _ = admitted.send(Err(code));
@@ -230,12 +278,28 @@ impl LiveRoom {
         *self.online.entry(user.id).or_default() += 1;
         self.publish_presence();
         if first_socket {
-            self.broadcast(ServerEvent::UserJoined(UserJoined::new(user.clone(), self.viewers()))).await;
+            self.broadcast(ServerEvent::UserJoined(UserJoined::new(
+                user.clone(),
+                self.viewers(),
+            )))
+            .await;
         }
         let snapshot = self.snapshot(&user, participants);
-        let frame = ServerMessage::reply(None, now_ms(), ServerEvent::RoomSnapshot(Box::new(snapshot))).encode();
+        let frame = ServerMessage::reply(
+            None,
+            now_ms(),
+            ServerEvent::RoomSnapshot(Box::new(snapshot)),
+        )
+        .encode();
         writer.send(Utf8Bytes::from(frame));
-        self.sockets.insert(conn, Socket { user_id: user.id, login_id, writer });
+        self.sockets.insert(
+            conn,
+            Socket {
+                user_id: user.id,
+                login_id,
+                writer,
+            },
+        );
         tracing::debug!(room = %self.code, user = %user.id, %conn, "socket joined");
         let _ = admitted.send(Ok(()));
     }
@@ -243,7 +307,9 @@ impl LiveRoom {
     /// Removes a socket; the user's last one announces `USER_LEFT`, the host's last one starts
     /// grace.
     async fn leave(&mut self, conn: ConnId, reason: LeaveReason) {
-        let Some(socket) = self.sockets.remove(&conn) else { return };
+        let Some(socket) = self.sockets.remove(&conn) else {
+            return;
+        };
         socket.writer.close(CloseCode::Normal);
         let user_id = socket.user_id;
         let remaining = self.online.get_mut(&user_id).map(|n| {
@@ -257,7 +323,12 @@ impl LiveRoom {
         self.publish_presence();
         let user = self.users.get(&user_id).cloned();
         if let Some(user) = user {
-            self.broadcast(ServerEvent::UserLeft(UserLeft::new(user, reason, self.viewers()))).await;
+            self.broadcast(ServerEvent::UserLeft(UserLeft::new(
+                user,
+                reason,
+                self.viewers(),
+            )))
+            .await;
         }
         if self.is_host(user_id) && self.room.state == RoomState::Live {
             self.start_grace().await;
@@ -267,9 +338,17 @@ impl LiveRoom {
     async fn start_grace(&mut self) {
         let grace_seconds = self.shared.grace_seconds;
         let deadline = now_ms() + u64::from(grace_seconds) * 1000;
-        if self.transition(Event::HostLeft, Some(deadline)).await.is_ok() {
+        if self
+            .transition(Event::HostLeft, Some(deadline))
+            .await
+            .is_ok()
+        {
             tracing::info!(room = %self.code, deadline, "host left; room in grace");
-            self.broadcast(ServerEvent::HostDisconnected(HostDisconnected::new(grace_seconds, deadline))).await;
+            self.broadcast(ServerEvent::HostDisconnected(HostDisconnected::new(
+                grace_seconds,
+                deadline,
+            )))
+            .await;
         }
     }
 
@@ -285,8 +364,12 @@ impl LiveRoom {
     }
 
     fn close_login(&mut self, login_id: Uuid) -> Vec<ConnId> {
-        let conns: Vec<ConnId> =
-            self.sockets.iter().filter(|(_, s)| s.login_id == login_id).map(|(conn, _)| *conn).collect();
+        let conns: Vec<ConnId> = self
+            .sockets
+            .iter()
+            .filter(|(_, s)| s.login_id == login_id)
+            .map(|(conn, _)| *conn)
+            .collect();
         for conn in &conns {
             if let Some(socket) = self.sockets.get(conn) {
                 socket.writer.close(CloseCode::Unauthorized);
@@ -324,7 +407,9 @@ impl LiveRoom {
                 }
             }
             Command::JoinRequested(user) => {
-                self.tell_host(ServerEvent::JoinRequested(streamit_protocol::v1::JoinRequested::new(user)));
+                self.tell_host(ServerEvent::JoinRequested(
+                    streamit_protocol::v1::JoinRequested::new(user),
+                ));
             }
         }
         self.sockets.is_empty().then_some(Stop::Idle)
@@ -340,7 +425,12 @@ impl LiveRoom {
 /// The room task: loads the room, serves commands until it is idle, closed or the server
 /// stops, then hands queued joins to a fresh task and flushes the store.
 #[tracing::instrument(skip(shared, commands), fields(room = %code))]
-pub(super) async fn run(shared: Arc<Shared>, code: RoomCode, id: u64, mut commands: mpsc::Receiver<Command>) {
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    code: RoomCode,
+    id: u64,
+    mut commands: mpsc::Receiver<Command>,
+) {
     let mut room = match LiveRoom::load(Arc::clone(&shared), code).await {
         Ok(Some(room)) => room,
         Ok(None) => return refuse_all(&shared, code, id, commands, CloseCode::RoomNotFound),
@@ -370,17 +460,21 @@ pub(super) async fn run(shared: Arc<Shared>, code: RoomCode, id: u64, mut comman
             }
             room.online.clear();
             room.publish_presence();
-            room.persister.finish(true).await;
+            room.persister.finish(true, room.playback, room.seq).await;
         }
         Stop::Idle | Stop::Closed => {
-            room.persister.finish(false).await;
+            room.persister.finish(false, room.playback, room.seq).await;
             // Joins that raced the stop go to the room's next task.
             while let Ok(command) = commands.try_recv() {
                 if let Command::Join(join) = command {
                     if matches!(stop, Stop::Closed) {
                         let _ = join.admitted.send(Err(CloseCode::RoomClosed));
                     } else {
-                        shared.registry.handle(&shared, code).send(Command::Join(join)).await;
+                        shared
+                            .registry
+                            .handle(&shared, code)
+                            .send(Command::Join(join))
+                            .await;
                     }
                 }
             }
@@ -388,7 +482,13 @@ pub(super) async fn run(shared: Arc<Shared>, code: RoomCode, id: u64, mut comman
     }
 }
 
-fn refuse_all(shared: &Shared, code: RoomCode, id: u64, mut commands: mpsc::Receiver<Command>, close: CloseCode) {
+fn refuse_all(
+    shared: &Shared,
+    code: RoomCode,
+    id: u64,
+    mut commands: mpsc::Receiver<Command>,
+    close: CloseCode,
+) {
     shared.registry.remove(code, id);
     commands.close();
     while let Ok(command) = commands.try_recv() {

@@ -40,12 +40,20 @@ const FRAMES_PER_SECOND: u32 = 50;
 /// The token from `?token=` or `Authorization: Bearer`.
 pub(super) fn token_of(request: &Request<Incoming>) -> Option<String> {
     let from_query = request.uri().query().and_then(|query| {
-        form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
     });
     from_query.or_else(|| {
-        let value = request.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?;
+        let value = request
+            .headers()
+            .get(http::header::AUTHORIZATION)?
+            .to_str()
+            .ok()?;
         let (scheme, token) = value.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned())
     })
 }
 
@@ -58,48 +66,87 @@ struct Admitted {
 }
 
 /// The checks of PROTOCOL §2, in order; `Err` is the close code to refuse with.
-async fn admit(shared: &Shared, code: Result<RoomCode, ()>, token: Option<String>) -> Result<Admitted, CloseCode> {
+async fn admit(
+    shared: &Shared,
+    code: Result<RoomCode, ()>,
+    token: Option<String>,
+) -> Result<Admitted, CloseCode> {
     let token = token.ok_or(CloseCode::Unauthorized)?;
-    let caller = shared.auth.authenticate(&token).await.map_err(|_| CloseCode::Unauthorized)?;
-    let code = code.map_err(|()| CloseCode::RoomNotFound)?;
+    let caller = shared
+        .auth
+        .verify(&token)
+        .map_err(|_| CloseCode::Unauthorized)?;
     let internal = |error: crate::store::Error| {
         tracing::error!(%error, "admission check failed");
         CloseCode::InternalError
     };
-    let record = shared.store.room(code).await.map_err(internal)?.ok_or(CloseCode::RoomNotFound)?;
-    if record.room.state.is_closed() {
+    let found = match code {
+        Ok(code) => shared
+            .store
+            .admission(code, caller.user_id, caller.login_id)
+            .await
+            .map_err(internal)?,
+        Err(()) => None,
+    };
+    let (Ok(code), Some(found)) = (code, found) else {
+        // No room: still answer a dead token first, as the checks' order asks.
+        let active = shared
+            .store
+            .login_active(caller.login_id)
+            .await
+            .map_err(internal)?;
+        return Err(if active {
+            CloseCode::RoomNotFound
+        } else {
+            CloseCode::Unauthorized
+        });
+    };
+    if !found.login_active {
+        return Err(CloseCode::Unauthorized);
+    }
+    if found.state.is_closed() {
         return Err(CloseCode::RoomClosed);
     }
-    if shared.store.is_banned(code, caller.user_id).await.map_err(internal)? {
+    if found.banned {
         return Err(CloseCode::Banned);
     }
-    let is_host = record.room.host.id == caller.user_id;
-    let membership = shared.store.membership(code, caller.user_id).await.map_err(internal)?;
-    let approved = membership.as_ref().is_some_and(|m| m.status == MemberStatus::Approved);
+    let is_host = found.host_id == caller.user_id;
+    let approved = found
+        .membership
+        .as_ref()
+        .is_some_and(|m| m.status == MemberStatus::Approved);
     if !is_host && !approved {
         return Err(CloseCode::NotApproved);
     }
-    let user = shared.store.user(caller.user_id).await.map_err(internal)?.ok_or(CloseCode::Unauthorized)?;
+    let user = found.user.ok_or(CloseCode::Unauthorized)?;
     let participants = shared.store.participants(code).await.map_err(internal)?;
     Ok(Admitted {
-        user: user.to_ref(),
+        user,
         login_id: caller.login_id,
-        muted_until_ms: membership.and_then(|m| m.muted_until_ms),
+        muted_until_ms: found.membership.and_then(|m| m.muted_until_ms),
         participants,
     })
 }
 
 /// Runs one socket from upgrade to close.
 #[tracing::instrument(skip_all, fields(room = ?code.ok(), conn))]
-pub(super) async fn run(shared: Arc<Shared>, code: Result<RoomCode, ()>, token: Option<String>, stream: Stream) {
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    code: Result<RoomCode, ()>,
+    token: Option<String>,
+    stream: Stream,
+) {
     let _open = Gauge::hold(&shared.metrics.sockets_open);
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     tracing::Span::current().record("conn", tracing::field::display(conn));
     let (sink, stream) = stream.split();
     let (writer, outbox) = writer::channel();
     let writing = shared.tasks.spawn(outbox.drain(sink));
+    // Boxed: the checks' database futures are large and would otherwise size this task, which
+    // lives as long as the socket, for its whole life.
+    let admission = Box::pin(admit(&shared, code, token));
     let admitted = tokio::select! {
-        admitted = admit(&shared, code, token) => admitted,
+        admitted = admission => admitted,
         () = shared.shutdown.cancelled() => Err(CloseCode::ServiceRestart),
     };
     let refused = match (code, admitted) {
@@ -148,7 +195,13 @@ pub(super) async fn run(shared: Arc<Shared>, code: Result<RoomCode, ()>, token: 
 }
 
 /// Reads frames until the socket ends; the reason is what `USER_LEFT` will say.
-async fn read(shared: &Shared, conn: ConnId, room: &super::RoomHandle, writer: &Writer, mut stream: futures_util::stream::SplitStream<Stream>) -> LeaveReason {
+async fn read(
+    shared: &Shared,
+    conn: ConnId,
+    room: &super::RoomHandle,
+    writer: &Writer,
+    mut stream: futures_util::stream::SplitStream<Stream>,
+) -> LeaveReason {
     let flood = if shared.flood_limits {
         RateLimiter::new(FRAMES_PER_SECOND, Duration::from_secs(1))
     } else {
@@ -195,8 +248,13 @@ async fn read(shared: &Shared, conn: ConnId, room: &super::RoomHandle, writer: &
             return LeaveReason::Left;
         }
         let decoded = match &text {
-            Some(text) => ClientMessage::decode(text.as_str()).map_err(|e| (e.reference.clone(), e.code(), e.to_string())),
-            None => Err((None, streamit_protocol::v1::ErrorCode::InvalidMessage, "frames are JSON text".to_owned())),
+            Some(text) => ClientMessage::decode(text.as_str())
+                .map_err(|e| (e.reference.clone(), e.code(), e.to_string())),
+            None => Err((
+                None,
+                streamit_protocol::v1::ErrorCode::InvalidMessage,
+                "frames are JSON text".to_owned(),
+            )),
         };
         match decoded {
             Ok(message) => {
@@ -206,7 +264,9 @@ async fn read(shared: &Shared, conn: ConnId, room: &super::RoomHandle, writer: &
             Err((reference, code, message)) => {
                 malformed_in_a_row += 1;
                 let error = ServerEvent::Error(ErrorEvent::new(code, message));
-                writer.send(Utf8Bytes::from(ServerMessage::reply(reference, now_ms(), error).encode()));
+                writer.send(Utf8Bytes::from(
+                    ServerMessage::reply(reference, now_ms(), error).encode(),
+                ));
                 if malformed_in_a_row >= MALFORMED_IN_A_ROW {
                     writer.close(CloseCode::PolicyViolation);
                     return LeaveReason::Left;

@@ -45,8 +45,19 @@ pub(crate) fn channel() -> (Writer, Outbox) {
     let (frames, receiver) = mpsc::channel(QUEUE_FRAMES);
     let close = CancellationToken::new();
     let close_code = Arc::new(AtomicU16::new(CloseCode::Normal.as_u16()));
-    let writer = Writer { frames, close: close.clone(), close_code: Arc::clone(&close_code) };
-    (writer, Outbox { frames: receiver, close, close_code })
+    let writer = Writer {
+        frames,
+        close: close.clone(),
+        close_code: Arc::clone(&close_code),
+    };
+    (
+        writer,
+        Outbox {
+            frames: receiver,
+            close,
+            close_code,
+        },
+    )
 }
 
 impl Writer {
@@ -113,8 +124,13 @@ impl Outbox {
                 }
             }
         }
-        let reason = CloseCode::from_u16(code).map(|c| format!("{c:?}")).unwrap_or_default();
-        let frame = CloseFrame { code: WireCloseCode::from(code), reason: reason.into() };
+        let reason = CloseCode::from_u16(code)
+            .map(|c| format!("{c:?}"))
+            .unwrap_or_default();
+        let frame = CloseFrame {
+            code: WireCloseCode::from(code),
+            reason: reason.into(),
+        };
         let _ = sink.send(Message::Close(Some(frame))).await;
         let _ = sink.close().await;
     }

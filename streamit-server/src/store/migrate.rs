@@ -79,8 +79,17 @@ async fn apply(pool: &AnyPool, backend: Backend, migration: &Migration) -> Resul
     if !applied {
         // One statement at a time (whole-line comments dropped): our DDL has no `;` inside literals, and a prepared
         // statement per query keeps the future `Send` (sqlx's `raw_sql` is not, over `Any`).
-        let code: Vec<&str> = migration.sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect();
-        for statement in code.join("\n").split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        let code: Vec<&str> = migration
+            .sql
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect();
+        for statement in code
+            .join("\n")
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
         sqlx::query("INSERT INTO schema_migrations (version, applied_at_ms) VALUES ($1, $2)")

@@ -87,7 +87,7 @@ pub(super) fn get_room_code(row: &AnyRow, column: &str) -> Result<RoomCode> {
     get_parsed(row, column, RoomCode::parse)
 }
 
-fn get_display_name(row: &AnyRow, column: &str) -> Result<DisplayName> {
+pub(super) fn get_display_name(row: &AnyRow, column: &str) -> Result<DisplayName> {
     get_parsed(row, column, DisplayName::new)
 }
 

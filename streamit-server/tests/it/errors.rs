@@ -218,7 +218,12 @@ async fn malformed_json_is_400() {
         s.post_raw(None, "/api/auth/guest/", JSON, deep)
             .await
             .error(StatusCode::BAD_REQUEST, "INVALID_INPUT");
-        assert_eq!(s.row_counts().await[0], ("users", 0), "{}: nothing written", s.backend);
+        assert_eq!(
+            s.row_counts().await[0],
+            ("users", 0),
+            "{}: nothing written",
+            s.backend
+        );
         s.stop().await;
     }
 }

@@ -12,9 +12,7 @@ use streamit_protocol::v1::{
 use streamit_testing::sqlite;
 
 use crate::support::{Account, TestServer};
-use crate::ws_support::{
-    WsClient, expect_error, hosted_room, member, next_event, uid,
-};
+use crate::ws_support::{WsClient, expect_error, hosted_room, member, next_event, uid};
 
 fn chat(text: &str) -> ClientEvent {
     ClientEvent::Chat(Chat::new(ChatText::new(text).unwrap()))
@@ -42,7 +40,14 @@ async fn room() -> (Room, streamit_testing::TestDatabase) {
     let (mut host_socket, _) = WsClient::join(&s, &code, &host, "host").await;
     let (ada_socket, _) = WsClient::join(&s, &code, &ada, "ada").await;
     let _ = next_event!(host_socket, UserJoined);
-    let room = Room { s, code, host, ada, host_socket, ada_socket };
+    let room = Room {
+        s,
+        code,
+        host,
+        ada,
+        host_socket,
+        ada_socket,
+    };
     (room, db)
 }
 
@@ -69,7 +74,11 @@ impl Room {
         let late = member(&self.s, &self.code, "Late").await;
         let (socket, snapshot) = WsClient::join(&self.s, &self.code, &late, "late").await;
         socket.disconnect().await;
-        snapshot.chat.iter().map(|m| m.text.as_str().to_owned()).collect()
+        snapshot
+            .chat
+            .iter()
+            .map(|m| m.text.as_str().to_owned())
+            .collect()
     }
 }
 
@@ -116,11 +125,17 @@ async fn empty_and_too_long_lines_are_refused_to_the_sender_only() {
 async fn chat_off_refuses_lines_until_it_is_back_on() {
     let (mut r, _db) = room().await;
     r.host_socket
-        .send(ClientEvent::SetChatEnabled(SetChatEnabled::new(false)), Some("off"))
+        .send(
+            ClientEvent::SetChatEnabled(SetChatEnabled::new(false)),
+            Some("off"),
+        )
         .await;
     for socket in [&mut r.host_socket, &mut r.ada_socket] {
         let (message, update) = next_event!(*socket, RoomUpdated);
-        assert!(message.seq.is_some() && message.reference.is_none(), "{message:?}");
+        assert!(
+            message.seq.is_some() && message.reference.is_none(),
+            "{message:?}"
+        );
         assert_eq!(
             serde_json::to_value(&update).unwrap(),
             json!({"chat_enabled": false}),
@@ -153,7 +168,10 @@ async fn muted_members_are_refused_until_unmuted() {
     let (mut r, _db) = room().await;
     let ada_id = uid(&r.ada);
     r.host_socket
-        .send(ClientEvent::MuteUser(MuteUser::new(ada_id, None)), Some("mute"))
+        .send(
+            ClientEvent::MuteUser(MuteUser::new(ada_id, None)),
+            Some("mute"),
+        )
         .await;
     for socket in [&mut r.host_socket, &mut r.ada_socket] {
         let (_, muted) = next_event!(*socket, UserMuted);
@@ -166,7 +184,11 @@ async fn muted_members_are_refused_until_unmuted() {
     let ada = r.ada.clone();
     let (mut again, snapshot) = WsClient::join(&r.s, &r.code, &ada, "ada again").await;
     assert!(snapshot.you.muted_until_ms.is_some(), "{:?}", snapshot.you);
-    let me = snapshot.participants.iter().find(|p| p.user.id == ada_id).unwrap();
+    let me = snapshot
+        .participants
+        .iter()
+        .find(|p| p.user.id == ada_id)
+        .unwrap();
     assert!(me.muted_until_ms.is_some(), "{me:?}");
     again.send(chat("from my phone"), Some("m2")).await;
     expect_error!(again, ErrorCode::Muted, Some("m2"));
@@ -190,11 +212,17 @@ async fn a_timed_mute_ends_by_itself() {
     let ada_id = uid(&r.ada);
     let duration = MuteDuration::new(1).unwrap();
     r.host_socket
-        .send(ClientEvent::MuteUser(MuteUser::new(ada_id, Some(duration))), None)
+        .send(
+            ClientEvent::MuteUser(MuteUser::new(ada_id, Some(duration))),
+            None,
+        )
         .await;
     let (message, muted) = next_event!(r.host_socket, UserMuted);
     let until = muted.until_ms.expect("a timed mute says until when");
-    assert!(until > message.ts, "the end is in the future of the broadcast");
+    assert!(
+        until > message.ts,
+        "the end is in the future of the broadcast"
+    );
     let (_, same) = next_event!(r.ada_socket, UserMuted);
     assert_eq!(same.until_ms, Some(until));
     r.ada_socket.send(chat("now?"), Some("now")).await;
@@ -219,10 +247,15 @@ async fn a_timed_mute_ends_by_itself() {
         .await
         .expect("the mute ends by itself");
     assert_eq!(line.text.as_str(), "back");
-    assert!(line.sent_at_ms >= until, "accepted only once the mute ended");
+    assert!(
+        line.sent_at_ms >= until,
+        "accepted only once the mute ended"
+    );
     let (_, seen) = next_event!(r.host_socket, ChatMessage);
     assert_eq!(seen, line);
-    r.host_socket.assert_idle("refused lines were not broadcast").await;
+    r.host_socket
+        .assert_idle("refused lines were not broadcast")
+        .await;
 }
 
 #[tokio::test]
@@ -249,7 +282,9 @@ async fn duplicates_and_bursts_are_refused_and_never_stored() {
     }
     r.ada_socket.send(chat("line 6"), Some("six")).await;
     let error = expect_error!(r.ada_socket, ErrorCode::RateLimited, Some("six"));
-    let retry = error.retry_after_ms.expect("RATE_LIMITED says when to retry");
+    let retry = error
+        .retry_after_ms
+        .expect("RATE_LIMITED says when to retry");
     assert!(retry > 0 && retry <= 10_000, "{retry}");
     r.ada_socket.send(chat("line 7"), Some("seven")).await;
     let error = expect_error!(r.ada_socket, ErrorCode::RateLimited, Some("seven"));
@@ -262,7 +297,15 @@ async fn duplicates_and_bursts_are_refused_and_never_stored() {
     let stored = r.snapshot_chat().await;
     assert_eq!(
         stored,
-        ["same", "same", "line 2", "line 3", "line 4", "line 5", "calm down"],
+        [
+            "same",
+            "same",
+            "line 2",
+            "line 3",
+            "line 4",
+            "line 5",
+            "calm down"
+        ],
         "only accepted lines, oldest first"
     );
 }

@@ -194,7 +194,11 @@ async fn logging_out_closes_that_logins_sockets_only() {
         let _ = next_event!(host_socket, UserJoined);
 
         let answer = s
-            .post_as(&laptop.access, "/api/auth/logout/", json!({"refresh": laptop.refresh}))
+            .post_as(
+                &laptop.access,
+                "/api/auth/logout/",
+                json!({"refresh": laptop.refresh}),
+            )
             .await;
         assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
         assert_eq!(on_laptop.expect_close().await, 4001);
@@ -205,7 +209,11 @@ async fn logging_out_closes_that_logins_sockets_only() {
 
         // The host logging out leaves the room in grace.
         let answer = s
-            .post_as(&host.access, "/api/auth/logout/", json!({"refresh": host.refresh}))
+            .post_as(
+                &host.access,
+                "/api/auth/logout/",
+                json!({"refresh": host.refresh}),
+            )
             .await;
         assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.text);
         assert_eq!(host_socket.expect_close().await, 4001);
@@ -249,7 +257,10 @@ async fn a_room_that_went_quiet_keeps_its_playback_and_chat() {
                 (was.playing, was.position_ms, was.rate, was.updated_at_ms),
                 "{label}: playback as it was: {was:?}, after: {now:?}"
             );
-            assert!(now.version >= was.version, "{label}: version went back: {was:?} {now:?}");
+            assert!(
+                now.version >= was.version,
+                "{label}: version went back: {was:?} {now:?}"
+            );
             let texts: Vec<&str> = fresh.chat.iter().map(|m| m.text.as_str()).collect();
             assert_eq!(texts, said, "{label}: every line kept");
             assert!(fresh.seq > snapshot.seq, "{label}: seq never goes back");
@@ -284,7 +295,11 @@ async fn coming_straight_back_finds_the_room_as_it_was() {
                 "{label}: the snapshot must show the last playback: before {was:?}, after {now:?}"
             );
             let texts: Vec<&str> = fresh.chat.iter().map(|m| m.text.as_str()).collect();
-            assert_eq!(texts, ["still here"], "{label}: the line said before leaving");
+            assert_eq!(
+                texts,
+                ["still here"],
+                "{label}: the line said before leaving"
+            );
         }
         s.stop().await;
     }
@@ -339,13 +354,20 @@ async fn a_restart_closes_1012_and_counters_keep_rising() {
 
         let s = TestServer::start(&db.url, grace(30)).await;
         let detail = room_detail(&s, &ada, &code).await;
-        assert_eq!(detail["state"], "GRACE", "[{backend}] the host was live: {detail}");
+        assert_eq!(
+            detail["state"], "GRACE",
+            "[{backend}] the host was live: {detail}"
+        );
         let deadline = detail["grace_deadline_ms"].as_u64();
         assert!(deadline.is_some(), "{detail}");
         let (mut ada_socket, snapshot) = WsClient::join(&s, &code, &ada, "ada after").await;
         assert_eq!(snapshot.room.state, RoomState::Grace);
         assert_eq!(snapshot.room.grace_deadline_ms, deadline);
-        assert!(snapshot.seq >= seq_seen, "[{backend}] seq {} < {seq_seen}", snapshot.seq);
+        assert!(
+            snapshot.seq >= seq_seen,
+            "[{backend}] seq {} < {seq_seen}",
+            snapshot.seq
+        );
         let version = snapshot.playback.version;
         assert!(
             version >= last_state.playback.version,
@@ -429,7 +451,10 @@ async fn a_room_already_in_grace_keeps_its_deadline_across_a_restart() {
         let s = TestServer::start(&db.url, grace(300)).await;
         let detail = room_detail(&s, &ada, &code).await;
         assert_eq!(detail["state"], "GRACE", "[{backend}] {detail}");
-        assert_eq!(detail["grace_deadline_ms"], deadline, "[{backend}] {detail}");
+        assert_eq!(
+            detail["grace_deadline_ms"], deadline,
+            "[{backend}] {detail}"
+        );
         let (mut ada_socket, snapshot) = WsClient::join(&s, &code, &ada, "ada after").await;
         assert_eq!(snapshot.room.grace_deadline_ms, Some(deadline));
         let message = ada_socket.next_event_within(expiry(seconds)).await;

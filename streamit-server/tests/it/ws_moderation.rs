@@ -38,7 +38,10 @@ async fn a_kicked_member_is_closed_4011_and_must_join_again() {
     ada_1.assert_idle("my second socket").await;
 
     host_socket
-        .send(ClientEvent::KickUser(UserTarget::new(uid(&ada))), Some("kick"))
+        .send(
+            ClientEvent::KickUser(UserTarget::new(uid(&ada))),
+            Some("kick"),
+        )
         .await;
     for socket in [&mut ada_1, &mut ada_2] {
         let (_, kicked) = next_event!(*socket, UserKicked);
@@ -72,7 +75,10 @@ async fn a_kicked_member_is_closed_4011_and_must_join_again() {
 
     // The host cannot kick themselves, nor someone who is not a member.
     host_socket
-        .send(ClientEvent::KickUser(UserTarget::new(uid(&host))), Some("self"))
+        .send(
+            ClientEvent::KickUser(UserTarget::new(uid(&host))),
+            Some("self"),
+        )
         .await;
     let error = host_socket.next_event().await;
     assert!(
@@ -81,7 +87,10 @@ async fn a_kicked_member_is_closed_4011_and_must_join_again() {
     );
     let stranger = s.guest("Stranger").await;
     host_socket
-        .send(ClientEvent::KickUser(UserTarget::new(uid(&stranger))), Some("stranger"))
+        .send(
+            ClientEvent::KickUser(UserTarget::new(uid(&stranger))),
+            Some("stranger"),
+        )
         .await;
     expect_error!(host_socket, ErrorCode::UserNotFound, Some("stranger"));
 }
@@ -97,7 +106,10 @@ async fn a_banned_member_is_closed_4009_and_cannot_join_again() {
     let _ = next_event!(host_socket, UserJoined);
 
     host_socket
-        .send(ClientEvent::BanUser(UserTarget::new(uid(&ada))), Some("ban"))
+        .send(
+            ClientEvent::BanUser(UserTarget::new(uid(&ada))),
+            Some("ban"),
+        )
         .await;
     let (message, banned) = next_event!(ada_socket, UserBanned);
     assert_eq!(banned.user.id, uid(&ada));
@@ -108,14 +120,21 @@ async fn a_banned_member_is_closed_4009_and_cannot_join_again() {
     let (_, left) = next_event!(host_socket, UserLeft);
     assert_eq!((left.reason, left.viewers), (LeaveReason::Banned, 1));
 
-    s.join(&ada, &code).await.error(StatusCode::FORBIDDEN, "BANNED");
+    s.join(&ada, &code)
+        .await
+        .error(StatusCode::FORBIDDEN, "BANNED");
     let mut refused = WsClient::connect(&s, &code, Some(&ada.access), "ada banned").await;
     assert_eq!(refused.expect_close().await, 4009);
     // Still banned later, and the participants no longer list her.
-    s.join(&ada, &code).await.error(StatusCode::FORBIDDEN, "BANNED");
+    s.join(&ada, &code)
+        .await
+        .error(StatusCode::FORBIDDEN, "BANNED");
     let detail = room_detail(&s, &host, &code).await;
     let listed = detail["participants"].as_array().unwrap();
-    assert!(listed.iter().all(|p| p["user"]["id"] != ada.user_id), "{detail}");
+    assert!(
+        listed.iter().all(|p| p["user"]["id"] != ada.user_id),
+        "{detail}"
+    );
 }
 
 #[tokio::test]
@@ -130,13 +149,19 @@ async fn transfer_host_hands_over_authority() {
     let _ = next_event!(old, UserJoined);
 
     // Only to an online member.
-    old.send(ClientEvent::TransferHost(UserTarget::new(uid(&offline))), Some("off"))
-        .await;
+    old.send(
+        ClientEvent::TransferHost(UserTarget::new(uid(&offline))),
+        Some("off"),
+    )
+    .await;
     expect_error!(old, ErrorCode::UserNotFound, Some("off"));
     new.assert_idle("a refused transfer").await;
 
-    old.send(ClientEvent::TransferHost(UserTarget::new(uid(&ada))), Some("give"))
-        .await;
+    old.send(
+        ClientEvent::TransferHost(UserTarget::new(uid(&ada))),
+        Some("give"),
+    )
+    .await;
     for socket in [&mut old, &mut new] {
         let (message, changed) = next_event!(*socket, HostChanged);
         assert_eq!(changed.host.id, uid(&ada), "{}", socket.label);
@@ -144,8 +169,11 @@ async fn transfer_host_hands_over_authority() {
     }
     old.send(seek(1_000), Some("old-seek")).await;
     expect_error!(old, ErrorCode::NotHost, Some("old-seek"));
-    old.send(ClientEvent::TransferHost(UserTarget::new(uid(&host))), Some("back"))
-        .await;
+    old.send(
+        ClientEvent::TransferHost(UserTarget::new(uid(&host))),
+        Some("back"),
+    )
+    .await;
     expect_error!(old, ErrorCode::NotHost, Some("back"));
     new.assert_idle("the old host's attempts").await;
 
@@ -155,13 +183,27 @@ async fn transfer_host_hands_over_authority() {
         assert_eq!(state.by, uid(&ada));
         assert_eq!(state.playback.position_ms.get(), 2_000);
     }
-    new.send(ClientEvent::Resync(streamit_protocol::v1::Empty {}), Some("r"))
-        .await;
+    new.send(
+        ClientEvent::Resync(streamit_protocol::v1::Empty {}),
+        Some("r"),
+    )
+    .await;
     let (_, snapshot) = next_event!(new, RoomSnapshot);
     assert!(snapshot.you.is_host);
     assert_eq!(snapshot.room.host.id, uid(&ada));
-    let is_host = |id| snapshot.participants.iter().find(|p| p.user.id == id).unwrap().is_host;
-    assert!(is_host(uid(&ada)) && !is_host(uid(&host)), "{:?}", snapshot.participants);
+    let is_host = |id| {
+        snapshot
+            .participants
+            .iter()
+            .find(|p| p.user.id == id)
+            .unwrap()
+            .is_host
+    };
+    assert!(
+        is_host(uid(&ada)) && !is_host(uid(&host)),
+        "{:?}",
+        snapshot.participants
+    );
     let detail = room_detail(&s, &ada, &code).await;
     assert_eq!(detail["host"]["id"], ada.user_id, "{detail}");
 
@@ -169,6 +211,7 @@ async fn transfer_host_hands_over_authority() {
     old.disconnect().await;
     let (_, left) = next_event!(new, UserLeft);
     assert_eq!(left.user.id, uid(&host));
-    new.assert_idle("no HOST_DISCONNECTED for a former host").await;
+    new.assert_idle("no HOST_DISCONNECTED for a former host")
+        .await;
     assert_eq!(room_detail(&s, &ada, &code).await["state"], "LIVE");
 }

@@ -95,9 +95,17 @@ impl Party {
         for socket in self.sockets() {
             let message = socket.next_event().await;
             assert_eq!(message.seq, Some(seq), "{}: {message:?}", socket.label);
-            assert_eq!(message.reference, None, "{}: broadcasts carry no ref", socket.label);
+            assert_eq!(
+                message.reference, None,
+                "{}: broadcasts carry no ref",
+                socket.label
+            );
             if let Some(first) = &first {
-                assert_eq!(message.event, first.event, "{}: everyone sees the same", socket.label);
+                assert_eq!(
+                    message.event, first.event,
+                    "{}: everyone sees the same",
+                    socket.label
+                );
             } else {
                 first = Some(message);
             }
@@ -159,19 +167,32 @@ async fn every_playback_event_reaches_everyone_with_the_next_version() {
         assert_eq!(state.cause, cause, "step {i}: {state:?}");
         assert_eq!(state.by, host_id, "step {i}");
         assert_eq!(state.playback.playing, playing, "step {i}: {state:?}");
-        assert_eq!(state.playback.version, version, "step {i}: version rises by one");
+        assert_eq!(
+            state.playback.version, version,
+            "step {i}: version rises by one"
+        );
         if let Some(position) = position {
-            assert_eq!(state.playback.position_ms.get(), position, "step {i}: {state:?}");
+            assert_eq!(
+                state.playback.position_ms.get(),
+                position,
+                "step {i}: {state:?}"
+            );
         }
         if i >= 5 {
-            assert!((state.playback.rate.get() - 1.5).abs() < f64::EPSILON, "step {i}");
+            assert!(
+                (state.playback.rate.get() - 1.5).abs() < f64::EPSILON,
+                "step {i}"
+            );
         }
     }
     p.assert_all_idle("nothing but the broadcasts").await;
     let snapshot = p.host_snapshot().await;
     assert_eq!(snapshot.playback.version, version);
     assert!(!snapshot.playback.playing);
-    assert_eq!(snapshot.seq, p.seq, "the snapshot shows the last broadcast's seq");
+    assert_eq!(
+        snapshot.seq, p.seq,
+        "the snapshot shows the last broadcast's seq"
+    );
 }
 
 #[tokio::test]
@@ -197,13 +218,19 @@ async fn a_stale_expected_version_is_a_conflict_with_the_current_playback() {
     for (reference, event) in attempts {
         p.host_socket.send(event, Some(reference)).await;
         let error = expect_error!(p.host_socket, ErrorCode::VersionConflict, Some(reference));
-        assert_eq!(error.current, Some(current), "{reference}: the current playback");
+        assert_eq!(
+            error.current,
+            Some(current),
+            "{reference}: the current playback"
+        );
     }
     p.assert_all_idle("a conflict changes nothing").await;
 
     let mut fresh = Seek::new(pos(3_000));
     fresh.expected_version = Some(current.version);
-    p.host_socket.send(ClientEvent::Seek(fresh), Some("fresh")).await;
+    p.host_socket
+        .send(ClientEvent::Seek(fresh), Some("fresh"))
+        .await;
     let state = p.playback_state().await;
     assert_eq!(state.playback.version, current.version + 1);
     assert_eq!(state.playback.position_ms.get(), 3_000);
@@ -218,7 +245,10 @@ async fn set_media_announces_the_media_then_resets_playback() {
     let before = p.playback_state().await.playback;
 
     p.host_socket
-        .send(ClientEvent::SetMedia(SetMedia::new(media("603"))), Some("m"))
+        .send(
+            ClientEvent::SetMedia(SetMedia::new(media("603"))),
+            Some("m"),
+        )
         .await;
     let changed = p.broadcast().await;
     let ServerEvent::MediaChanged(changed) = changed.event else {
@@ -239,7 +269,10 @@ async fn set_media_announces_the_media_then_resets_playback() {
     assert_eq!(snapshot.room.media, Some(media("603")));
     let detail = room_detail(&p.s, &p.host, &p.code).await;
     assert_eq!(detail["media"], film("603"), "{detail}");
-    assert_eq!(detail["embed_url"], "https://www.vidking.net/embed/movie/603");
+    assert_eq!(
+        detail["embed_url"],
+        "https://www.vidking.net/embed/movie/603"
+    );
 
     // A bad media is refused before anything changes.
     let bad = json!({"type": "SET_MEDIA", "ref": "bad", "data": {"media": {"provider": "vidking", "kind": "tv", "id": "1"}}});
@@ -255,7 +288,10 @@ async fn out_of_range_values_are_invalid_messages() {
     let mut p = party(s, json!({}), &[]).await;
     let day_and_a_bit = 24 * 60 * 60 * 1000 + 1;
     for (reference, frame) in [
-        ("far", json!({"type": "SEEK", "data": {"position_ms": day_and_a_bit}})),
+        (
+            "far",
+            json!({"type": "SEEK", "data": {"position_ms": day_and_a_bit}}),
+        ),
         ("neg", json!({"type": "SEEK", "data": {"position_ms": -1}})),
         ("fast", json!({"type": "SET_RATE", "data": {"rate": 4.5}})),
         ("slow", json!({"type": "SET_RATE", "data": {"rate": 0.2}})),
@@ -267,7 +303,10 @@ async fn out_of_range_values_are_invalid_messages() {
         expect_error!(p.host_socket, ErrorCode::InvalidMessage, Some(reference));
     }
     p.host_socket.send(seek(24 * 60 * 60 * 1000), None).await;
-    assert_eq!(p.playback_state().await.playback.position_ms, PositionMs::MAX);
+    assert_eq!(
+        p.playback_state().await.playback.position_ms,
+        PositionMs::MAX
+    );
 }
 
 #[tokio::test]
@@ -304,7 +343,8 @@ async fn members_cannot_do_what_only_the_host_may() {
         ada_socket.send(event, Some(&reference)).await;
         expect_error!(*ada_socket, ErrorCode::NotHost, Some(reference.as_str()));
     }
-    p.assert_all_idle("refused host events broadcast nothing").await;
+    p.assert_all_idle("refused host events broadcast nothing")
+        .await;
     let after = p.host_snapshot().await;
     assert_eq!(after.room, before.room, "the room is unchanged");
     assert_eq!(after.playback, before.playback, "playback is unchanged");
@@ -315,10 +355,16 @@ async fn members_cannot_do_what_only_the_host_may() {
     let bo_socket = &mut p.members[1].1;
     bo_socket.send(chat("still here"), None).await;
     let message = p.broadcast().await;
-    assert!(matches!(message.event, ServerEvent::ChatMessage(_)), "{message:?}");
+    assert!(
+        matches!(message.event, ServerEvent::ChatMessage(_)),
+        "{message:?}"
+    );
     let answer = p.s.join(&p.members[1].0, &p.code).await;
     assert_eq!(answer.ok(StatusCode::OK)["status"], "APPROVED");
-    assert_eq!(room_detail(&p.s, &p.host, &p.code).await["host"]["id"], p.host.user_id);
+    assert_eq!(
+        room_detail(&p.s, &p.host, &p.code).await["host"]["id"],
+        p.host.user_id
+    );
 }
 
 #[tokio::test]
@@ -334,7 +380,10 @@ async fn player_events_save_progress_and_never_touch_playback() {
     // No media yet: nothing to save.
     p.members[0]
         .1
-        .send(player(PlayerEventKind::Progress, 5_000, None), Some("early"))
+        .send(
+            player(PlayerEventKind::Progress, 5_000, None),
+            Some("early"),
+        )
         .await;
     p.assert_all_idle("a player event is not broadcast").await;
     p.s.get_as(&ada.access, &resume)
@@ -376,10 +425,15 @@ async fn player_events_save_progress_and_never_touch_playback() {
         .send(player(PlayerEventKind::Ended, 200_000, None), Some("ended"))
         .await;
     p.assert_all_idle("player events are no broadcast").await;
-    eventually("ended marks completion", Duration::from_secs(10), || async {
-        let answer = p.s.get_as(&ada.access, &resume).await;
-        (answer.status == StatusCode::OK && answer.body["completed"] == json!(true)).then_some(())
-    })
+    eventually(
+        "ended marks completion",
+        Duration::from_secs(10),
+        || async {
+            let answer = p.s.get_as(&ada.access, &resume).await;
+            (answer.status == StatusCode::OK && answer.body["completed"] == json!(true))
+                .then_some(())
+        },
+    )
     .await;
     // The host's own progress is separate, and playback never moved.
     p.host_socket
@@ -391,7 +445,10 @@ async fn player_events_save_progress_and_never_touch_playback() {
     })
     .await;
     let after = p.host_snapshot().await;
-    assert_eq!(after.playback, before.playback, "progress never touches playback");
+    assert_eq!(
+        after.playback, before.playback,
+        "progress never touches playback"
+    );
     assert_eq!(after.seq, before.seq);
 }
 
@@ -407,7 +464,10 @@ async fn ping_sync_check_and_resync_answer_the_sender_only() {
     ada.send(ClientEvent::Ping(Ping::new(123_456)), Some("ping"))
         .await;
     let (message, pong) = next_event!(*ada, Pong);
-    assert_eq!(message.reference.as_ref().map(ClientRef::as_str), Some("ping"));
+    assert_eq!(
+        message.reference.as_ref().map(ClientRef::as_str),
+        Some("ping")
+    );
     assert_eq!(message.seq, None);
     assert_eq!(pong.client_ts, 123_456);
     assert!(pong.server_ts > 0);
@@ -420,30 +480,47 @@ async fn ping_sync_check_and_resync_answer_the_sender_only() {
     ada.send(ClientEvent::SyncCheck(SyncCheck::new(pos(0))), Some("far"))
         .await;
     let (message, correction) = next_event!(*ada, SyncCorrection);
-    assert_eq!(message.reference.as_ref().map(ClientRef::as_str), Some("far"));
+    assert_eq!(
+        message.reference.as_ref().map(ClientRef::as_str),
+        Some("far")
+    );
     assert_eq!(message.seq, None);
     assert_eq!(correction.playback, paused);
     assert_eq!(correction.drift_ms, -60_000, "negative when behind");
-    ada.send(ClientEvent::SyncCheck(SyncCheck::new(pos(70_000))), Some("ahead"))
-        .await;
+    ada.send(
+        ClientEvent::SyncCheck(SyncCheck::new(pos(70_000))),
+        Some("ahead"),
+    )
+    .await;
     let (_, correction) = next_event!(*ada, SyncCorrection);
     assert_eq!(correction.drift_ms, 10_000, "positive when ahead");
     // Close enough: nothing, so the next frame is the PONG.
     for (reference, at) in [("near", 60_100), ("exact", 60_000), ("edge", 59_500)] {
-        ada.send(ClientEvent::SyncCheck(SyncCheck::new(pos(at))), Some(reference))
-            .await;
+        ada.send(
+            ClientEvent::SyncCheck(SyncCheck::new(pos(at))),
+            Some(reference),
+        )
+        .await;
         ada.assert_idle(reference).await;
     }
 
-    ada.send(ClientEvent::Resync(streamit_protocol::v1::Empty {}), Some("again"))
-        .await;
+    ada.send(
+        ClientEvent::Resync(streamit_protocol::v1::Empty {}),
+        Some("again"),
+    )
+    .await;
     let (message, snapshot) = next_event!(*ada, RoomSnapshot);
-    assert_eq!(message.reference.as_ref().map(ClientRef::as_str), Some("again"));
+    assert_eq!(
+        message.reference.as_ref().map(ClientRef::as_str),
+        Some("again")
+    );
     assert_eq!(message.seq, None, "a snapshot is a reply");
     assert_eq!(snapshot.seq, p.seq);
     assert_eq!(snapshot.playback, paused);
     assert!(!snapshot.you.is_host);
-    p.host_socket.assert_idle("replies go to their sender only").await;
+    p.host_socket
+        .assert_idle("replies go to their sender only")
+        .await;
 }
 
 #[tokio::test]
@@ -459,7 +536,10 @@ async fn seq_rises_by_one_per_broadcast_for_everyone() {
             p.members[0].1.send(chat(&format!("ada {i}")), None).await;
             p.members[1].1.send(chat(&format!("bo {i}")), None).await;
             // Replies in between carry no seq and do not count.
-            p.members[1].1.send(ClientEvent::Ping(Ping::new(i)), None).await;
+            p.members[1]
+                .1
+                .send(ClientEvent::Ping(Ping::new(i)), None)
+                .await;
         }
     }
     let total = 18;
@@ -486,11 +566,18 @@ async fn seq_rises_by_one_per_broadcast_for_everyone() {
         assert_eq!(seqs, wanted, "{}: one by one, no gap", socket.label);
         seen.push(broadcasts);
     }
-    assert!(seen.windows(2).all(|w| w[0] == w[1]), "everyone sees the same order: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] == w[1]),
+        "everyone sees the same order: {seen:?}"
+    );
     // Each sender's events keep their order.
     let order = &seen[0];
     for prefix in ["seek", "ada", "bo"] {
-        let mine: Vec<&String> = order.iter().map(|(_, w)| w).filter(|w| w.starts_with(prefix)).collect();
+        let mine: Vec<&String> = order
+            .iter()
+            .map(|(_, w)| w)
+            .filter(|w| w.starts_with(prefix))
+            .collect();
         let mut sorted = mine.clone();
         sorted.sort_by_key(|w| w.rsplit(' ').next().unwrap().parse::<u64>().unwrap());
         assert_eq!(mine, sorted, "{prefix}");
@@ -500,7 +587,11 @@ async fn seq_rises_by_one_per_broadcast_for_everyone() {
     // A late joiner's snapshot seq is the USER_JOINED everyone else saw; the next is +1.
     let late = member(&p.s, &p.code, "Late").await;
     let (late_socket, snapshot) = WsClient::join(&p.s, &p.code, &late, "late").await;
-    assert_eq!(snapshot.seq, p.seq + 1, "the snapshot reflects its own USER_JOINED");
+    assert_eq!(
+        snapshot.seq,
+        p.seq + 1,
+        "the snapshot reflects its own USER_JOINED"
+    );
     for socket in p.sockets() {
         let (message, joined) = next_event!(*socket, UserJoined);
         assert_eq!(joined.user.id, uid(&late));
@@ -511,5 +602,9 @@ async fn seq_rises_by_one_per_broadcast_for_everyone() {
     p.host_socket.send(seek(5), None).await;
     let next = p.playback_state().await;
     assert_eq!(next.playback.position_ms.get(), 5);
-    assert_eq!(p.seq, snapshot.seq + 1, "the late joiner's next frame is seq + 1");
+    assert_eq!(
+        p.seq,
+        snapshot.seq + 1,
+        "the late joiner's next frame is seq + 1"
+    );
 }

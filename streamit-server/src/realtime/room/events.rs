@@ -28,7 +28,9 @@ struct Refused {
 
 impl Refused {
     fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { event: ErrorEvent::new(code, message.into().into_owned()) }
+        Self {
+            event: ErrorEvent::new(code, message.into().into_owned()),
+        }
     }
 
     fn not_host() -> Self {
@@ -44,62 +46,100 @@ type Outcome = Result<(), Refused>;
 
 impl LiveRoom {
     pub(super) async fn client_event(&mut self, conn: ConnId, message: ClientMessage) {
-        let Some(user_id) = self.sockets.get(&conn).map(|s| s.user_id) else { return };
+        let Some(user_id) = self.sockets.get(&conn).map(|s| s.user_id) else {
+            return;
+        };
         let reference = message.reference;
         let outcome = match message.event {
             ClientEvent::Play(data) => {
-                self.change_playback(user_id, data.expected_version, PlaybackCause::Play, |p, now| {
-                    playback::play(p, data.position_ms, now)
-                })
+                self.change_playback(
+                    user_id,
+                    data.expected_version,
+                    PlaybackCause::Play,
+                    |p, now| playback::play(p, data.position_ms, now),
+                )
                 .await
             }
             ClientEvent::Pause(data) => {
-                self.change_playback(user_id, data.expected_version, PlaybackCause::Pause, |p, now| {
-                    playback::pause(p, data.position_ms, now)
-                })
+                self.change_playback(
+                    user_id,
+                    data.expected_version,
+                    PlaybackCause::Pause,
+                    |p, now| playback::pause(p, data.position_ms, now),
+                )
                 .await
             }
             ClientEvent::Seek(data) => {
-                self.change_playback(user_id, data.expected_version, PlaybackCause::Seek, |p, now| {
-                    playback::seek(p, data.position_ms, now)
-                })
+                self.change_playback(
+                    user_id,
+                    data.expected_version,
+                    PlaybackCause::Seek,
+                    |p, now| playback::seek(p, data.position_ms, now),
+                )
                 .await
             }
             ClientEvent::SetRate(data) => {
-                self.change_playback(user_id, data.expected_version, PlaybackCause::Rate, |p, now| {
-                    playback::set_rate(p, data.rate, now)
-                })
+                self.change_playback(
+                    user_id,
+                    data.expected_version,
+                    PlaybackCause::Rate,
+                    |p, now| playback::set_rate(p, data.rate, now),
+                )
                 .await
             }
             ClientEvent::SetMedia(data) => self.set_media(user_id, data.media).await,
             ClientEvent::Chat(data) => self.chat(user_id, data.text).await,
             ClientEvent::SetChatEnabled(data) => self.set_chat_enabled(user_id, data.enabled).await,
             ClientEvent::MuteUser(data) => {
-                let until = data.duration_s.map_or(MUTED_FOREVER_MS, |d| now_ms() + u64::from(d.seconds()) * 1000);
-                self.mute(user_id, data.user_id, Some(until), data.duration_s.is_some()).await
+                let until = data.duration_s.map_or(MUTED_FOREVER_MS, |d| {
+                    now_ms() + u64::from(d.seconds()) * 1000
+                });
+                self.mute(
+                    user_id,
+                    data.user_id,
+                    Some(until),
+                    data.duration_s.is_some(),
+                )
+                .await
             }
             ClientEvent::UnmuteUser(data) => self.mute(user_id, data.user_id, None, false).await,
             ClientEvent::KickUser(data) => self.remove(user_id, data.user_id, false).await,
             ClientEvent::BanUser(data) => self.remove(user_id, data.user_id, true).await,
             ClientEvent::TransferHost(data) => self.transfer_host(user_id, data.user_id).await,
             ClientEvent::PlayerEvent(data) => {
-                self.save_progress(user_id, data.kind, data.position_ms.get(), data.duration_ms.map(|d| d.get()));
+                self.save_progress(
+                    user_id,
+                    data.kind,
+                    data.position_ms.get(),
+                    data.duration_ms.map(|d| d.get()),
+                );
                 Ok(())
             }
             ClientEvent::Ping(data) => {
-                self.reply(conn, reference.clone(), ServerEvent::Pong(Pong::new(data.client_ts, now_ms())));
+                self.reply(
+                    conn,
+                    reference.clone(),
+                    ServerEvent::Pong(Pong::new(data.client_ts, now_ms())),
+                );
                 Ok(())
             }
             ClientEvent::SyncCheck(data) => {
                 let drift = self.playback.drift_ms(data.position_ms, now_ms());
                 if drift.unsigned_abs() > self.shared.sync_threshold_ms {
                     let correction = SyncCorrection::new(self.playback, drift);
-                    self.reply(conn, reference.clone(), ServerEvent::SyncCorrection(correction));
+                    self.reply(
+                        conn,
+                        reference.clone(),
+                        ServerEvent::SyncCorrection(correction),
+                    );
                 }
                 Ok(())
             }
             ClientEvent::Resync(_) => self.resync(conn, user_id, reference.clone()).await,
-            _ => Err(Refused::new(ErrorCode::UnknownEvent, "this server does not handle that event")),
+            _ => Err(Refused::new(
+                ErrorCode::UnknownEvent,
+                "this server does not handle that event",
+            )),
         };
         if let Err(refused) = outcome {
             self.reply(conn, reference, ServerEvent::Error(refused.event));
@@ -117,7 +157,10 @@ impl LiveRoom {
             return Err(Refused::not_host());
         }
         if expected_version.is_some_and(|v| v != self.playback.version) {
-            let mut refused = Refused::new(ErrorCode::VersionConflict, "playback changed since that version");
+            let mut refused = Refused::new(
+                ErrorCode::VersionConflict,
+                "playback changed since that version",
+            );
             refused.event.current = Some(self.playback);
             return Err(refused);
         }
@@ -125,28 +168,52 @@ impl LiveRoom {
             self.raise_ceilings().await;
         }
         self.playback = change(&self.playback, now_ms());
-        self.broadcast(ServerEvent::PlaybackState(PlaybackState::new(self.playback, cause, user_id))).await;
+        self.broadcast(ServerEvent::PlaybackState(PlaybackState::new(
+            self.playback,
+            cause,
+            user_id,
+        )))
+        .await;
+        // Only playback changes are written behind: `seq` cannot go back anyway (the ceilings
+        // see to it), and writing it on every join or chat line would cost a write each.
+        self.persister.playback(self.playback, self.seq);
         Ok(())
     }
 
-    async fn set_media(&mut self, user_id: UserId, media: streamit_protocol::v1::MediaRef) -> Outcome {
+    async fn set_media(
+        &mut self,
+        user_id: UserId,
+        media: streamit_protocol::v1::MediaRef,
+    ) -> Outcome {
         if !self.is_host(user_id) {
             return Err(Refused::not_host());
         }
         let embed_url = media::embed_url(&media, &EmbedOptions::default());
-        if let Err(error) = self.shared.store.set_media(self.code, &media, &embed_url).await {
+        if let Err(error) = self
+            .shared
+            .store
+            .set_media(self.code, &media, &embed_url)
+            .await
+        {
             tracing::error!(room = %self.code, %error, "saving media failed");
             return Err(Refused::internal());
         }
         self.room.media = Some(media.clone());
         self.room.embed_url = Some(embed_url.clone());
-        self.broadcast(ServerEvent::MediaChanged(MediaChanged::new(media, embed_url))).await;
-        self.change_playback(user_id, None, PlaybackCause::Media, playback::new_media).await
+        self.broadcast(ServerEvent::MediaChanged(MediaChanged::new(
+            media, embed_url,
+        )))
+        .await;
+        self.change_playback(user_id, None, PlaybackCause::Media, playback::new_media)
+            .await
     }
 
     async fn chat(&mut self, user_id: UserId, text: streamit_protocol::v1::ChatText) -> Outcome {
         if !self.room.chat_enabled {
-            return Err(Refused::new(ErrorCode::ChatDisabled, "the host turned chat off"));
+            return Err(Refused::new(
+                ErrorCode::ChatDisabled,
+                "the host turned chat off",
+            ));
         }
         let now = now_ms();
         if self.mutes.get(&user_id).is_some_and(|&until| until > now) {
@@ -155,7 +222,10 @@ impl LiveRoom {
         match self.guards.entry(user_id).or_default().admit(&text, now) {
             Ok(()) => {}
             Err(Refusal::Duplicate) => {
-                return Err(Refused::new(ErrorCode::DuplicateMessage, "you just said that"));
+                return Err(Refused::new(
+                    ErrorCode::DuplicateMessage,
+                    "you just said that",
+                ));
             }
             Err(Refusal::RateLimited { retry_after_ms }) => {
                 let mut refused = Refused::new(ErrorCode::RateLimited, "slow down");
@@ -163,7 +233,9 @@ impl LiveRoom {
                 return Err(refused);
             }
         }
-        let Some(user) = self.users.get(&user_id).cloned() else { return Err(Refused::internal()) };
+        let Some(user) = self.users.get(&user_id).cloned() else {
+            return Err(Refused::internal());
+        };
         let message = ChatMessage::new(MessageId::from_uuid(Uuid::new_v4()), user, text, now);
         self.chat.push_back(message.clone());
         while self.chat.len() > streamit_protocol::v1::CHAT_HISTORY_IN_SNAPSHOT {
@@ -195,9 +267,17 @@ impl LiveRoom {
             return Err(Refused::not_host());
         }
         if target == host {
-            return Err(Refused::new(ErrorCode::InvalidMessage, "the host cannot do that to themselves"));
+            return Err(Refused::new(
+                ErrorCode::InvalidMessage,
+                "the host cannot do that to themselves",
+            ));
         }
-        let not_found = || Refused::new(ErrorCode::UserNotFound, "that user is not a member of this room");
+        let not_found = || {
+            Refused::new(
+                ErrorCode::UserNotFound,
+                "that user is not a member of this room",
+            )
+        };
         match self.shared.store.membership(self.code, target).await {
             Ok(Some(m)) if m.status == MemberStatus::Approved => {}
             Ok(_) => return Err(not_found()),
@@ -219,9 +299,20 @@ impl LiveRoom {
         }
     }
 
-    async fn mute(&mut self, host: UserId, target: UserId, until: Option<u64>, timed: bool) -> Outcome {
+    async fn mute(
+        &mut self,
+        host: UserId,
+        target: UserId,
+        until: Option<u64>,
+        timed: bool,
+    ) -> Outcome {
         let user = self.target(host, target).await?;
-        if let Err(error) = self.shared.store.set_muted_until(self.code, target, until).await {
+        if let Err(error) = self
+            .shared
+            .store
+            .set_muted_until(self.code, target, until)
+            .await
+        {
             tracing::error!(room = %self.code, %error, "saving mute failed");
             return Err(Refused::internal());
         }
@@ -252,13 +343,25 @@ impl LiveRoom {
             return Err(Refused::internal());
         }
         let (event, close, reason) = if ban {
-            (ServerEvent::UserBanned(Moderation::new(user, None)), CloseCode::Banned, LeaveReason::Banned)
+            (
+                ServerEvent::UserBanned(Moderation::new(user, None)),
+                CloseCode::Banned,
+                LeaveReason::Banned,
+            )
         } else {
-            (ServerEvent::UserKicked(Moderation::new(user, None)), CloseCode::Kicked, LeaveReason::Kicked)
+            (
+                ServerEvent::UserKicked(Moderation::new(user, None)),
+                CloseCode::Kicked,
+                LeaveReason::Kicked,
+            )
         };
         self.broadcast(event).await;
-        let conns: Vec<ConnId> =
-            self.sockets.iter().filter(|(_, s)| s.user_id == target).map(|(conn, _)| *conn).collect();
+        let conns: Vec<ConnId> = self
+            .sockets
+            .iter()
+            .filter(|(_, s)| s.user_id == target)
+            .map(|(conn, _)| *conn)
+            .collect();
         for conn in conns {
             if let Some(socket) = self.sockets.get(&conn) {
                 socket.writer.close(close);
@@ -271,7 +374,10 @@ impl LiveRoom {
     async fn transfer_host(&mut self, host: UserId, target: UserId) -> Outcome {
         let user = self.target(host, target).await?;
         if !self.online.contains_key(&target) {
-            return Err(Refused::new(ErrorCode::UserNotFound, "the new host must be online"));
+            return Err(Refused::new(
+                ErrorCode::UserNotFound,
+                "the new host must be online",
+            ));
         }
         if let Err(error) = self.shared.store.set_host(self.code, target).await {
             tracing::error!(room = %self.code, %error, "saving host failed");
@@ -279,11 +385,17 @@ impl LiveRoom {
         }
         self.room.host = user.clone();
         self.publish_presence();
-        self.broadcast(ServerEvent::HostChanged(HostChanged::new(user))).await;
+        self.broadcast(ServerEvent::HostChanged(HostChanged::new(user)))
+            .await;
         Ok(())
     }
 
-    async fn resync(&mut self, conn: ConnId, user_id: UserId, reference: Option<ClientRef>) -> Outcome {
+    async fn resync(
+        &mut self,
+        conn: ConnId,
+        user_id: UserId,
+        reference: Option<ClientRef>,
+    ) -> Outcome {
         let participants = match self.shared.store.participants(self.code).await {
             Ok(participants) => participants,
             Err(error) => {
@@ -291,15 +403,29 @@ impl LiveRoom {
                 return Err(Refused::internal());
             }
         };
-        let Some(user) = self.users.get(&user_id).cloned() else { return Err(Refused::internal()) };
+        let Some(user) = self.users.get(&user_id).cloned() else {
+            return Err(Refused::internal());
+        };
         let snapshot = self.snapshot(&user, participants);
-        self.reply(conn, reference, ServerEvent::RoomSnapshot(Box::new(snapshot)));
+        self.reply(
+            conn,
+            reference,
+            ServerEvent::RoomSnapshot(Box::new(snapshot)),
+        );
         Ok(())
     }
 
     /// Saves the member's progress off the room's path; progress never touches playback.
-    fn save_progress(&self, user_id: UserId, kind: PlayerEventKind, position_ms: u64, duration_ms: Option<u64>) {
-        let Some(media) = self.room.media.clone() else { return };
+    fn save_progress(
+        &self,
+        user_id: UserId,
+        kind: PlayerEventKind,
+        position_ms: u64,
+        duration_ms: Option<u64>,
+    ) {
+        let Some(media) = self.room.media.clone() else {
+            return;
+        };
         let (Ok(position), duration) = (
             Seconds::new(position_ms as f64 / 1000.0),
             duration_ms.and_then(|d| Seconds::new(d as f64 / 1000.0).ok()),

@@ -12,6 +12,7 @@ use super::codes::ErrorCode;
 use super::events::{Data, Empty, event_enum};
 use super::frame::{FrameError, check_shape, data_object};
 use super::ids::{ClientRef, UserId};
+use super::limits::MAX_FRAME_BYTES;
 use super::media::MediaRef;
 use super::text::ChatText;
 use super::values::{MuteDuration, PositionMs, Rate};
@@ -340,7 +341,7 @@ impl ClientMessage {
     /// unknown event, or carries data that does not fit the event.
     pub fn decode(text: &str) -> Result<Self, ClientDecodeError> {
         let fail = |reference, error| ClientDecodeError { reference, error };
-        check_shape(text).map_err(|e| fail(None, e))?;
+        check_shape(text, MAX_FRAME_BYTES).map_err(|e| fail(None, e))?;
         let raw: RawClientFrame<'_> = serde_json::from_str(text)
             .map_err(|e| fail(None, FrameError::Malformed(e.to_string())))?;
         let reference = match raw

@@ -2,14 +2,17 @@
 //! frames before parsing, then split the envelope from the raw `data`.
 
 use super::codes::ErrorCode;
-use super::limits::{MAX_FRAME_BYTES, MAX_JSON_DEPTH};
+use super::limits::{MAX_JSON_DEPTH, MAX_SERVER_FRAME_BYTES};
+#[cfg(doc)]
+use super::limits::MAX_FRAME_BYTES;
 
 /// Why a frame could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FrameError {
-    /// Over [`MAX_FRAME_BYTES`]; refused unread.
-    #[error("frame of {0} bytes is over the {MAX_FRAME_BYTES}-byte limit")]
+    /// Over the frame limit of its direction ([`MAX_FRAME_BYTES`] from clients,
+    /// [`MAX_SERVER_FRAME_BYTES`] from the server); refused unread.
+    #[error("frame of {0} bytes is over the limit")]
     TooLarge(usize),
     /// JSON nested deeper than [`MAX_JSON_DEPTH`]; refused unparsed.
     #[error("JSON nested deeper than {MAX_JSON_DEPTH} levels")]
@@ -52,8 +55,8 @@ impl FrameError {
 
 /// Checks size, nesting and that the frame is an object, without parsing, so a hostile frame
 /// costs one linear scan. (Serde would otherwise read a struct from an array of its fields.)
-pub(crate) fn check_shape(text: &str) -> Result<(), FrameError> {
-    if text.len() > MAX_FRAME_BYTES {
+pub(crate) fn check_shape(text: &str, max_bytes: usize) -> Result<(), FrameError> {
+    if text.len() > max_bytes {
         return Err(FrameError::TooLarge(text.len()));
     }
     if !text.trim_start().starts_with('{') {
@@ -112,35 +115,33 @@ mod tests {
     #[test]
     fn depth_counts_only_structure() {
         let deep = format!("{{\"a\":{}", "[".repeat(MAX_JSON_DEPTH));
-        assert_eq!(check_shape(&deep), Err(FrameError::TooDeep));
+        assert_eq!(check_shape(&deep, MAX_SERVER_FRAME_BYTES), Err(FrameError::TooDeep));
         let inner = MAX_JSON_DEPTH - 1;
         let ok = format!("{{\"a\":{}{}}}", "[".repeat(inner), "]".repeat(inner));
-        assert_eq!(check_shape(&ok), Ok(()));
+        assert_eq!(check_shape(&ok, MAX_SERVER_FRAME_BYTES), Ok(()));
         let brackets_in_strings = format!(
             "{{\"text\": \"{}\\\"{}\"}}",
             "[".repeat(100),
             "{".repeat(100)
         );
-        assert_eq!(check_shape(&brackets_in_strings), Ok(()));
+        assert_eq!(check_shape(&brackets_in_strings, MAX_SERVER_FRAME_BYTES), Ok(()));
     }
 
     #[test]
     fn only_objects_are_frames() {
         for not_object in ["[]", "\"PLAY\"", "5", "null", ""] {
             assert!(
-                matches!(check_shape(not_object), Err(FrameError::Malformed(_))),
+                matches!(check_shape(not_object, MAX_SERVER_FRAME_BYTES), Err(FrameError::Malformed(_))),
                 "{not_object}"
             );
         }
-        assert_eq!(check_shape(" \n{}"), Ok(()));
+        assert_eq!(check_shape(" \n{}", MAX_SERVER_FRAME_BYTES), Ok(()));
     }
 
     #[test]
     fn size_is_checked_first() {
-        let big = format!("{{{}}}", " ".repeat(MAX_FRAME_BYTES));
-        assert_eq!(
-            check_shape(&big),
-            Err(FrameError::TooLarge(MAX_FRAME_BYTES + 2))
-        );
+        let limit = crate::v1::MAX_FRAME_BYTES;
+        let big = format!("{{{}}}", " ".repeat(limit));
+        assert_eq!(check_shape(&big, limit), Err(FrameError::TooLarge(limit + 2)));
     }
 }

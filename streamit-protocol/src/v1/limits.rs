@@ -1,7 +1,11 @@
 //! The sizes every party enforces, in one place so the server, the SDK and the docs agree.
 
-/// Largest WebSocket text frame, in bytes, either direction. Larger frames close with 1009.
+/// Largest WebSocket text frame a client may send, in bytes. Larger frames close with 1009.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
+
+/// Largest frame a client should accept from the server, in bytes. Server frames have no fixed
+/// bound below this: a `ROOM_SNAPSHOT` of a big room with long chat lines passes 16 KiB.
+pub const MAX_SERVER_FRAME_BYTES: usize = 1024 * 1024;
 
 /// Largest HTTP request body, in bytes. Larger bodies answer 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -14,6 +14,7 @@ use super::codes::ErrorCode;
 use super::events::{Data, Empty, UnknownEvent, event_enum};
 use super::frame::{FrameError, check_shape, data_object};
 use super::ids::{ClientRef, MessageId, UserId};
+use super::limits::MAX_SERVER_FRAME_BYTES;
 use super::media::MediaRef;
 use super::playback::Playback;
 use super::room::{EntryMode, Participant, Room, RoomState};
@@ -487,7 +488,7 @@ impl ServerMessage {
     /// When the frame is too large or deep, the envelope is malformed or of another version,
     /// or a known event's data does not fit it. Unknown events are not errors.
     pub fn decode(text: &str) -> Result<Self, FrameError> {
-        check_shape(text)?;
+        check_shape(text, MAX_SERVER_FRAME_BYTES)?;
         let raw: RawServerFrame<'_> =
             serde_json::from_str(text).map_err(|e| FrameError::Malformed(e.to_string()))?;
         if raw.v != u64::from(PROTOCOL_VERSION) {

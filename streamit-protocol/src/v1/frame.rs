@@ -2,9 +2,9 @@
 //! frames before parsing, then split the envelope from the raw `data`.
 
 use super::codes::ErrorCode;
-use super::limits::{MAX_JSON_DEPTH, MAX_SERVER_FRAME_BYTES};
+use super::limits::MAX_JSON_DEPTH;
 #[cfg(doc)]
-use super::limits::MAX_FRAME_BYTES;
+use super::limits::{MAX_FRAME_BYTES, MAX_SERVER_FRAME_BYTES};
 
 /// Why a frame could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,11 +111,15 @@ pub(crate) fn data_object<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::v1::MAX_SERVER_FRAME_BYTES;
 
     #[test]
     fn depth_counts_only_structure() {
         let deep = format!("{{\"a\":{}", "[".repeat(MAX_JSON_DEPTH));
-        assert_eq!(check_shape(&deep, MAX_SERVER_FRAME_BYTES), Err(FrameError::TooDeep));
+        assert_eq!(
+            check_shape(&deep, MAX_SERVER_FRAME_BYTES),
+            Err(FrameError::TooDeep)
+        );
         let inner = MAX_JSON_DEPTH - 1;
         let ok = format!("{{\"a\":{}{}}}", "[".repeat(inner), "]".repeat(inner));
         assert_eq!(check_shape(&ok, MAX_SERVER_FRAME_BYTES), Ok(()));
@@ -124,14 +128,20 @@ mod tests {
             "[".repeat(100),
             "{".repeat(100)
         );
-        assert_eq!(check_shape(&brackets_in_strings, MAX_SERVER_FRAME_BYTES), Ok(()));
+        assert_eq!(
+            check_shape(&brackets_in_strings, MAX_SERVER_FRAME_BYTES),
+            Ok(())
+        );
     }
 
     #[test]
     fn only_objects_are_frames() {
         for not_object in ["[]", "\"PLAY\"", "5", "null", ""] {
             assert!(
-                matches!(check_shape(not_object, MAX_SERVER_FRAME_BYTES), Err(FrameError::Malformed(_))),
+                matches!(
+                    check_shape(not_object, MAX_SERVER_FRAME_BYTES),
+                    Err(FrameError::Malformed(_))
+                ),
                 "{not_object}"
             );
         }
@@ -142,6 +152,9 @@ mod tests {
     fn size_is_checked_first() {
         let limit = crate::v1::MAX_FRAME_BYTES;
         let big = format!("{{{}}}", " ".repeat(limit));
-        assert_eq!(check_shape(&big, limit), Err(FrameError::TooLarge(limit + 2)));
+        assert_eq!(
+            check_shape(&big, limit),
+            Err(FrameError::TooLarge(limit + 2))
+        );
     }
 }

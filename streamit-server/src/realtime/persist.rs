@@ -21,7 +21,7 @@ pub(crate) struct Persister {
     playback: watch::Sender<(Playback, u64)>,
     presence: watch::Sender<(u32, bool)>,
     chat: mpsc::Sender<ChatMessage>,
-    stop: oneshot::Sender<bool>,
+    stop: oneshot::Sender<Option<(u64, u64)>>,
     task: JoinHandle<()>,
 }
 
@@ -32,7 +32,7 @@ struct Inputs {
     playback: watch::Receiver<(Playback, u64)>,
     presence: watch::Receiver<(u32, bool)>,
     chat: mpsc::Receiver<ChatMessage>,
-    stop: oneshot::Receiver<bool>,
+    stop: oneshot::Receiver<Option<(u64, u64)>>,
 }
 
 impl Persister {
@@ -80,9 +80,9 @@ impl Persister {
     }
 
     /// Writes everything still pending, with the room's final playback and `seq`, then stops.
-    /// `settle` (a graceful shutdown) lets the counters' ceilings come down to the values used,
-    /// so a clean restart has no gap.
-    pub(crate) async fn finish(self, settle: bool, playback: Playback, seq: u64) {
+    /// `settle` (a graceful shutdown, with the ceilings this room holds) lets the counters'
+    /// ceilings come down to the values used, so a clean restart has no gap.
+    pub(crate) async fn finish(self, settle: Option<(u64, u64)>, playback: Playback, seq: u64) {
         self.playback.send_replace((playback, seq));
         let _ = self.stop.send(settle);
         if let Err(error) = self.task.await {
@@ -99,10 +99,10 @@ async fn run(mut inputs: Inputs) {
     presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let settle = loop {
         tokio::select! {
-            settle = &mut inputs.stop => break settle.unwrap_or(false),
+            settle = &mut inputs.stop => break settle.unwrap_or(None),
             Ok(()) = inputs.playback.changed() => {
                 let (state, seq) = *inputs.playback.borrow_and_update();
-                save_playback(&inputs, &state, seq, false).await;
+                save_playback(&inputs, &state, seq, None).await;
             }
             _ = presence_tick.tick() => {
                 if inputs.presence.has_changed().unwrap_or(false) {
@@ -111,7 +111,7 @@ async fn run(mut inputs: Inputs) {
                 }
             }
             received = inputs.chat.recv_many(&mut lines, CHAT_BATCH) => {
-                if received == 0 { break false; }
+                if received == 0 { break None; }
                 save_chat(&inputs, &lines).await;
                 lines.clear();
             }
@@ -127,7 +127,7 @@ async fn run(mut inputs: Inputs) {
     save_presence(&inputs, viewers, host).await;
 }
 
-async fn save_playback(inputs: &Inputs, playback: &Playback, seq: u64, settle: bool) {
+async fn save_playback(inputs: &Inputs, playback: &Playback, seq: u64, settle: Option<(u64, u64)>) {
     if let Err(error) = inputs
         .store
         .save_playback(inputs.code, playback, seq, settle)

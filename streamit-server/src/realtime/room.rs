@@ -453,6 +453,16 @@ pub(super) async fn run(
     };
     shared.registry.remove(code, id);
     commands.close();
+    // Sockets may all have left just before the room saw the shutdown: still a clean stop.
+    let stop = match stop {
+        Stop::Idle if shared.shutdown.is_cancelled() => Stop::Shutdown,
+        other => other,
+    };
+    let (playback, seq, ceilings) = (
+        room.playback,
+        room.seq,
+        (room.seq_ceiling, room.version_ceiling),
+    );
     match stop {
         Stop::Shutdown => {
             for socket in room.sockets.values() {
@@ -460,10 +470,10 @@ pub(super) async fn run(
             }
             room.online.clear();
             room.publish_presence();
-            room.persister.finish(true, room.playback, room.seq).await;
+            room.persister.finish(Some(ceilings), playback, seq).await;
         }
         Stop::Idle | Stop::Closed => {
-            room.persister.finish(false, room.playback, room.seq).await;
+            room.persister.finish(None, playback, seq).await;
             // Joins that raced the stop go to the room's next task.
             while let Ok(command) = commands.try_recv() {
                 if let Command::Join(join) = command {

@@ -87,22 +87,29 @@ impl Store {
     /// Writes a room's playback and last `seq` behind the actor, so a snapshot after a restart
     /// shows where the room was.
     ///
-    /// With `settle` (a graceful stop, nothing more will be counted) the ceilings come down to
-    /// exactly these values, so the next actor continues without a gap. Otherwise they only
-    /// rise when a value passed them, keeping the ceilings at or above what is stored.
+    /// With `settle` (a graceful stop: nothing more will be counted) the ceilings come down to
+    /// exactly these values, so the next actor continues without a gap, but only if they are
+    /// still the `(seq_ceiling, version_ceiling)` given: a newer actor that already reserved
+    /// above them keeps its block. Otherwise the ceilings only rise when a value passed them,
+    /// keeping them at or above what is stored.
     pub(crate) async fn save_playback(
         &self,
         code: RoomCode,
         playback: &Playback,
         seq: u64,
-        settle: bool,
+        settle: Option<(u64, u64)>,
     ) -> Result<()> {
+        let (settling, held) = match settle {
+            Some(held) => (true, held),
+            None => (false, (0, 0)),
+        };
         sqlx::query(
             "UPDATE rooms SET playing = $2, position_ms = $3, rate = $4, \
              playback_updated_at_ms = $5, playback_version = $6, seq = $7, \
-             seq_ceiling = CASE WHEN $8 = 1 OR seq_ceiling < $7 THEN $7 ELSE seq_ceiling END, \
-             version_ceiling = CASE WHEN $8 = 1 OR version_ceiling < $6 \
-             THEN $6 ELSE version_ceiling END \
+             seq_ceiling = CASE WHEN ($8 = 1 AND seq_ceiling = $9 AND version_ceiling = $10) \
+             OR seq_ceiling < $7 THEN $7 ELSE seq_ceiling END, \
+             version_ceiling = CASE WHEN ($8 = 1 AND seq_ceiling = $9 AND version_ceiling = $10) \
+             OR version_ceiling < $6 THEN $6 ELSE version_ceiling END \
              WHERE code = $1",
         )
         .bind(code.as_str().to_owned())
@@ -112,7 +119,9 @@ impl Store {
         .bind(int(playback.updated_at_ms))
         .bind(int(playback.version))
         .bind(int(seq))
-        .bind(flag(settle))
+        .bind(flag(settling))
+        .bind(int(held.0))
+        .bind(int(held.1))
         .execute(&self.pool)
         .await?;
         Ok(())

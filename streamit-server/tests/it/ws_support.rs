@@ -176,9 +176,8 @@ impl WsClient {
     pub(crate) async fn read(&mut self, wait: Duration) -> Result<ServerMessage, Ended> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let frame = match tokio::time::timeout_at(deadline, self.ws.next()).await {
-                Err(_) => return Err(Ended::Timeout),
-                Ok(frame) => frame,
+            let Ok(frame) = tokio::time::timeout_at(deadline, self.ws.next()).await else {
+                return Err(Ended::Timeout);
             };
             match frame {
                 None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {

@@ -97,7 +97,7 @@ async fn a_crash_never_sends_the_counters_back() {
         let (seq, version) = store.reserve_counters(room, 100).await.unwrap().unwrap();
         let (used_seq, used_version) = (seq + 57, version + 12);
         store
-            .save_playback(room, &playing(9_000, 2_000, 10), 40, false)
+            .save_playback(room, &playing(9_000, 2_000, 10), 40, None)
             .await
             .unwrap();
         let record = store.room(room).await.unwrap().unwrap();
@@ -123,7 +123,7 @@ async fn settling_lowers_the_ceilings_to_the_saved_values_only() {
 
         store.reserve_counters(room, 100).await.unwrap().unwrap();
         store
-            .save_playback(room, &playing(5_000, 3_000, 7), 42, true)
+            .save_playback(room, &playing(5_000, 3_000, 7), 42, Some((100, 100)))
             .await
             .unwrap();
         assert_eq!(
@@ -145,19 +145,26 @@ async fn settling_lowers_the_ceilings_to_the_saved_values_only() {
         // Values past the ceilings (an actor that counted beyond its block) raise them, settled
         // or not: the ceilings never sit below what is stored.
         store
-            .save_playback(room, &playing(6_000, 4_000, 30), 80, false)
+            .save_playback(room, &playing(6_000, 4_000, 30), 80, None)
             .await
             .unwrap();
         assert_eq!(ceilings(store, "SETT2345").await, (80, 30));
         store
-            .save_playback(room, &playing(6_000, 5_000, 31), 81, true)
+            .save_playback(room, &playing(6_000, 5_000, 31), 81, Some((80, 30)))
             .await
             .unwrap();
         assert_eq!(ceilings(store, "SETT2345").await, (81, 31));
         // A write-behind below the ceilings leaves them where they are.
         store.raise_ceilings(room, 200, 200).await.unwrap();
         store
-            .save_playback(room, &playing(7_000, 6_000, 32), 82, false)
+            .save_playback(room, &playing(7_000, 6_000, 32), 82, None)
+            .await
+            .unwrap();
+        assert_eq!(ceilings(store, "SETT2345").await, (200, 200));
+        // A settle from an actor whose block another actor has since reserved past leaves
+        // the newer block alone.
+        store
+            .save_playback(room, &playing(7_000, 6_000, 33), 83, Some((81, 31)))
             .await
             .unwrap();
         assert_eq!(ceilings(store, "SETT2345").await, (200, 200));

@@ -1,0 +1,105 @@
+//! A guest creates a room, hosts it, and drives playback on a timer (play, pause, seek
+//! ahead, play …) while printing what happens, until Ctrl-C.
+//!
+//! ```text
+//! cargo run -p streamit-client --example host -- [NAME]
+//! ```
+//!
+//! The server is `STREAMIT_URL` (default `http://127.0.0.1:8000`). Others join with the
+//! code it prints (see the `guest` example).
+
+use std::error::Error;
+use std::time::Duration;
+
+use streamit_client::protocol::v1::{
+    CreateRoomRequest, DisplayName, MediaKind, MediaRef, PositionMs, Provider, ServerEvent,
+};
+use streamit_client::{Client, RoomEvent, RoomSession};
+
+/// Time between two playback actions.
+const STEP: Duration = Duration::from_secs(8);
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let name = std::env::args()
+        .nth(1)
+        .map(|name| DisplayName::new(&name))
+        .transpose()?;
+    let url = std::env::var("STREAMIT_URL").unwrap_or_else(|_| "http://127.0.0.1:8000".into());
+
+    let client = Client::builder(url).build()?;
+    client.guest(name).await?;
+    let created = client.create_room(&CreateRoomRequest::default()).await?;
+    let code = created.room.code;
+    println!("room {code} created: join it with `--example guest -- {code}`");
+    let (session, mut events) = client.join_room(code).await?;
+
+    let mut ticker = tokio::time::interval(STEP);
+    let mut step = 0_u32;
+    let mut media_set = false;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(RoomEvent::Connected) => {
+                    println!("connected");
+                    if !media_set {
+                        let movie = MediaRef::from_parts(Provider::Vidking, MediaKind::Movie, "550", None, None)?;
+                        media_set = session.set_media(movie).await.is_ok();
+                    }
+                }
+                Some(event) => print_event(&event),
+                None => break,
+            },
+            _ = ticker.tick(), if session.is_connected() => {
+                if let Err(error) = act(&session, step).await {
+                    println!("could not act: {error}");
+                }
+                step += 1;
+            }
+            _ = &mut ctrl_c => session.close().await,
+        }
+    }
+    Ok(())
+}
+
+/// The next playback action in the cycle play → pause → seek 60 s ahead → play ….
+async fn act(session: &RoomSession, step: u32) -> Result<(), Box<dyn Error>> {
+    let here = session.expected_position_ms().unwrap_or(0);
+    match step % 3 {
+        0 => session.play(None).await?,
+        1 => session.pause(None).await?,
+        _ => session.seek(PositionMs::saturating(here + 60_000)).await?,
+    };
+    Ok(())
+}
+
+fn print_event(event: &RoomEvent) {
+    match event.server_event() {
+        Some(ServerEvent::PlaybackState(state)) => println!(
+            "{:?}: {} at {} ms (version {})",
+            state.cause,
+            if state.playback.playing {
+                "playing"
+            } else {
+                "paused"
+            },
+            state.playback.position_ms.get(),
+            state.playback.version
+        ),
+        Some(ServerEvent::ChatMessage(line)) => {
+            println!(
+                "<{}> {}",
+                line.user.display_name.as_str(),
+                line.text.as_str()
+            );
+        }
+        Some(ServerEvent::UserJoined(joined)) => {
+            println!("{} joined", joined.user.display_name.as_str());
+        }
+        Some(ServerEvent::Error(error)) => println!("refused: {} {}", error.code, error.message),
+        Some(other) => println!("{}", other.event_type()),
+        None => println!("{event:?}"),
+    }
+}

@@ -1,0 +1,527 @@
+//! Room sessions: [`RoomSession`], a cheap-clone handle on a room's WebSocket, and
+//! [`RoomEvents`], the stream of what happens, with a background task in between that owns
+//! the socket.
+//!
+//! Modules: `task` (the socket's life: connect, serve, reconnect), `events` (the event type
+//! and the stream that never makes the task wait), `state` (what the handles read: room,
+//! playback, clock; `seq` bookkeeping), `presence` (no duplicate joins after a reconnect),
+//! `clock` (the local clock and the server-clock offset), `backoff` (reconnect delays).
+
+mod backoff;
+mod clock;
+mod events;
+mod presence;
+mod state;
+mod task;
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use streamit_protocol::v1::{
+    Chat, ChatText, ClientEvent, ClientMessage, ClientRef, Empty, MediaRef, MuteDuration, MuteUser,
+    Ping, PlayPause, Playback, PlayerEvent, PositionMs, Rate, Room, RoomCode, RoomPassword, Seek,
+    SetChatEnabled, SetMedia, SetRate, SyncCheck, UserId, UserTarget, You,
+};
+use tokio::sync::{mpsc, watch};
+
+pub use clock::{Clock, SystemClock};
+pub use events::{RoomEvent, RoomEvents};
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use state::State;
+
+/// Commands a session may have queued for its task before a command waits.
+const COMMAND_QUEUE: usize = 64;
+
+/// How a room session behaves: its clock, clock-sync pings, reconnection and buffering.
+///
+/// Every setting has a default; change them with the builder-style methods:
+///
+/// ```
+/// use std::time::Duration;
+/// use streamit_client::SessionOptions;
+///
+/// let options = SessionOptions::default()
+///     .ping_interval(Duration::from_secs(15))
+///     .reconnect_delays(Duration::from_millis(250), Duration::from_secs(10));
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct SessionOptions {
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ping_interval: Duration,
+    pub(crate) fast_pings: u32,
+    pub(crate) fast_ping_spacing: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) reconnect_initial: Duration,
+    pub(crate) reconnect_max: Duration,
+    pub(crate) max_reconnect_attempts: Option<u32>,
+    pub(crate) event_buffer: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            ping_interval: Duration::from_secs(20),
+            fast_pings: 5,
+            fast_ping_spacing: Duration::from_millis(100),
+            idle_timeout: Duration::from_secs(45),
+            connect_timeout: Duration::from_secs(10),
+            reconnect_initial: Duration::from_millis(500),
+            reconnect_max: Duration::from_secs(30),
+            max_reconnect_attempts: None,
+            event_buffer: 1024,
+        }
+    }
+}
+
+impl fmt::Debug for SessionOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionOptions")
+            .field("ping_interval", &self.ping_interval)
+            .field("fast_pings", &self.fast_pings)
+            .field("fast_ping_spacing", &self.fast_ping_spacing)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("reconnect_initial", &self.reconnect_initial)
+            .field("reconnect_max", &self.reconnect_max)
+            .field("max_reconnect_attempts", &self.max_reconnect_attempts)
+            .field("event_buffer", &self.event_buffer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionOptions {
+    /// The local clock (default [`SystemClock`]): what `PING`s carry and what
+    /// [`RoomSession::now_server_ms`] offsets.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How often to ping for clock sync once the first burst is done (default 20 s).
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// The burst of pings after every (re)connect: `count` pings `spacing` apart (default
+    /// 5, 100 ms), so the offset is good within half a second of connecting.
+    pub fn fast_pings(mut self, count: u32, spacing: Duration) -> Self {
+        self.fast_pings = count;
+        self.fast_ping_spacing = spacing;
+        self
+    }
+
+    /// A socket that brings nothing (no frame, no ping) for this long is taken as lost and
+    /// replaced (default 45 s; keep it above the ping interval).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// How long opening the socket (TCP, TLS, WebSocket handshake) may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Reconnect backoff: the first delay and the cap (default 500 ms, 30 s). Each attempt
+    /// doubles the delay up to the cap, then takes a random ½ to 1 of it.
+    pub fn reconnect_delays(mut self, initial: Duration, max: Duration) -> Self {
+        self.reconnect_initial = initial;
+        self.reconnect_max = max;
+        self
+    }
+
+    /// Give up after this many reconnect attempts in a row (default: never). The stream then
+    /// ends with the last `Disconnected`.
+    pub fn max_reconnect_attempts(mut self, attempts: Option<u32>) -> Self {
+        self.max_reconnect_attempts = attempts;
+        self
+    }
+
+    /// Events the stream holds for the app before it starts dropping server events (default
+    /// 1024); see [`RoomEvents`] on backpressure.
+    pub fn event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = events;
+        self
+    }
+}
+
+/// How to join a room: [`Client::join_room_with`].
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct JoinOptions {
+    pub(crate) password: Option<RoomPassword>,
+    pub(crate) session: Option<SessionOptions>,
+}
+
+impl JoinOptions {
+    /// No password, the client's session options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The room's password, for `PASSWORD` rooms.
+    pub fn password(mut self, password: RoomPassword) -> Self {
+        self.password = Some(password);
+        self
+    }
+
+    /// Options for this session instead of the client's
+    /// ([`ClientBuilder::session_options`](crate::ClientBuilder::session_options)).
+    pub fn session(mut self, options: SessionOptions) -> Self {
+        self.session = Some(options);
+        self
+    }
+}
+
+/// A live room: a cheap-clone handle on the room's WebSocket, owned by a background task.
+///
+/// Each command method sends one client event with a fresh `ref` and returns that `ref`;
+/// the server's reply, if any (`ERROR`, `PONG`, `SYNC_CORRECTION`, `ROOM_SNAPSHOT`), carries
+/// it ([`RoomEvent::reference`]). Commands go out only on a connected socket, from
+/// [`RoomEvent::Connected`] to `Disconnected`: otherwise they fail with
+/// [`Error::NotConnected`], and one racing a disconnect is dropped (the stream says
+/// `Disconnected`).
+///
+/// The task reconnects by itself (capped exponential backoff with jitter) after a restart
+/// (1012), a slow-consumer close (4029), a lost connection or any close code whose
+/// [`can_reconnect`](streamit_protocol::v1::CloseCode::can_reconnect) is true; after 4001
+/// it refreshes the token once and reconnects. Other codes (kicked 4011, banned 4009, room
+/// closed 4010, …) end the session. On a `seq` gap it asks for a fresh snapshot. It keeps a
+/// server-clock offset from `PING`/`PONG` (a burst after every connect, then every
+/// [`ping_interval`](SessionOptions::ping_interval)), and the room's playback, so
+/// [`expected_position_ms`](Self::expected_position_ms) says where the media should be now.
+///
+/// The session ends when [`close`](Self::close) is called, on a terminal close code, or when
+/// every handle is dropped.
+///
+/// ```no_run
+/// use streamit_client::{Client, RoomEvent};
+/// use streamit_client::protocol::v1::{ChatText, PositionMs, RoomCode};
+///
+/// # async fn demo(client: Client) -> Result<(), Box<dyn std::error::Error>> {
+/// let (session, mut events) = client.join_room(RoomCode::parse("ABCD2345")?).await?;
+/// while let Some(event) = events.recv().await {
+///     if event == RoomEvent::Connected {
+///         break;
+///     }
+/// }
+/// let sent = session.chat(ChatText::new("hello")?).await?;
+/// if session.is_host() {
+///     session.play(Some(PositionMs::new(90_000)?)).await?;
+/// }
+/// if let Some(position) = session.expected_position_ms() {
+///     println!("the media should be at {position} ms; chat ref {}", sent.as_str());
+/// }
+/// session.close().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RoomSession {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    code: RoomCode,
+    commands: mpsc::Sender<task::Command>,
+    state: Arc<Mutex<State>>,
+    clock: Arc<dyn Clock>,
+    next_ref: AtomicU64,
+    finished: watch::Receiver<bool>,
+}
+
+impl fmt::Debug for RoomSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RoomSession")
+            .field("code", &self.inner.code)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts the task of room `code` and hands out its handle and stream.
+pub(crate) fn start(
+    client: Client,
+    code: RoomCode,
+    options: SessionOptions,
+) -> (RoomSession, RoomEvents) {
+    let (commands, command_receiver) = mpsc::channel(COMMAND_QUEUE);
+    let (outbox, events) = events::channel(options.event_buffer);
+    let state = Arc::new(Mutex::new(State::default()));
+    let (finished_sender, finished) = watch::channel(false);
+    let session = RoomSession {
+        inner: Arc::new(Inner {
+            code,
+            commands,
+            state: Arc::clone(&state),
+            clock: Arc::clone(&options.clock),
+            next_ref: AtomicU64::new(1),
+            finished,
+        }),
+    };
+    let task = task::Task::new(client, code, options, state, command_receiver, outbox);
+    tokio::spawn(async move {
+        task.run().await;
+        let _ = finished_sender.send(true);
+    });
+    (session, events)
+}
+
+impl RoomSession {
+    /// The room's code.
+    pub fn code(&self) -> RoomCode {
+        self.inner.code
+    }
+
+    /// Whether a socket is open and admitted (between `Connected` and `Disconnected`).
+    pub fn is_connected(&self) -> bool {
+        self.state().connected
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.state().ended
+    }
+
+    /// The user's own place in the room (`you` of the last snapshot, kept current), once
+    /// connected.
+    pub fn me(&self) -> Option<You> {
+        self.state().you.clone()
+    }
+
+    /// Whether the user hosts the room now.
+    pub fn is_host(&self) -> bool {
+        self.state().you.as_ref().is_some_and(|you| you.is_host)
+    }
+
+    /// The room as the last snapshot and the events since show it.
+    pub fn room(&self) -> Option<Room> {
+        self.state().room.clone()
+    }
+
+    /// The room's playback (from snapshots, `PLAYBACK_STATE`, `SYNC_CORRECTION` and
+    /// `VERSION_CONFLICT` errors; the highest version wins), in server time.
+    pub fn playback(&self) -> Option<Playback> {
+        self.state().playback
+    }
+
+    /// Server clock minus local clock, in ms, from the best recent `PING`/`PONG`; `None`
+    /// before the first `PONG`.
+    pub fn clock_offset_ms(&self) -> Option<i64> {
+        self.state().clock.estimate().map(|s| s.offset_ms)
+    }
+
+    /// The round trip of the sample the offset comes from, in ms.
+    pub fn round_trip_ms(&self) -> Option<u64> {
+        self.state().clock.estimate().map(|s| s.round_trip_ms)
+    }
+
+    /// The server's clock now, Unix epoch ms: the local clock plus the offset (the local
+    /// clock alone before the first `PONG`).
+    pub fn now_server_ms(&self) -> u64 {
+        let offset = self.clock_offset_ms().unwrap_or(0);
+        self.inner.clock.now_ms().saturating_add_signed(offset)
+    }
+
+    /// Where the room's media should be now, in ms: the playback extrapolated to
+    /// [`now_server_ms`](Self::now_server_ms) with `Playback::position_at`. `None` before the
+    /// first snapshot.
+    pub fn expected_position_ms(&self) -> Option<u64> {
+        let playback = self.playback()?;
+        Some(playback.position_at(self.now_server_ms()).get())
+    }
+
+    /// Host: play from `position` (or from where the media is). Answered by a
+    /// `PLAYBACK_STATE` broadcast, or an `ERROR` with this `ref`.
+    ///
+    /// # Errors
+    /// [`Error::NotConnected`] between sockets, [`Error::SessionClosed`] once ended (for
+    /// every command method).
+    pub async fn play(&self, position: Option<PositionMs>) -> Result<ClientRef> {
+        self.send(ClientEvent::Play(PlayPause::new(position))).await
+    }
+
+    /// Host: pause at `position` (or where the media is).
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn pause(&self, position: Option<PositionMs>) -> Result<ClientRef> {
+        self.send(ClientEvent::Pause(PlayPause::new(position)))
+            .await
+    }
+
+    /// Host: jump to `position`, keeping play or pause.
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn seek(&self, position: PositionMs) -> Result<ClientRef> {
+        self.send(ClientEvent::Seek(Seek::new(position))).await
+    }
+
+    /// Host: change the playback rate.
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn set_rate(&self, rate: Rate) -> Result<ClientRef> {
+        self.send(ClientEvent::SetRate(SetRate::new(rate))).await
+    }
+
+    /// Host: play other media, from 0, paused.
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn set_media(&self, media: MediaRef) -> Result<ClientRef> {
+        self.send(ClientEvent::SetMedia(SetMedia::new(media))).await
+    }
+
+    /// Say something; answered by a `CHAT_MESSAGE` broadcast (the sender's included) or an
+    /// `ERROR` (`CHAT_DISABLED`, `MUTED`, `DUPLICATE_MESSAGE`, `RATE_LIMITED`).
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn chat(&self, text: ChatText) -> Result<ClientRef> {
+        self.send(ClientEvent::Chat(Chat::new(text))).await
+    }
+
+    /// Host: turn chat on or off.
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn set_chat_enabled(&self, enabled: bool) -> Result<ClientRef> {
+        self.send(ClientEvent::SetChatEnabled(SetChatEnabled::new(enabled)))
+            .await
+    }
+
+    /// Host: mute a member for `duration`, or until unmuted.
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn mute(&self, user: UserId, duration: Option<MuteDuration>) -> Result<ClientRef> {
+        self.send(ClientEvent::MuteUser(MuteUser::new(user, duration)))
+            .await
+    }
+
+    /// Host: lift a member's mute.
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn unmute(&self, user: UserId) -> Result<ClientRef> {
+        self.send(ClientEvent::UnmuteUser(UserTarget::new(user)))
+            .await
+    }
+
+    /// Host: remove a member (their sockets close with 4011; they may join again).
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn kick(&self, user: UserId) -> Result<ClientRef> {
+        self.send(ClientEvent::KickUser(UserTarget::new(user)))
+            .await
+    }
+
+    /// Host: remove a member for good (4009; joins answer `403 BANNED`).
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn ban(&self, user: UserId) -> Result<ClientRef> {
+        self.send(ClientEvent::BanUser(UserTarget::new(user))).await
+    }
+
+    /// Host: hand the room to an online approved member.
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn transfer_host(&self, user: UserId) -> Result<ClientRef> {
+        self.send(ClientEvent::TransferHost(UserTarget::new(user)))
+            .await
+    }
+
+    /// Report what the local player did (saves watch progress; never changes playback).
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn player_event(&self, event: PlayerEvent) -> Result<ClientRef> {
+        self.send(ClientEvent::PlayerEvent(event)).await
+    }
+
+    /// Report the local position; the server answers `SYNC_CORRECTION` only when it is off
+    /// by more than its threshold.
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn sync_check(&self, position: PositionMs) -> Result<ClientRef> {
+        self.send(ClientEvent::SyncCheck(SyncCheck::new(position)))
+            .await
+    }
+
+    /// Ping the server now, stamped with the session's clock; the `PONG` (with this `ref`)
+    /// also feeds the clock offset. The session pings by itself; this is for apps that show
+    /// latency.
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn ping(&self) -> Result<ClientRef> {
+        let now = self.inner.clock.now_ms();
+        self.send(ClientEvent::Ping(Ping::new(now))).await
+    }
+
+    /// Ask for a fresh `ROOM_SNAPSHOT`. The session does this by itself on a `seq` gap.
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn resync(&self) -> Result<ClientRef> {
+        self.send(ClientEvent::Resync(Empty {})).await
+    }
+
+    /// Sends any client event, e.g. a `PLAY` with `expected_version`, with a fresh `ref`.
+    ///
+    /// # Errors
+    /// As [`play`](Self::play).
+    pub async fn send(&self, event: ClientEvent) -> Result<ClientRef> {
+        let generation = {
+            let state = self.state();
+            if state.ended {
+                return Err(Error::SessionClosed);
+            }
+            if !state.connected {
+                return Err(Error::NotConnected);
+            }
+            state.generation
+        };
+        let n = self.inner.next_ref.fetch_add(1, Ordering::Relaxed);
+        let reference = ClientRef::new(format!("a{n}")).expect("a short decimal ref is valid");
+        let text = ClientMessage::with_ref(event, reference.clone()).encode();
+        self.inner
+            .commands
+            .send(task::Command::Frame { text, generation })
+            .await
+            .map_err(|_| Error::SessionClosed)?;
+        Ok(reference)
+    }
+
+    /// Closes the socket normally (1000) and ends the session; the stream's last item is
+    /// `Disconnected { code: Some(CloseCode::Normal) }`. Returns once the task has stopped
+    /// (the close handshake waits at most a second). Every handle sees the session closed.
+    pub async fn close(&self) {
+        // A full queue only delays this: the task drains it promptly.
+        let _ = self.inner.commands.send(task::Command::Close).await;
+        let mut finished = self.inner.finished.clone();
+        let _ = finished.wait_for(|done| *done).await;
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Sections are plain assignments; a panic cannot leave the state half-written.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,455 @@
+//! The task that owns a room's socket: connects, serves frames and commands, pings for clock
+//! sync, and reconnects until a terminal close code, the app's `close`, or the last handle
+//! dropped ends it.
+//!
+//! It never waits for the app (events go through the [`Outbox`]) and never holds the state
+//! lock across an await.
+
+use std::mem;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use streamit_protocol::v1::{
+    AccessToken, ClientEvent, ClientMessage, ClientRef, CloseCode, Empty, FrameError, Ping,
+    RoomCode, ServerEvent, ServerMessage,
+};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WireCloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::SessionOptions;
+use super::backoff::Backoff;
+use super::events::{Outbox, RoomEvent};
+use super::presence::{Joined, Presence};
+use super::state::{SeqCheck, Sequence, State};
+use crate::client::Client;
+
+/// Largest frame the transport reads, in bytes: well above the protocol's limits on server
+/// frames, so that an oversized frame becomes a `Malformed` event (the decoder refuses it)
+/// rather than a dropped socket, while memory stays bounded.
+const MAX_INCOMING_BYTES: usize = 4 * 1024 * 1024;
+
+/// How long a close handshake may take before the socket is simply dropped.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(1);
+
+/// `ref` prefix of the task's own requests; the app's are `a<n>`.
+const INTERNAL_REF: char = '~';
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// What a [`RoomSession`](crate::RoomSession) asks of the task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// An encoded client frame, for the socket of `generation` only.
+    Frame { text: String, generation: u64 },
+    /// Close normally and stop.
+    Close,
+}
+
+/// How a socket ended.
+#[derive(Debug)]
+enum Ended {
+    /// The app closed the session or dropped every handle.
+    ByApp,
+    /// The server closed with a code this library knows.
+    Closed(CloseCode),
+    /// The connection failed, went silent, or closed without a known code.
+    Lost,
+}
+
+/// What to do after one step of serving a socket.
+enum Step {
+    Continue,
+    Send(String),
+    End(Ended),
+}
+
+/// One socket's bookkeeping.
+struct Conn {
+    /// The generation it was admitted as; `None` until its snapshot.
+    generation: Option<u64>,
+    seq: Sequence,
+    last_heard: Instant,
+    next_ping: Instant,
+    fast_pings_left: u32,
+}
+
+pub(crate) struct Task {
+    client: Client,
+    code: RoomCode,
+    options: SessionOptions,
+    state: Arc<Mutex<State>>,
+    commands: mpsc::Receiver<Command>,
+    outbox: Outbox,
+    presence: Presence,
+    backoff: Backoff,
+    next_ref: u64,
+    /// A socket of this session was admitted before: the next admission is a reconnect.
+    was_admitted: bool,
+}
+
+impl Task {
+    pub(crate) fn new(
+        client: Client,
+        code: RoomCode,
+        options: SessionOptions,
+        state: Arc<Mutex<State>>,
+        commands: mpsc::Receiver<Command>,
+        outbox: Outbox,
+    ) -> Self {
+        let backoff = Backoff::new(options.reconnect_initial, options.reconnect_max);
+        Self {
+            client,
+            code,
+            options,
+            state,
+            commands,
+            outbox,
+            presence: Presence::default(),
+            backoff,
+            next_ref: 1,
+            was_admitted: false,
+        }
+    }
+
+    /// Runs the session to its end; the stream's last item says why.
+    #[tracing::instrument(name = "room_session", skip_all, fields(room = %self.code))]
+    pub(crate) async fn run(mut self) {
+        let last = self.connect_loop().await;
+        tracing::debug!(?last, "room session ended");
+        {
+            let mut state = self.state();
+            state.connected = false;
+            state.ended = true;
+        }
+        self.outbox.finish(RoomEvent::Disconnected { code: last });
+    }
+
+    /// Connects, serves, and reconnects until something terminal; returns the final code.
+    async fn connect_loop(&mut self) -> Option<CloseCode> {
+        // A 4001 is worth one refresh per admission: a second in a row is the login's end.
+        let mut refreshed = false;
+        loop {
+            let Some(token) = self.client.access_token() else {
+                return Some(CloseCode::Unauthorized);
+            };
+            let (ended, admitted) = match self.open(&token).await {
+                Some(Ok(socket)) => self.serve(socket).await,
+                Some(Err(error)) => {
+                    tracing::debug!(%error, "connecting failed");
+                    (Ended::Lost, false)
+                }
+                None => return Some(CloseCode::Normal),
+            };
+            refreshed &= !admitted;
+            let code = match ended {
+                Ended::ByApp => return Some(CloseCode::Normal),
+                Ended::Closed(code) => Some(code),
+                Ended::Lost => None,
+            };
+            let mut immediate = false;
+            match code {
+                Some(CloseCode::Unauthorized) if !refreshed => {
+                    refreshed = true;
+                    if let Err(error) = self.client.refresh_after(&token).await {
+                        tracing::debug!(%error, "refresh after 4001 failed");
+                        return code;
+                    }
+                    immediate = true;
+                }
+                Some(code) if !code.can_reconnect() => return Some(code),
+                _ => {}
+            }
+            let (attempt, delay) = self.backoff.next();
+            if self
+                .options
+                .max_reconnect_attempts
+                .is_some_and(|max| attempt > max)
+            {
+                return code;
+            }
+            let delay = if immediate { Duration::ZERO } else { delay };
+            if admitted {
+                self.outbox.lifecycle(RoomEvent::Disconnected { code });
+            }
+            self.outbox
+                .lifecycle(RoomEvent::Reconnecting { attempt, delay });
+            if !self.wait(delay).await {
+                return Some(CloseCode::Normal);
+            }
+        }
+    }
+
+    /// Opens a socket, minding the app meanwhile; `None` when the app closed the session.
+    async fn open(&mut self, token: &AccessToken) -> Option<Result<Socket, WsError>> {
+        let connecting = connect(
+            self.client.ws_url(self.code),
+            token,
+            self.options.connect_timeout,
+        );
+        tokio::pin!(connecting);
+        loop {
+            tokio::select! {
+                result = &mut connecting => return Some(result),
+                command = self.commands.recv() => if !still_wanted(command) { return None },
+                _ = self.outbox.flush_one(), if self.outbox.is_behind() => {}
+            }
+        }
+    }
+
+    /// Waits before a reconnect; false when the app closed the session meanwhile.
+    async fn wait(&mut self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        loop {
+            tokio::select! {
+                () = sleep_until(until) => return true,
+                command = self.commands.recv() => if !still_wanted(command) { return false },
+                // A snapshot follows the next connect anyway: no resync needed for a lag.
+                _ = self.outbox.flush_one(), if self.outbox.is_behind() => {}
+            }
+        }
+    }
+
+    /// Serves one open socket until it ends; also says whether it was admitted.
+    async fn serve(&mut self, mut socket: Socket) -> (Ended, bool) {
+        let now = Instant::now();
+        let mut conn = Conn {
+            generation: None,
+            seq: Sequence::default(),
+            last_heard: now,
+            next_ping: now,
+            fast_pings_left: 0,
+        };
+        let ended = loop {
+            let silent_until = conn.last_heard + self.options.idle_timeout;
+            let admitted = conn.generation.is_some();
+            let step = tokio::select! {
+                frame = socket.next() => {
+                    conn.last_heard = Instant::now();
+                    self.on_frame(&mut conn, frame)
+                }
+                command = self.commands.recv() => on_command(&conn, command),
+                () = sleep_until(conn.next_ping), if admitted => Step::Send(self.ping(&mut conn)),
+                () = sleep_until(silent_until) => {
+                    tracing::debug!("socket silent too long; replacing it");
+                    Step::End(Ended::Lost)
+                }
+                lagged = self.outbox.flush_one(), if self.outbox.is_behind() => {
+                    if lagged && admitted {
+                        conn.seq.resync_requested();
+                        Step::Send(self.internal(ClientEvent::Resync(Empty {}), "r"))
+                    } else {
+                        Step::Continue
+                    }
+                }
+            };
+            match step {
+                Step::Continue => {}
+                Step::Send(text) => {
+                    if let Err(error) = socket.send(Message::text(text)).await {
+                        tracing::debug!(%error, "sending failed");
+                        break Ended::Lost;
+                    }
+                }
+                Step::End(ended) => break ended,
+            }
+        };
+        self.state().connected = false;
+        goodbye(&mut socket, &ended).await;
+        (ended, conn.generation.is_some())
+    }
+
+    fn on_frame(&mut self, conn: &mut Conn, frame: Option<Result<Message, WsError>>) -> Step {
+        match frame {
+            None => Step::End(Ended::Lost),
+            Some(Err(error)) => {
+                tracing::debug!(%error, "socket failed");
+                Step::End(Ended::Lost)
+            }
+            Some(Ok(Message::Text(text))) => self.on_text(conn, text.as_str()),
+            Some(Ok(Message::Binary(_))) => {
+                let error = FrameError::Malformed("a binary frame; frames are JSON text".into());
+                self.outbox.server(RoomEvent::Malformed { error });
+                Step::Continue
+            }
+            Some(Ok(Message::Close(frame))) => {
+                let code = frame.and_then(|f| CloseCode::from_u16(u16::from(f.code)));
+                tracing::debug!(?code, "server closed the socket");
+                Step::End(code.map_or(Ended::Lost, Ended::Closed))
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Step::Continue,
+        }
+    }
+
+    fn on_text(&mut self, conn: &mut Conn, text: &str) -> Step {
+        let message = match ServerMessage::decode(text) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::debug!(%error, "malformed frame");
+                self.outbox.server(RoomEvent::Malformed { error });
+                return Step::Continue;
+            }
+        };
+        if let ServerEvent::Pong(pong) = &message.event {
+            let received = self.options.clock.now_ms();
+            self.state()
+                .clock
+                .add(pong.client_ts, pong.server_ts, received);
+            if message.reference.as_ref().is_some_and(is_internal) {
+                return Step::Continue;
+            }
+        }
+        let mut step = Step::Continue;
+        if let Some(seq) = message.seq {
+            match conn.seq.broadcast(seq) {
+                SeqCheck::InOrder => {}
+                SeqCheck::Stale => return Step::Continue,
+                SeqCheck::Gap { resync } => {
+                    tracing::debug!(seq, "seq gap; asking for a snapshot");
+                    if resync && conn.generation.is_some() {
+                        step = Step::Send(self.internal(ClientEvent::Resync(Empty {}), "r"));
+                    }
+                }
+            }
+        }
+        if let ServerEvent::RoomSnapshot(snapshot) = &message.event {
+            conn.seq.snapshot(snapshot.seq);
+            let reconnected = conn.generation.is_none() && self.admit(conn);
+            self.presence
+                .snapshot(snapshot, reconnected, std::time::Instant::now());
+        }
+        self.state().apply(&message.event);
+        let event = match &message.event {
+            ServerEvent::UserJoined(joined)
+                if self
+                    .presence
+                    .joined(joined.user.id, std::time::Instant::now())
+                    == Joined::Rejoined =>
+            {
+                RoomEvent::Rejoined(message)
+            }
+            ServerEvent::UserLeft(left) => {
+                self.presence.left(left.user.id);
+                RoomEvent::Server(message)
+            }
+            _ => RoomEvent::Server(message),
+        };
+        self.outbox.server(event);
+        step
+    }
+
+    /// The socket's first snapshot: it is in. Returns whether this is a reconnect.
+    fn admit(&mut self, conn: &mut Conn) -> bool {
+        let generation = {
+            let mut state = self.state();
+            state.generation += 1;
+            state.connected = true;
+            state.clock.reset();
+            state.generation
+        };
+        conn.generation = Some(generation);
+        conn.next_ping = Instant::now();
+        conn.fast_pings_left = self.options.fast_pings;
+        self.backoff.reset();
+        self.outbox.lifecycle(RoomEvent::Connected);
+        tracing::debug!(generation, "socket admitted");
+        mem::replace(&mut self.was_admitted, true)
+    }
+
+    /// The next clock ping, and when the one after is due.
+    fn ping(&mut self, conn: &mut Conn) -> String {
+        let gap = if conn.fast_pings_left > 1 {
+            self.options.fast_ping_spacing
+        } else {
+            self.options.ping_interval
+        };
+        conn.fast_pings_left = conn.fast_pings_left.saturating_sub(1);
+        conn.next_ping = Instant::now() + gap;
+        let now = self.options.clock.now_ms();
+        self.internal(ClientEvent::Ping(Ping::new(now)), "p")
+    }
+
+    /// A frame of the task's own, with an internal `ref`.
+    fn internal(&mut self, event: ClientEvent, kind: &str) -> String {
+        let reference = ClientRef::new(format!("{INTERNAL_REF}{kind}{}", self.next_ref))
+            .expect("a short internal ref is valid");
+        self.next_ref += 1;
+        ClientMessage::with_ref(event, reference).encode()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Sections are plain assignments; a panic cannot leave the state half-written.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What a command means on an open socket.
+fn on_command(conn: &Conn, command: Option<Command>) -> Step {
+    match command {
+        None | Some(Command::Close) => Step::End(Ended::ByApp),
+        Some(Command::Frame { text, generation }) if conn.generation == Some(generation) => {
+            Step::Send(text)
+        }
+        Some(Command::Frame { .. }) => {
+            tracing::debug!("dropping a command meant for an earlier socket");
+            Step::Continue
+        }
+    }
+}
+
+/// Whether the session goes on after a command that came between sockets (frames then are
+/// stale: they were accepted for a socket that is gone).
+fn still_wanted(command: Option<Command>) -> bool {
+    matches!(command, Some(Command::Frame { .. }))
+}
+
+fn is_internal(reference: &ClientRef) -> bool {
+    reference.as_str().starts_with(INTERNAL_REF)
+}
+
+/// Opens the room's socket with the token in the `Authorization` header (not the URL, which
+/// proxies log).
+async fn connect(url: String, token: &AccessToken, limit: Duration) -> Result<Socket, WsError> {
+    let mut request = url.into_client_request()?;
+    let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.as_str()))
+        .map_err(|e| WsError::HttpFormat(e.into()))?;
+    bearer.set_sensitive(true);
+    request.headers_mut().insert(AUTHORIZATION, bearer);
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_INCOMING_BYTES))
+        .max_frame_size(Some(MAX_INCOMING_BYTES));
+    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    match timeout(limit, connecting).await {
+        Ok(result) => result.map(|(socket, _response)| socket),
+        Err(_) => Err(WsError::Io(std::io::ErrorKind::TimedOut.into())),
+    }
+}
+
+/// Ends a socket politely: our close frame when the app closed, the reply to the server's
+/// when it closed, nothing when the connection is gone. Bounded by [`CLOSE_HANDSHAKE`].
+async fn goodbye(socket: &mut Socket, ended: &Ended) {
+    let handshake = async {
+        if let Ended::ByApp = ended {
+            let frame = CloseFrame {
+                code: WireCloseCode::Normal,
+                reason: "".into(),
+            };
+            if socket.close(Some(frame)).await.is_err() {
+                return;
+            }
+        }
+        // Reading on flushes the close reply and waits for the peer's close.
+        while let Some(Ok(_)) = socket.next().await {}
+    };
+    if !matches!(ended, Ended::Lost) {
+        let _ = timeout(CLOSE_HANDSHAKE, handshake).await;
+    }
+}

@@ -1,0 +1,424 @@
+//! A fake server standing in for a newer or broken one: it answers the REST join, then hands
+//! each WebSocket to the test, which writes whatever frames it likes. It shows the session
+//! surviving unknown events and garbage, resyncing on a `seq` gap, reconnecting on
+//! reconnectable codes and telling a slow app it lagged.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use streamit_client::protocol::v1::{
+    AccessToken, CloseCode, FrameError, RefreshToken, RoomCode, ServerEvent, TokenPair,
+};
+use streamit_client::{Client, JoinOptions, RoomEvent, RoomEvents, RoomSession};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+
+use crate::support::{PATIENCE, final_code, next_event, quick_options, read_to_end, skip_to};
+
+const CODE: &str = "ABCD2345";
+const ME: &str = "00000000-0000-4000-8000-000000000001";
+const HOST: &str = "00000000-0000-4000-8000-000000000002";
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// One accepted socket and the `Authorization` header it came with.
+struct Accepted {
+    ws: Ws,
+    authorization: Option<String>,
+}
+
+struct Fake {
+    base_url: String,
+    sockets: mpsc::Receiver<Accepted>,
+}
+
+impl Fake {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let (sender, sockets) = mpsc::channel(8);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, sender.clone()));
+            }
+        });
+        Self { base_url, sockets }
+    }
+
+    /// The next socket the client opens.
+    async fn socket(&mut self) -> Accepted {
+        tokio::time::timeout(PATIENCE, self.sockets.recv())
+            .await
+            .expect("the client connects")
+            .expect("the fake is running")
+    }
+
+    /// A client signed in with tokens the fake takes on trust.
+    fn client(&self) -> Client {
+        let tokens = TokenPair::new(
+            AccessToken::new("fake-access").unwrap(),
+            RefreshToken::new("fake-refresh").unwrap(),
+            0,
+        );
+        Client::builder(&self.base_url)
+            .no_proxy()
+            .tokens(tokens)
+            .session_options(quick_options())
+            .build()
+            .unwrap()
+    }
+}
+
+/// A `POST` is the REST join (answered APPROVED); anything else is a WebSocket upgrade.
+#[allow(
+    clippy::result_large_err,
+    reason = "tungstenite's handshake callback type"
+)]
+async fn serve(stream: TcpStream, sockets: mpsc::Sender<Accepted>) {
+    let mut head = [0u8; 4];
+    loop {
+        match stream.peek(&mut head).await {
+            Ok(4) => break,
+            Ok(0) | Err(_) => return,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
+    }
+    if &head == b"POST" {
+        answer_join(stream).await;
+        return;
+    }
+    let mut authorization = None;
+    let callback = |request: &Request, response: Response| {
+        authorization = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(response)
+    };
+    if let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await {
+        let _ = sockets.send(Accepted { ws, authorization }).await;
+    }
+}
+
+async fn answer_join(mut stream: TcpStream) {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // Head, then a body of Content-Length bytes.
+    loop {
+        let Ok(n) = stream.read(&mut buffer).await else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        request.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if request.len() >= end + 4 + length {
+                break;
+            }
+        }
+    }
+    let body = json!({"status": "APPROVED", "is_host": false, "room": room()}).to_string();
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(answer.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+fn room() -> Value {
+    json!({"code": CODE, "name": "Fake", "host": {"id": HOST, "display_name": "Host"}, "state": "LIVE",
+        "is_private": false, "entry_mode": "OPEN", "chat_enabled": true, "viewers": 2, "created_at_ms": 1})
+}
+
+fn snapshot(seq: u64, reference: Option<&str>) -> String {
+    let participants = json!([
+        {"user": {"id": HOST, "display_name": "Host"}, "status": "APPROVED", "is_host": true, "online": true},
+        {"user": {"id": ME, "display_name": "Me"}, "status": "APPROVED", "is_host": false, "online": true}
+    ]);
+    let mut frame = json!({"v": 1, "type": "ROOM_SNAPSHOT", "ts": 1, "data": {
+        "room": room(), "you": {"user": {"id": ME, "display_name": "Me"}, "is_host": false},
+        "participants": participants,
+        "playback": {"playing": false, "position_ms": 0, "rate": 1.0, "updated_at_ms": 1, "version": 1},
+        "chat": [], "seq": seq}});
+    if let Some(reference) = reference {
+        frame["ref"] = json!(reference);
+    }
+    frame.to_string()
+}
+
+fn chat(seq: u64, text: &str) -> String {
+    json!({"v": 1, "type": "CHAT_MESSAGE", "seq": seq, "ts": 2, "data": {
+        "id": "00000000-0000-4000-8000-0000000000aa", "user": {"id": HOST, "display_name": "Host"},
+        "text": text, "sent_at_ms": 2}})
+    .to_string()
+}
+
+async fn send(ws: &mut Ws, frame: String) {
+    ws.send(Message::text(frame)).await.unwrap();
+}
+
+async fn close(ws: &mut Ws, code: u16) {
+    let frame = CloseFrame {
+        code: code.into(),
+        reason: "".into(),
+    };
+    ws.send(Message::Close(Some(frame))).await.unwrap();
+}
+
+/// Reads the client's frames until one of type `kind`; its `ref`.
+async fn client_sends(ws: &mut Ws, kind: &str) -> String {
+    let reading = async {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Text(text) = message {
+                let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+                if frame["type"] == kind {
+                    return frame["ref"].as_str().unwrap().to_owned();
+                }
+            }
+        }
+        panic!("the client closed before sending {kind}");
+    };
+    tokio::time::timeout(PATIENCE, reading)
+        .await
+        .expect("the client sends it")
+}
+
+/// Every frame type the client sends until the socket ends.
+async fn client_frames_to_end(ws: &mut Ws) -> Vec<String> {
+    let mut kinds = Vec::new();
+    let reading = async {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Text(text) = message {
+                let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+                kinds.push(frame["type"].as_str().unwrap().to_owned());
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, reading)
+        .await
+        .expect("the socket ends");
+    kinds
+}
+
+async fn join(fake: &Fake, options: streamit_client::SessionOptions) -> (RoomSession, RoomEvents) {
+    let client = fake.client();
+    client
+        .join_room_with(
+            RoomCode::parse(CODE).unwrap(),
+            JoinOptions::new().session(options),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn unknown_events_and_garbage_do_not_end_the_session() {
+    let mut fake = Fake::start().await;
+    let (session, mut events) = join(&fake, quick_options()).await;
+    let Accepted {
+        mut ws,
+        authorization,
+    } = fake.socket().await;
+    assert_eq!(authorization.as_deref(), Some("Bearer fake-access"));
+
+    send(&mut ws, snapshot(10, None)).await;
+    send(
+        &mut ws,
+        r#"{"v":1,"type":"NEW_THING","ts":1,"data":{}}"#.to_owned(),
+    )
+    .await;
+    send(&mut ws, "not json".to_owned()).await;
+    // Over 16 KiB with a chat line no server may send; then over every frame limit.
+    send(&mut ws, chat(11, &"x".repeat(17 * 1024))).await;
+    send(&mut ws, chat(11, &"x".repeat(1024 * 1024 + 1))).await;
+    ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    send(&mut ws, chat(11, "still here")).await;
+
+    assert_eq!(
+        next_event(&mut events, "Connected").await,
+        RoomEvent::Connected
+    );
+    let snapshot_event = next_event(&mut events, "snapshot").await;
+    assert!(matches!(
+        snapshot_event.server_event(),
+        Some(ServerEvent::RoomSnapshot(_))
+    ));
+    assert!(session.is_connected() && !session.is_host());
+    match next_event(&mut events, "NEW_THING").await.server_event() {
+        Some(ServerEvent::Unknown(unknown)) => {
+            assert_eq!(unknown.event_type, "NEW_THING");
+            assert_eq!(unknown.data, json!({}));
+        }
+        other => panic!("wanted Unknown, got {other:?}"),
+    }
+    let garbage = next_event(&mut events, "not json").await;
+    assert!(
+        matches!(
+            garbage,
+            RoomEvent::Malformed {
+                error: FrameError::Malformed(_)
+            }
+        ),
+        "{garbage:?}"
+    );
+    let long_line = next_event(&mut events, "17 KiB").await;
+    assert!(
+        matches!(long_line, RoomEvent::Malformed { .. }),
+        "{long_line:?}"
+    );
+    let too_big = next_event(&mut events, "1 MiB").await;
+    assert!(
+        matches!(too_big, RoomEvent::Malformed { error: FrameError::TooLarge(n) } if n > 1024 * 1024),
+        "{too_big:?}"
+    );
+    let binary = next_event(&mut events, "binary").await;
+    assert!(matches!(binary, RoomEvent::Malformed { .. }), "{binary:?}");
+    let line = next_event(&mut events, "the chat after").await;
+    assert_eq!(line.seq(), Some(11));
+    assert!(session.is_connected(), "garbage does not end the session");
+
+    close(&mut ws, CloseCode::RoomClosed.as_u16()).await;
+    let rest = read_to_end(&mut events).await;
+    assert_eq!(
+        rest,
+        [RoomEvent::Disconnected {
+            code: Some(CloseCode::RoomClosed)
+        }]
+    );
+}
+
+#[tokio::test]
+async fn a_seq_gap_asks_for_one_snapshot_and_repeats_are_dropped() {
+    let mut fake = Fake::start().await;
+    let (_session, mut events) = join(&fake, quick_options()).await;
+    let Accepted { mut ws, .. } = fake.socket().await;
+    send(&mut ws, snapshot(10, None)).await;
+    send(&mut ws, chat(11, "eleven")).await;
+    send(&mut ws, chat(11, "eleven again")).await;
+    send(&mut ws, chat(14, "fourteen")).await;
+    send(&mut ws, chat(15, "fifteen")).await;
+    let resync = client_sends(&mut ws, "RESYNC").await;
+    assert!(resync.starts_with('~'), "the session's own ref: {resync}");
+    send(&mut ws, snapshot(15, Some(&resync))).await;
+    send(&mut ws, chat(16, "sixteen")).await;
+
+    let mut seen = Vec::new();
+    crate::support::wait_for(&mut events, "sixteen", &mut seen, |e| {
+        (e.seq() == Some(16)).then_some(())
+    })
+    .await;
+    let broadcasts: Vec<_> = seen.iter().filter_map(RoomEvent::seq).collect();
+    assert_eq!(
+        broadcasts,
+        [11, 14, 15, 16],
+        "the repeat of 11 is dropped: {seen:?}"
+    );
+    let replies: Vec<_> = seen.iter().filter(|e| e.reference().is_some()).collect();
+    assert_eq!(
+        replies.len(),
+        1,
+        "the resync's snapshot reaches the app: {seen:?}"
+    );
+
+    close(&mut ws, CloseCode::Kicked.as_u16()).await;
+    let kinds = client_frames_to_end(&mut ws).await;
+    assert!(
+        !kinds.contains(&"RESYNC".to_owned()),
+        "one RESYNC per gap: {kinds:?}"
+    );
+    assert_eq!(
+        final_code(&read_to_end(&mut events).await),
+        Some(CloseCode::Kicked)
+    );
+}
+
+#[tokio::test]
+async fn reconnectable_codes_reconnect_and_terminal_ones_end() {
+    let mut fake = Fake::start().await;
+    let (session, mut events) = join(&fake, quick_options()).await;
+    for (code, reconnects) in [(4029, true), (1012, true), (4999, true), (4011, false)] {
+        let Accepted { mut ws, .. } = fake.socket().await;
+        send(&mut ws, snapshot(10, None)).await;
+        skip_to(&mut events, "Connected", |e| {
+            (*e == RoomEvent::Connected).then_some(())
+        })
+        .await;
+        close(&mut ws, code).await;
+        let disconnected = skip_to(&mut events, "Disconnected", |e| match e {
+            RoomEvent::Disconnected { code } => Some(*code),
+            _ => None,
+        })
+        .await;
+        assert_eq!(disconnected, CloseCode::from_u16(code), "close {code}");
+        if reconnects {
+            let next = next_event(&mut events, "Reconnecting").await;
+            assert!(
+                matches!(next, RoomEvent::Reconnecting { attempt: 1, .. }),
+                "{code}: {next:?}"
+            );
+        } else {
+            assert_eq!(events.recv().await, None, "4011 ends the stream");
+            assert!(session.is_closed());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_slow_app_gets_lagged_then_a_fresh_snapshot() {
+    let mut fake = Fake::start().await;
+    let (session, mut events) = join(&fake, quick_options().event_buffer(4)).await;
+    let Accepted { mut ws, .. } = fake.socket().await;
+    send(&mut ws, snapshot(10, None)).await;
+    for seq in 11..=30 {
+        send(&mut ws, chat(seq, &format!("line {seq}"))).await;
+    }
+    let marker = json!({"v": 1, "type": "PLAYBACK_STATE", "seq": 31, "ts": 3, "data": {
+        "playing": true, "position_ms": 5, "rate": 1.0, "updated_at_ms": 3, "version": 99,
+        "cause": "PLAY", "by": HOST}});
+    send(&mut ws, marker.to_string()).await;
+    // The task has read everything once its state shows the last event.
+    crate::support::eventually("the task to read every frame", || {
+        session.playback().is_some_and(|p| p.version == 99)
+    })
+    .await;
+
+    assert_eq!(
+        next_event(&mut events, "Connected").await,
+        RoomEvent::Connected
+    );
+    assert!(
+        next_event(&mut events, "snapshot")
+            .await
+            .server_event()
+            .is_some()
+    );
+    assert_eq!(next_event(&mut events, "11").await.seq(), Some(11));
+    assert_eq!(next_event(&mut events, "12").await.seq(), Some(12));
+    assert_eq!(
+        next_event(&mut events, "Lagged").await,
+        RoomEvent::Lagged { missed: 19 }
+    );
+    let resync = client_sends(&mut ws, "RESYNC").await;
+    send(&mut ws, snapshot(31, Some(&resync))).await;
+    let fresh = next_event(&mut events, "the fresh snapshot").await;
+    assert_eq!(fresh.reference().map(|r| r.as_str()), Some(resync.as_str()));
+    assert!(matches!(
+        fresh.server_event(),
+        Some(ServerEvent::RoomSnapshot(_))
+    ));
+}

@@ -1,0 +1,262 @@
+//! Reconnection against the real server: a restart (1012), a cut connection and a silent one;
+//! a fresh snapshot each time, no broadcast lost while connected, no duplicate joins.
+
+use std::time::Duration;
+
+use streamit_client::protocol::v1::{ChatText, CloseCode, RoomSnapshot, ServerEvent, UserId};
+use streamit_client::{Client, JoinOptions, RoomEvent, RoomEvents, RoomSession};
+
+use crate::proxy::Proxy;
+use crate::support::{
+    TestServer, client_for, connected, from_server, join_connected, name_of, next_event, open_room,
+    quick_options, skip_to, wait_for,
+};
+
+fn text(s: &str) -> ChatText {
+    ChatText::new(s).unwrap()
+}
+
+/// The chat line's text, for `CHAT_MESSAGE` events.
+fn chat_text(event: &RoomEvent) -> Option<String> {
+    from_server(event, |m| match &m.event {
+        ServerEvent::ChatMessage(line) => Some(line.text.as_str().to_owned()),
+        _ => None,
+    })
+}
+
+/// The snapshot, for `ROOM_SNAPSHOT` events.
+fn snapshot_of(event: &RoomEvent) -> Option<Box<RoomSnapshot>> {
+    from_server(event, |m| match &m.event {
+        ServerEvent::RoomSnapshot(snapshot) => Some(snapshot.clone()),
+        _ => None,
+    })
+}
+
+/// Checks that every broadcast in `seen` follows the latest snapshot's `seq` without a gap:
+/// nothing the room broadcast while this client was connected went missing.
+#[track_caller]
+fn assert_no_broadcast_lost(first_seq: u64, seen: &[RoomEvent]) {
+    let mut expected = first_seq + 1;
+    for event in seen {
+        if let Some(snapshot) = snapshot_of(event) {
+            expected = snapshot.seq + 1;
+        } else if let Some(seq) = event.seq() {
+            assert_eq!(
+                seq, expected,
+                "a broadcast went missing before {event:?}; seen: {seen:?}"
+            );
+            expected += 1;
+        }
+    }
+}
+
+async fn say(session: &RoomSession, events: &mut RoomEvents, line: &str) {
+    session.chat(text(line)).await.unwrap();
+    skip_to(events, line, |e| {
+        (chat_text(e).as_deref() == Some(line)).then_some(())
+    })
+    .await;
+}
+
+/// Waits for `Connected` and the snapshot that must follow it, both kept in `seen`.
+async fn reconnected(events: &mut RoomEvents, seen: &mut Vec<RoomEvent>) -> Box<RoomSnapshot> {
+    wait_for(events, "Connected", seen, |e| {
+        (*e == RoomEvent::Connected).then_some(())
+    })
+    .await;
+    let event = next_event(events, "the snapshot after Connected").await;
+    let snapshot = snapshot_of(&event).expect("ROOM_SNAPSHOT follows Connected");
+    seen.push(event);
+    snapshot
+}
+
+async fn guest_of(base_url: &str, name: &str) -> Client {
+    let client = client_for(base_url);
+    client.guest(Some(name_of(name))).await.unwrap();
+    client
+}
+
+#[tokio::test]
+async fn a_restart_reconnects_with_a_fresh_snapshot_no_loss_and_no_duplicate_joins() {
+    let mut server = TestServer::start(|_| {}).await;
+    // The host goes through a proxy the test can hold, so it comes back after the member and
+    // the member sees its return.
+    let proxy = Proxy::start(server.addr).await;
+    let host = guest_of(&proxy.base_url, "Host").await;
+    let member = server.guest("Member").await;
+    let code = open_room(&host).await;
+    let (hosting, mut host_events, _) = join_connected(&host, code).await;
+    let (watching, mut events, first) = join_connected(&member, code).await;
+    let host_id: UserId = host.user().unwrap().id;
+    assert!(
+        first
+            .participants
+            .iter()
+            .any(|p| p.user.id == host_id && p.online)
+    );
+
+    let mut seen = Vec::new();
+    for line in ["before 1", "before 2", "before 3"] {
+        say(&hosting, &mut host_events, line).await;
+    }
+    wait_for(&mut events, "before 3", &mut seen, |e| {
+        (chat_text(e).as_deref() == Some("before 3")).then_some(())
+    })
+    .await;
+
+    proxy.hold();
+    server.stop().await;
+    wait_for(&mut events, "Disconnected(1012)", &mut seen, |e| {
+        (*e == RoomEvent::Disconnected {
+            code: Some(CloseCode::ServiceRestart),
+        })
+        .then_some(())
+    })
+    .await;
+    assert!(!watching.is_connected());
+    server.start_again().await;
+    let fresh = reconnected(&mut events, &mut seen).await;
+    assert!(watching.is_connected());
+    assert_eq!(fresh.room.code, code);
+    assert!(
+        fresh
+            .chat
+            .iter()
+            .any(|line| line.text.as_str() == "before 3"),
+        "the fresh snapshot has the chat: {:?}",
+        fresh.chat
+    );
+    let last_before = seen
+        .iter()
+        .filter_map(RoomEvent::seq)
+        .max()
+        .unwrap_or(first.seq);
+    assert!(
+        fresh.seq >= last_before,
+        "seq went back across the restart: {last_before} before, snapshot at {}",
+        fresh.seq
+    );
+
+    proxy.release();
+    skip_to(&mut host_events, "the host's Connected", |e| {
+        (*e == RoomEvent::Connected).then_some(())
+    })
+    .await;
+    let rejoined = wait_for(&mut events, "the host back", &mut seen, |e| match e {
+        RoomEvent::Rejoined(message) => match &message.event {
+            ServerEvent::UserJoined(joined) => Some(joined.user.id),
+            _ => None,
+        },
+        _ => None,
+    })
+    .await;
+    assert_eq!(rejoined, host_id);
+
+    for line in ["after 1", "after 2", "after 3"] {
+        say(&hosting, &mut host_events, line).await;
+    }
+    wait_for(&mut events, "after 3", &mut seen, |e| {
+        (chat_text(e).as_deref() == Some("after 3")).then_some(())
+    })
+    .await;
+
+    let lines: Vec<String> = seen.iter().filter_map(chat_text).collect();
+    assert_eq!(
+        lines,
+        [
+            "before 1", "before 2", "before 3", "after 1", "after 2", "after 3"
+        ]
+    );
+    assert_no_broadcast_lost(first.seq, &seen);
+    let joins: Vec<_> = seen
+        .iter()
+        .filter(|e| matches!(e, RoomEvent::Server(m) if m.event.event_type() == "USER_JOINED"))
+        .collect();
+    assert!(joins.is_empty(), "no join announced again: {joins:?}");
+    let reconnecting = seen
+        .iter()
+        .position(|e| matches!(e, RoomEvent::Reconnecting { .. }));
+    let connected = seen.iter().position(|e| *e == RoomEvent::Connected);
+    assert!(
+        reconnecting.is_some() && reconnecting < connected,
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_cut_connection_reconnects_and_catches_up() {
+    let server = TestServer::start(|_| {}).await;
+    let proxy = Proxy::start(server.addr).await;
+    let host = server.guest("Host").await;
+    let member = guest_of(&proxy.base_url, "Member").await;
+    let code = open_room(&host).await;
+    let (hosting, mut host_events, _) = join_connected(&host, code).await;
+    let (watching, mut events, first) = join_connected(&member, code).await;
+
+    let mut seen = Vec::new();
+    say(&hosting, &mut host_events, "before").await;
+    wait_for(&mut events, "before", &mut seen, |e| {
+        (chat_text(e).as_deref() == Some("before")).then_some(())
+    })
+    .await;
+
+    proxy.hold();
+    proxy.cut();
+    wait_for(&mut events, "Disconnected(None)", &mut seen, |e| {
+        (*e == RoomEvent::Disconnected { code: None }).then_some(())
+    })
+    .await;
+    wait_for(&mut events, "Reconnecting", &mut seen, |e| {
+        matches!(e, RoomEvent::Reconnecting { .. }).then_some(())
+    })
+    .await;
+    assert!(matches!(
+        watching.chat(text("into the void")).await,
+        Err(streamit_client::Error::NotConnected)
+    ));
+    say(&hosting, &mut host_events, "while away").await;
+
+    proxy.release();
+    let fresh = reconnected(&mut events, &mut seen).await;
+    assert!(
+        fresh
+            .chat
+            .iter()
+            .any(|line| line.text.as_str() == "while away")
+    );
+    say(&hosting, &mut host_events, "after").await;
+    wait_for(&mut events, "after", &mut seen, |e| {
+        (chat_text(e).as_deref() == Some("after")).then_some(())
+    })
+    .await;
+    assert_no_broadcast_lost(first.seq, &seen);
+    let lines: Vec<String> = seen.iter().filter_map(chat_text).collect();
+    assert_eq!(
+        lines,
+        ["before", "after"],
+        "'while away' comes in the snapshot"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_replaced() {
+    let server = TestServer::start(|_| {}).await;
+    let proxy = Proxy::start(server.addr).await;
+    let host = server.guest("Host").await;
+    let member = guest_of(&proxy.base_url, "Member").await;
+    let code = open_room(&host).await;
+    let options = quick_options()
+        .ping_interval(Duration::from_millis(100))
+        .idle_timeout(Duration::from_millis(600));
+    let (_watching, mut events) = member
+        .join_room_with(code, JoinOptions::new().session(options))
+        .await
+        .unwrap();
+    connected(&mut events).await;
+    proxy.freeze();
+    skip_to(&mut events, "Disconnected(None)", |e| {
+        (*e == RoomEvent::Disconnected { code: None }).then_some(())
+    })
+    .await;
+    connected(&mut events).await;
+}

@@ -100,9 +100,12 @@ impl Registry {
         let (commands, receiver) = mpsc::channel(ROOM_QUEUE);
         let handle = RoomHandle { id, commands };
         rooms.insert(code, handle.clone());
-        shared
-            .tasks
-            .spawn(room::run(Arc::clone(shared), code, id, receiver));
+        shared.tasks.spawn(room::run(
+            Arc::clone(shared),
+            code,
+            handle.clone(),
+            receiver,
+        ));
         handle
     }
 

@@ -22,7 +22,7 @@ use super::chat_rules::ChatGuard;
 use super::persist::Persister;
 use super::writer::Delivery;
 use super::writer::Writer;
-use super::{ConnId, Shared};
+use super::{ConnId, RoomHandle, Shared};
 use crate::clock::now_ms;
 use crate::metrics::{Gauge, Metrics};
 use crate::rooms::lifecycle::{self, Event};
@@ -60,8 +60,10 @@ pub(crate) struct Join {
     pub(crate) muted_until_ms: Option<u64>,
     pub(crate) participants: Vec<Participant>,
     pub(crate) writer: Writer,
-    /// `Ok` once the snapshot is queued; `Err` with the close code when refused.
-    pub(crate) admitted: oneshot::Sender<Result<(), CloseCode>>,
+    /// Once the snapshot is queued, the task that admitted the socket (not necessarily the
+    /// one the join was sent to: a stopping task hands queued joins on); the close code when
+    /// refused.
+    pub(crate) admitted: oneshot::Sender<Result<RoomHandle, CloseCode>>,
 }
 
 struct Socket {
@@ -73,6 +75,8 @@ struct Socket {
 /// What a room task owns.
 pub(super) struct LiveRoom {
     shared: Arc<Shared>,
+    /// This task's own handle, given to the sockets it admits.
+    handle: RoomHandle,
     code: RoomCode,
     room: Room,
     playback: Playback,
@@ -101,7 +105,11 @@ enum Stop {
 
 impl LiveRoom {
     /// Loads the room and reserves a block of `seq` and `version` values.
-    async fn load(shared: Arc<Shared>, code: RoomCode) -> store::Result<Option<Self>> {
+    async fn load(
+        shared: Arc<Shared>,
+        code: RoomCode,
+        handle: RoomHandle,
+    ) -> store::Result<Option<Self>> {
         let Some(record) = shared.store.room(code).await? else {
             return Ok(None);
         };
@@ -121,6 +129,7 @@ impl LiveRoom {
         let persister = Persister::start(shared.store.clone(), code, playback, seq);
         Ok(Some(Self {
             shared,
+            handle,
             code,
             room: record.room,
             playback,
@@ -301,7 +310,7 @@ impl LiveRoom {
             },
         );
         tracing::debug!(room = %self.code, user = %user.id, %conn, "socket joined");
-        let _ = admitted.send(Ok(()));
+        let _ = admitted.send(Ok(self.handle.clone()));
     }
 
     /// Removes a socket; the user's last one announces `USER_LEFT`, the host's last one starts
@@ -311,6 +320,11 @@ impl LiveRoom {
             return;
         };
         socket.writer.close(CloseCode::Normal);
+        // A server stopping is not a user leaving: no USER_LEFT, no grace. The next start puts
+        // rooms whose host was live into grace from then.
+        if self.shared.shutdown.is_cancelled() {
+            return;
+        }
         let user_id = socket.user_id;
         let remaining = self.online.get_mut(&user_id).map(|n| {
             *n -= 1;
@@ -423,15 +437,17 @@ impl LiveRoom {
 }
 
 /// The room task: loads the room, serves commands until it is idle, closed or the server
-/// stops, then hands queued joins to a fresh task and flushes the store.
-#[tracing::instrument(skip(shared, commands), fields(room = %code))]
+/// stops, flushes the store, and only then steps aside, handing queued joins to a fresh task
+/// (which so loads what this one wrote).
+#[tracing::instrument(skip(shared, handle, commands), fields(room = %code))]
 pub(super) async fn run(
     shared: Arc<Shared>,
     code: RoomCode,
-    id: u64,
+    handle: RoomHandle,
     mut commands: mpsc::Receiver<Command>,
 ) {
-    let mut room = match LiveRoom::load(Arc::clone(&shared), code).await {
+    let id = handle.id;
+    let mut room = match LiveRoom::load(Arc::clone(&shared), code, handle).await {
         Ok(Some(room)) => room,
         Ok(None) => return refuse_all(&shared, code, id, commands, CloseCode::RoomNotFound),
         Err(error) => {
@@ -443,50 +459,45 @@ pub(super) async fn run(
     let mut prune = tokio::time::interval(std::time::Duration::from_secs(30));
     let stop = loop {
         tokio::select! {
+            biased;
             () = shared.shutdown.cancelled() => break Stop::Shutdown,
-            _ = prune.tick() => room.prune_guards(),
             command = commands.recv() => match command {
                 Some(command) => if let Some(stop) = room.handle(command).await { break stop },
                 None => break Stop::Idle,
             },
+            _ = prune.tick() => room.prune_guards(),
         }
     };
-    shared.registry.remove(code, id);
-    commands.close();
     // Sockets may all have left just before the room saw the shutdown: still a clean stop.
     let stop = match stop {
         Stop::Idle if shared.shutdown.is_cancelled() => Stop::Shutdown,
         other => other,
     };
-    let (playback, seq, ceilings) = (
-        room.playback,
-        room.seq,
-        (room.seq_ceiling, room.version_ceiling),
-    );
-    match stop {
-        Stop::Shutdown => {
-            for socket in room.sockets.values() {
-                socket.writer.close(CloseCode::ServiceRestart);
-            }
-            room.online.clear();
-            room.publish_presence();
-            room.persister.finish(Some(ceilings), playback, seq).await;
+    let (playback, seq) = (room.playback, room.seq);
+    if let Stop::Shutdown = stop {
+        for socket in room.sockets.values() {
+            socket.writer.close(CloseCode::ServiceRestart);
         }
-        Stop::Idle | Stop::Closed => {
-            room.persister.finish(None, playback, seq).await;
-            // Joins that raced the stop go to the room's next task.
-            while let Ok(command) = commands.try_recv() {
-                if let Command::Join(join) = command {
-                    if matches!(stop, Stop::Closed) {
-                        let _ = join.admitted.send(Err(CloseCode::RoomClosed));
-                    } else {
-                        shared
-                            .registry
-                            .handle(&shared, code)
-                            .send(Command::Join(join))
-                            .await;
-                    }
-                }
+        room.online.clear();
+        room.publish_presence();
+        let ceilings = (room.seq_ceiling, room.version_ceiling);
+        room.persister.finish(Some(ceilings), playback, seq).await;
+        shared.registry.remove(code, id);
+        return;
+    }
+    room.persister.finish(None, playback, seq).await;
+    shared.registry.remove(code, id);
+    commands.close();
+    while let Ok(command) = commands.try_recv() {
+        if let Command::Join(join) = command {
+            if matches!(stop, Stop::Closed) {
+                let _ = join.admitted.send(Err(CloseCode::RoomClosed));
+            } else {
+                shared
+                    .registry
+                    .handle(&shared, code)
+                    .send(Command::Join(join))
+                    .await;
             }
         }
     }

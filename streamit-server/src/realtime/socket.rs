@@ -174,18 +174,25 @@ pub(super) async fn run(
         writer: writer.clone(),
         admitted: reply,
     };
-    let room = shared.registry.handle(&shared, room_code);
-    room.send(Command::Join(Box::new(join))).await;
-    let refused = match joined.await {
-        Ok(Ok(())) => None,
-        Ok(Err(close)) => Some(close),
-        Err(_) => Some(CloseCode::InternalError),
+    shared
+        .registry
+        .handle(&shared, room_code)
+        .send(Command::Join(Box::new(join)))
+        .await;
+    let room = match joined.await {
+        Ok(Ok(room)) => room,
+        refused => {
+            // A dropped answer means the room task stopped: with the server, or by a fault.
+            let dropped = if shared.shutdown.is_cancelled() {
+                CloseCode::ServiceRestart
+            } else {
+                CloseCode::InternalError
+            };
+            writer.close(refused.ok().and_then(Result::err).unwrap_or(dropped));
+            let _ = writing.await;
+            return;
+        }
     };
-    if let Some(close) = refused {
-        writer.close(close);
-        let _ = writing.await;
-        return;
-    }
     tracing::debug!(user = %user_id, "socket admitted");
     let reason = read(&shared, conn, &room, &writer, stream).await;
     room.send(Command::Leave { conn, reason }).await;

@@ -631,6 +631,19 @@ mod tests {
     }
 
     #[test]
+    fn embed_and_provider_bodies() {
+        let request = json!({"media": {"provider": "youtube", "kind": "video", "id": "abc"}, "options": {"progress_s": 61.5}});
+        let parsed: EmbedRequest = serde_json::from_value(request.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), request);
+        let answer = json!({"embed_url": "https://www.youtube.com/embed/abc?enablejsapi=1&start=61", "capabilities": {"seek": true, "rate": true, "events": true}});
+        let parsed: EmbedResponse = serde_json::from_value(answer.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), answer);
+        let providers = json!({"providers": [{"name": "vidking", "kinds": ["movie", "tv"], "capabilities": {"seek": true, "rate": false, "events": true}}]});
+        let parsed: ProvidersResponse = serde_json::from_value(providers.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), providers);
+    }
+
+    #[test]
     fn embed_options_omit_unset_fields() {
         let options: EmbedOptions = serde_json::from_value(
             json!({"color": "#e50914", "auto_play": true, "progress_s": null}),

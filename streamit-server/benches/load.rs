@@ -140,7 +140,9 @@ async fn main() {
 /// them: admissions per second while rooms fill, and server memory per held socket.
 async fn hold_scenario(args: Args) {
     let http = reqwest::Client::new();
-    let rss_fresh = args.server_pid.map_or(0, |pid| proc_stats(&pid.to_string()).1);
+    let rss_fresh = args
+        .server_pid
+        .map_or(0, |pid| proc_stats(&pid.to_string()).1);
     let mut seats = Vec::new();
     for _ in 0..args.rooms {
         let host = guest(&http, &args.url).await;
@@ -148,17 +150,31 @@ async fn hold_scenario(args: Args) {
             .post(format!("{}/api/rooms/create/", args.url))
             .bearer_auth(&host)
             .json(&json!({}))
-            .send().await.expect("create").json().await.expect("create body");
+            .send()
+            .await
+            .expect("create")
+            .json()
+            .await
+            .expect("create body");
         for _ in 0..args.members {
             let token = guest(&http, &args.url).await;
-            http.post(format!("{}/api/rooms/join/", args.url)).bearer_auth(&token).json(&json!({"code": created.room.code})).send().await.expect("join");
+            http.post(format!("{}/api/rooms/join/", args.url))
+                .bearer_auth(&token)
+                .json(&json!({"code": created.room.code}))
+                .send()
+                .await
+                .expect("join");
             seats.push((created.room.code, token));
         }
     }
-    let rss_accounts = args.server_pid.map_or(0, |pid| proc_stats(&pid.to_string()).1);
+    let rss_accounts = args
+        .server_pid
+        .map_or(0, |pid| proc_stats(&pid.to_string()).1);
     let seats = Arc::new(seats);
     let next = Arc::new(AtomicU64::new(0));
-    let (server_cpu_before, _) = args.server_pid.map_or((0.0, 0), |pid| proc_stats(&pid.to_string()));
+    let (server_cpu_before, _) = args
+        .server_pid
+        .map_or((0.0, 0), |pid| proc_stats(&pid.to_string()));
     let started = Instant::now();
     let workers: Vec<_> = (0..args.workers)
         .map(|_| {
@@ -167,7 +183,9 @@ async fn hold_scenario(args: Args) {
                 let mut held = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                    let Some((code, token)) = seats.get(i) else { break held };
+                    let Some((code, token)) = seats.get(i) else {
+                        break held;
+                    };
                     held.push(connect(&url, *code, token).await);
                 }
             })
@@ -178,18 +196,25 @@ async fn hold_scenario(args: Args) {
         sockets.extend(worker.await.expect("worker"));
     }
     let fill_seconds = started.elapsed().as_secs_f64();
-    let (server_cpu_after, _) = args.server_pid.map_or((0.0, 0), |pid| proc_stats(&pid.to_string()));
+    let (server_cpu_after, _) = args
+        .server_pid
+        .map_or((0.0, 0), |pid| proc_stats(&pid.to_string()));
     // Let write-behind and allocator settle before reading memory.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_held = args.server_pid.map_or(0, |pid| proc_stats(&pid.to_string()).1);
+    let rss_held = args
+        .server_pid
+        .map_or(0, |pid| proc_stats(&pid.to_string()).1);
     let held = sockets.len();
-    println!("{}", json!({
-        "bench": "hold", "rooms": args.rooms, "members": args.members, "workers": args.workers,
-        "sockets_held": held, "fill_seconds": fill_seconds, "admissions_per_s": held as f64 / fill_seconds,
-        "server_cpu_share": (server_cpu_after - server_cpu_before) / fill_seconds,
-        "server_rss_kib": {"fresh": rss_fresh, "with_accounts": rss_accounts, "with_sockets": rss_held},
-        "server_rss_per_socket_kib": (rss_held as f64 - rss_accounts as f64) / held.max(1) as f64,
-    }));
+    println!(
+        "{}",
+        json!({
+            "bench": "hold", "rooms": args.rooms, "members": args.members, "workers": args.workers,
+            "sockets_held": held, "fill_seconds": fill_seconds, "admissions_per_s": held as f64 / fill_seconds,
+            "server_cpu_share": (server_cpu_after - server_cpu_before) / fill_seconds,
+            "server_rss_kib": {"fresh": rss_fresh, "with_accounts": rss_accounts, "with_sockets": rss_held},
+            "server_rss_per_socket_kib": (rss_held as f64 - rss_accounts as f64) / held.max(1) as f64,
+        })
+    );
     drop(sockets);
 }
 

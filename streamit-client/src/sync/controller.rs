@@ -356,6 +356,9 @@ impl DriftController {
         }
         let fine_stop = self.config.nudge_threshold_ms as f64 * self.config.stop_fraction;
         let off = now.drift.unsigned_abs() as f64 > fine_stop && player.capabilities().seek;
+        // Where that seek lands off (the seek latency is still a guess) is the controller's
+        // own doing, also on a first sight of the room: finish it as after a room change.
+        self.align |= off;
         if room.playing {
             let seek_to_ms = off.then(|| self.send_seek(player, room, now));
             player.play();

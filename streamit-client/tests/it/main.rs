@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod clock;
+mod convergence;
 mod fake;
 mod proxy;
 mod reconnect;

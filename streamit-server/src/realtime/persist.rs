@@ -80,11 +80,11 @@ impl Persister {
     }
 
     /// Writes everything still pending, with the room's final playback and `seq`, then stops.
-    /// `settle` (a graceful shutdown, with the ceilings this room holds) lets the counters'
-    /// ceilings come down to the values used, so a clean restart has no gap.
-    pub(crate) async fn finish(self, settle: Option<(u64, u64)>, playback: Playback, seq: u64) {
+    /// `settle` (with the ceilings this room holds) lets the counters' ceilings come down to
+    /// the values used, so the next task continues without a gap.
+    pub(crate) async fn finish(self, settle: (u64, u64), playback: Playback, seq: u64) {
         self.playback.send_replace((playback, seq));
-        let _ = self.stop.send(settle);
+        let _ = self.stop.send(Some(settle));
         if let Err(error) = self.task.await {
             tracing::error!(%error, "room persister failed");
         }

@@ -473,19 +473,21 @@ pub(super) async fn run(
         Stop::Idle if shared.shutdown.is_cancelled() => Stop::Shutdown,
         other => other,
     };
+    // Settling lowers the store's ceilings to the values used, so the next task continues
+    // without a gap; it is safe on any stop, since it leaves alone a block a newer task took.
     let (playback, seq) = (room.playback, room.seq);
+    let ceilings = (room.seq_ceiling, room.version_ceiling);
     if let Stop::Shutdown = stop {
         for socket in room.sockets.values() {
             socket.writer.close(CloseCode::ServiceRestart);
         }
         room.online.clear();
         room.publish_presence();
-        let ceilings = (room.seq_ceiling, room.version_ceiling);
-        room.persister.finish(Some(ceilings), playback, seq).await;
+        room.persister.finish(ceilings, playback, seq).await;
         shared.registry.remove(code, id);
         return;
     }
-    room.persister.finish(None, playback, seq).await;
+    room.persister.finish(ceilings, playback, seq).await;
     shared.registry.remove(code, id);
     commands.close();
     while let Ok(command) = commands.try_recv() {

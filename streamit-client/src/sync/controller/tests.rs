@@ -454,3 +454,31 @@ fn a_local_command_is_not_undone_before_the_room_follows() {
     assert_eq!(seeks(&members[0])[0], 13_000);
     assert!(members[0].exact_drift_ms(&rig).abs() < 125);
 }
+
+#[test]
+fn joining_a_playing_room_finishes_the_first_seek() {
+    // The controller first sees a room that already plays: it starts the player with a
+    // seek aimed 250 ms ahead, and the seek takes 330 ms, so it lands 80 ms behind.
+    let mut rig = playing_room();
+    let player = SimulatedPlayer::new(rig.base()).with_seek_latency(Duration::from_millis(330));
+    let mut members = [Member::new(player, DriftConfig::default())];
+    rig.run_to(&mut members, 30_000);
+    let [m] = &members;
+    let drift = m.exact_drift_ms(&rig);
+    assert!(drift.abs() < 25, "{drift} ms off; log {:?}", m.log);
+    let kinds: Vec<_> = m.log.iter().map(|(_, c)| *c).collect();
+    assert!(
+        matches!(
+            kinds.as_slice(),
+            [
+                Correction::Played {
+                    seek_to_ms: Some(_)
+                },
+                Correction::Nudge { .. },
+                Correction::RateRestored { .. }
+            ]
+        ),
+        "a nudge finishes it: {kinds:?}"
+    );
+    assert_eq!(m.ctl.seek_latency_ms(), 330);
+}

@@ -71,6 +71,34 @@ fn args() -> Args {
     args
 }
 
+/// A guest host and the room it created.
+async fn hosted_room(http: &reqwest::Client, url: &str) -> (String, RoomCode) {
+    let host = guest(http, url).await;
+    let created: CreateRoomResponse = http
+        .post(format!("{url}/api/rooms/create/"))
+        .bearer_auth(&host)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("create body");
+    (host, created.room.code)
+}
+
+/// A guest who joined `code`, by token.
+async fn member(http: &reqwest::Client, url: &str, code: RoomCode) -> String {
+    let token = guest(http, url).await;
+    http.post(format!("{url}/api/rooms/join/"))
+        .bearer_auth(&token)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .expect("join");
+    token
+}
+
 async fn guest(http: &reqwest::Client, url: &str) -> String {
     let answer: Value = http
         .post(format!("{url}/api/auth/guest/"))
@@ -145,26 +173,10 @@ async fn hold_scenario(args: Args) {
         .map_or(0, |pid| proc_stats(&pid.to_string()).1);
     let mut seats = Vec::new();
     for _ in 0..args.rooms {
-        let host = guest(&http, &args.url).await;
-        let created: CreateRoomResponse = http
-            .post(format!("{}/api/rooms/create/", args.url))
-            .bearer_auth(&host)
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("create")
-            .json()
-            .await
-            .expect("create body");
+        let (_host, code) = hosted_room(&http, &args.url).await;
         for _ in 0..args.members {
-            let token = guest(&http, &args.url).await;
-            http.post(format!("{}/api/rooms/join/", args.url))
-                .bearer_auth(&token)
-                .json(&json!({"code": created.room.code}))
-                .send()
-                .await
-                .expect("join");
-            seats.push((created.room.code, token));
+            let token = member(&http, &args.url, code).await;
+            seats.push((code, token));
         }
     }
     let rss_accounts = args
@@ -221,27 +233,10 @@ async fn hold_scenario(args: Args) {
 /// Sockets admitted per second: each worker connects, waits for the snapshot, closes, again.
 async fn connect_scenario(args: Args) {
     let http = reqwest::Client::new();
-    let host = guest(&http, &args.url).await;
-    let created: CreateRoomResponse = http
-        .post(format!("{}/api/rooms/create/", args.url))
-        .bearer_auth(&host)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("create body");
-    let code = created.room.code;
+    let (_host, code) = hosted_room(&http, &args.url).await;
     let mut members = Vec::new();
     for _ in 0..args.members {
-        let token = guest(&http, &args.url).await;
-        http.post(format!("{}/api/rooms/join/", args.url))
-            .bearer_auth(&token)
-            .json(&json!({"code": code}))
-            .send()
-            .await
-            .expect("join");
+        let token = member(&http, &args.url, code).await;
         members.push(token);
     }
     let members = Arc::new(members);
@@ -318,27 +313,10 @@ async fn fanout(args: Args) {
     let mut hosts = Vec::new();
     let mut readers = Vec::new();
     for room in 0..args.rooms {
-        let host_token = guest(&http, &args.url).await;
-        let created: CreateRoomResponse = http
-            .post(format!("{}/api/rooms/create/", args.url))
-            .bearer_auth(&host_token)
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("create")
-            .json()
-            .await
-            .expect("create body");
-        let code = created.room.code;
+        let (host_token, code) = hosted_room(&http, &args.url).await;
         hosts.push((room, code, connect(&args.url, code, &host_token).await));
         for _ in 0..args.members {
-            let token = guest(&http, &args.url).await;
-            http.post(format!("{}/api/rooms/join/", args.url))
-                .bearer_auth(&token)
-                .json(&json!({"code": code}))
-                .send()
-                .await
-                .expect("join");
+            let token = member(&http, &args.url, code).await;
             let ws = connect(&args.url, code, &token).await;
             let (sent, received, latency) = (
                 Arc::clone(&sent),

@@ -18,4 +18,6 @@
 //! - `ClientEvent` / `ClientMessage` and `ServerEvent` / `ServerMessage`, the WebSocket frames,
 //!   with the two-step decoders that tell an unknown event from malformed data.
 
+#![warn(missing_docs)]
+
 pub mod v1;

@@ -19,6 +19,7 @@ use streamit_protocol::v1::{ErrorCode, RoomCode};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime;
+pub(crate) use request::bearer;
 pub(crate) use response::Reply;
 
 /// Answers one request; never fails, so hyper never sees an error.

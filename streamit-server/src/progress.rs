@@ -3,14 +3,15 @@
 //! Progress never touches the room's playback.
 
 use streamit_protocol::v1::{
-    ErrorCode, MediaRef, MemberStatus, ProgressListResponse, ProgressQuery, RoomCode,
-    SaveProgressRequest, Seconds, UserId, WatchProgress,
+    ErrorCode, MediaRef, ProgressListResponse, ProgressQuery, RoomCode, SaveProgressRequest,
+    Seconds, UserId, WatchProgress,
 };
 
 use crate::app::App;
 use crate::auth::Caller;
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
+use crate::rooms;
 use crate::store::{self, ProgressUpdate, Store};
 
 /// The share of the media after which it counts as watched.
@@ -25,32 +26,12 @@ pub(crate) fn reaches_end(position_s: Seconds, duration_s: Option<Seconds>) -> b
     duration_s.is_some_and(|d| d.get() > 0.0 && position_s.get() / d.get() >= COMPLETED_AT)
 }
 
-/// Checks the caller is an approved member (or the host) of an existing room.
-async fn require_member(
-    app: &App,
-    user_id: UserId,
-    code: RoomCode,
-) -> ApiResult<crate::store::RoomRecord> {
-    let record = app
-        .store
-        .room(code)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::RoomNotFound, "no room has that code"))?;
-    if record.room.host.id != user_id {
-        let membership = app.store.membership(code, user_id).await?;
-        if membership.is_none_or(|m| m.status != MemberStatus::Approved) {
-            return Err(ApiError::new(ErrorCode::NotAMember, "join the room first"));
-        }
-    }
-    Ok(record)
-}
-
 pub(crate) async fn save(
     app: &App,
     caller: &Caller,
     request: SaveProgressRequest,
 ) -> ApiResult<WatchProgress> {
-    let room = require_member(app, caller.user_id, request.room_code).await?;
+    let room = rooms::require_member(app, caller.user_id, request.room_code).await?;
     let media = request.media.or(room.room.media).ok_or_else(|| {
         ApiError::invalid(
             ErrorCode::InvalidMedia,
@@ -122,7 +103,7 @@ pub(crate) async fn get(
 
 /// Progress on whatever the room plays now.
 pub(crate) async fn resume(app: &App, caller: &Caller, code: RoomCode) -> ApiResult<WatchProgress> {
-    let record = require_member(app, caller.user_id, code).await?;
+    let record = rooms::require_member(app, caller.user_id, code).await?;
     let media = record.room.media.ok_or_else(no_progress)?;
     app.store
         .progress(caller.user_id, code, &media)

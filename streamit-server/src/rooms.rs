@@ -10,6 +10,7 @@ use streamit_protocol::v1::{
     CreateRoomRequest, CreateRoomResponse, EmbedOptions, EntryMode, ErrorCode, JoinRoomRequest,
     JoinRoomResponse, MemberStatus, Participant, PendingResponse, PublicRoomsQuery,
     PublicRoomsResponse, Room, RoomCode, RoomDetail, RoomName, RoomPassword, RoomUserRequest,
+    UserId,
 };
 
 use crate::app::App;
@@ -39,6 +40,22 @@ fn closed() -> ApiError {
 
 async fn find(app: &App, code: RoomCode) -> ApiResult<RoomRecord> {
     app.store.room(code).await?.ok_or_else(not_found)
+}
+
+/// An existing room the user hosts or is an approved member of.
+pub(crate) async fn require_member(
+    app: &App,
+    user_id: UserId,
+    code: RoomCode,
+) -> ApiResult<RoomRecord> {
+    let record = find(app, code).await?;
+    if record.room.host.id != user_id {
+        let membership = app.store.membership(code, user_id).await?;
+        if membership.is_none_or(|m| m.status != MemberStatus::Approved) {
+            return Err(ApiError::new(ErrorCode::NotAMember, "join the room first"));
+        }
+    }
+    Ok(record)
 }
 
 async fn find_hosted(app: &App, caller: &Caller, code: RoomCode) -> ApiResult<RoomRecord> {
@@ -194,14 +211,8 @@ async fn check_room_password(hash: Option<String>, given: Option<RoomPassword>) 
 /// The room with its participants and playback, for approved members. Pending requests are
 /// shown to the host only.
 pub(crate) async fn detail(app: &App, caller: &Caller, code: RoomCode) -> ApiResult<RoomDetail> {
-    let record = find(app, code).await?;
+    let record = require_member(app, caller.user_id, code).await?;
     let is_host = record.room.host.id == caller.user_id;
-    if !is_host {
-        let membership = app.store.membership(code, caller.user_id).await?;
-        if membership.is_none_or(|m| m.status != MemberStatus::Approved) {
-            return Err(ApiError::new(ErrorCode::NotAMember, "join the room first"));
-        }
-    }
     let participants: Vec<Participant> = app
         .store
         .participants(code)

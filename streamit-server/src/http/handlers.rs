@@ -23,7 +23,7 @@ fn limit(limiter: &RateLimiter, key: &str) -> ApiResult<()> {
 }
 
 async fn caller(app: &App, parts: &Parts) -> ApiResult<Caller> {
-    let token = bearer(parts).ok_or_else(|| {
+    let token = bearer(&parts.headers).ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unauthorized,
             "send Authorization: Bearer <access token>",

@@ -44,17 +44,7 @@ pub(super) fn token_of(request: &Request<Incoming>) -> Option<String> {
             .find(|(k, _)| k == "token")
             .map(|(_, v)| v.into_owned())
     });
-    from_query.or_else(|| {
-        let value = request
-            .headers()
-            .get(http::header::AUTHORIZATION)?
-            .to_str()
-            .ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned())
-    })
+    from_query.or_else(|| crate::http::bearer(request.headers()).map(str::to_owned))
 }
 
 /// Who a socket is, once admitted.

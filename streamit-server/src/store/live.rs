@@ -14,7 +14,7 @@ use streamit_protocol::v1::{
     RoomState, UserId, UserRef,
 };
 
-use super::rows::{self, episode_part, flag, int, wire};
+use super::rows::{self, flag, int, wire};
 use super::{Error, Result, Store};
 
 /// Every column `chat_message` reads, newest first; a query appends its `LIMIT`.
@@ -188,19 +188,15 @@ impl Store {
         media: &MediaRef,
         embed_url: &str,
     ) -> Result<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE rooms SET media_provider = $2, media_kind = $3, media_id = $4, \
              media_season = $5, media_episode = $6, embed_url = $7 WHERE code = $1",
         )
-        .bind(code.as_str().to_owned())
-        .bind(media.provider().as_str())
-        .bind(media.kind().as_str())
-        .bind(media.id().to_owned())
-        .bind(episode_part(media.season()))
-        .bind(episode_part(media.episode()))
-        .bind(embed_url.to_owned())
-        .execute(&self.pool)
-        .await?;
+        .bind(code.as_str().to_owned());
+        rows::bind_media(query, media)
+            .bind(embed_url.to_owned())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

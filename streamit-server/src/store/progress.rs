@@ -2,7 +2,7 @@
 
 use streamit_protocol::v1::{MediaRef, RoomCode, UserId, WatchProgress};
 
-use super::rows::{self, episode_part, flag, int};
+use super::rows::{self, flag, int};
 use super::{ProgressUpdate, Result, Store};
 
 /// Every column `rows::progress` reads.
@@ -19,8 +19,7 @@ impl Store {
     /// A save without a duration keeps the one already known: players report it only now and
     /// then, and forgetting it would drop `percent` from the answer.
     pub(crate) async fn save_progress(&self, update: ProgressUpdate<'_>) -> Result<WatchProgress> {
-        let media = update.media;
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "INSERT INTO watch_progress (user_id, room_code, provider, kind, media_id, season, episode, \
              position_s, duration_s, completed, updated_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
@@ -33,18 +32,14 @@ impl Store {
             progress_columns!()
         ))
         .bind(update.user_id.to_string())
-        .bind(update.room_code.as_str().to_owned())
-        .bind(media.provider().as_str())
-        .bind(media.kind().as_str())
-        .bind(media.id().to_owned())
-        .bind(episode_part(media.season()))
-        .bind(episode_part(media.episode()))
-        .bind(update.position_s.get())
-        .bind(update.duration_s.map(|d| d.get()))
-        .bind(flag(update.completed))
-        .bind(int(update.now_ms))
-        .fetch_one(&self.pool)
-        .await?;
+        .bind(update.room_code.as_str().to_owned());
+        let row = rows::bind_media(query, update.media)
+            .bind(update.position_s.get())
+            .bind(update.duration_s.map(|d| d.get()))
+            .bind(flag(update.completed))
+            .bind(int(update.now_ms))
+            .fetch_one(&self.pool)
+            .await?;
         rows::progress(&row)
     }
 
@@ -55,21 +50,17 @@ impl Store {
         code: RoomCode,
         media: &MediaRef,
     ) -> Result<Option<WatchProgress>> {
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "SELECT ",
             progress_columns!(),
             " FROM watch_progress WHERE user_id = $1 AND room_code = $2 AND provider = $3 AND kind = $4 AND media_id = $5 \
              AND season = $6 AND episode = $7"
         ))
         .bind(user_id.to_string())
-        .bind(code.as_str().to_owned())
-        .bind(media.provider().as_str())
-        .bind(media.kind().as_str())
-        .bind(media.id().to_owned())
-        .bind(episode_part(media.season()))
-        .bind(episode_part(media.episode()))
-        .fetch_optional(&self.pool)
-        .await?;
+        .bind(code.as_str().to_owned());
+        let row = rows::bind_media(query, media)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(rows::progress).transpose()
     }
 

@@ -35,6 +35,20 @@ pub(super) fn wire<T: Serialize>(value: T) -> String {
 }
 
 /// Season and episode as key columns: 0 when absent.
+/// The query with a `MediaRef`'s five columns bound next, in the order every statement lists
+/// them: provider, kind, id, season, episode.
+pub(super) fn bind_media<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    media: &MediaRef,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(media.provider().as_str())
+        .bind(media.kind().as_str())
+        .bind(media.id().to_owned())
+        .bind(episode_part(media.season()))
+        .bind(episode_part(media.episode()))
+}
+
 pub(super) fn episode_part(value: Option<u32>) -> i64 {
     value.map_or(0, i64::from)
 }

@@ -13,33 +13,53 @@ macro_rules! progress_columns {
     };
 }
 
+/// The upsert of [`Store::save_progress`], with or without the duration column (bound last, as
+/// `$11`, when present).
+macro_rules! save_progress_sql {
+    ($column:literal, $value:literal, $update:literal) => {
+        concat!(
+            "INSERT INTO watch_progress (user_id, room_code, provider, kind, media_id, season, \
+             episode, position_s, completed, updated_at_ms",
+            $column,
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10",
+            $value,
+            ") ON CONFLICT (user_id, room_code, provider, kind, media_id, season, episode) DO UPDATE \
+             SET position_s = excluded.position_s, ",
+            $update,
+            " completed = CASE WHEN watch_progress.completed = 1 OR excluded.completed = 1 \
+             THEN 1 ELSE 0 END, updated_at_ms = excluded.updated_at_ms RETURNING ",
+            progress_columns!()
+        )
+    };
+}
+
 impl Store {
     /// Saves progress (one row per user × room × media; `completed` sticky) and returns it.
     ///
     /// A save without a duration keeps the one already known: players report it only now and
-    /// then, and forgetting it would drop `percent` from the answer.
+    /// then, and forgetting it would drop `percent` from the answer. That save runs its own
+    /// statement rather than binding a NULL length: sqlx 0.8's `Any` driver sends a NULL `f64`
+    /// to PostgreSQL as `float4`, and a connection that cached the statement that way then
+    /// refuses every real length ("incorrect binary data format in bind parameter").
     pub(crate) async fn save_progress(&self, update: ProgressUpdate<'_>) -> Result<WatchProgress> {
-        let query = sqlx::query(concat!(
-            "INSERT INTO watch_progress (user_id, room_code, provider, kind, media_id, season, episode, \
-             position_s, duration_s, completed, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (user_id, room_code, provider, kind, media_id, season, episode) DO UPDATE SET \
-             position_s = excluded.position_s, \
-             duration_s = COALESCE(excluded.duration_s, watch_progress.duration_s), \
-             completed = CASE WHEN watch_progress.completed = 1 OR excluded.completed = 1 THEN 1 ELSE 0 END, \
-             updated_at_ms = excluded.updated_at_ms \
-             RETURNING ",
-            progress_columns!()
-        ))
-        .bind(update.user_id.to_string())
-        .bind(update.room_code.as_str().to_owned());
-        let row = rows::bind_media(query, update.media)
+        let sql = match update.duration_s {
+            Some(_) => {
+                save_progress_sql!(", duration_s", ", $11", "duration_s = excluded.duration_s,")
+            }
+            None => save_progress_sql!("", "", ""),
+        };
+        let query = sqlx::query(sql)
+            .bind(update.user_id.to_string())
+            .bind(update.room_code.as_str().to_owned());
+        let query = rows::bind_media(query, update.media)
             .bind(update.position_s.get())
-            .bind(update.duration_s.map(|d| d.get()))
             .bind(flag(update.completed))
-            .bind(int(update.now_ms))
-            .fetch_one(&self.pool)
-            .await?;
+            .bind(int(update.now_ms));
+        let query = match update.duration_s {
+            Some(duration) => query.bind(duration.get()),
+            None => query,
+        };
+        let row = query.fetch_one(&self.pool).await?;
         rows::progress(&row)
     }
 

@@ -84,6 +84,32 @@ async fn saving_twice_keeps_one_row() {
     }
 }
 
+/// Saves without a length, then with one: a pooled connection that cached the statement from
+/// a save without a length must still take one with it (PostgreSQL once refused it, "incorrect
+/// binary data format", when the length was bound as a nullable float). Ten of each, so every
+/// connection the pool hands out sees both, in that order.
+#[tokio::test]
+async fn a_length_first_unknown_then_known() {
+    for Fixture { store, .. } in &fixtures().await {
+        let (user, room) = watcher(store, "NKWN2345").await;
+        let media = movie("550");
+        let unknown = (0..10).map(|i| (None, 10 + i));
+        let known = (0..10).map(|i| (Some(240.0), 20 + i));
+        for (duration, now_ms) in unknown.chain(known) {
+            let saved = store
+                .save_progress(save(user, room, &media, 60.0, duration, now_ms))
+                .await
+                .unwrap_or_else(|e| panic!("{:?}: {e}", store.backend()));
+            assert_eq!(saved.updated_at_ms, now_ms);
+        }
+        let last = store.progress(user, room, &media).await.unwrap().unwrap();
+        assert_eq!(
+            (last.duration_s, last.percent),
+            (Some(seconds(240.0)), Some(25.0))
+        );
+    }
+}
+
 #[tokio::test]
 async fn completion_is_sticky_and_percent_capped() {
     for Fixture { store, .. } in &fixtures().await {

@@ -15,6 +15,7 @@ mod handshake;
 mod persist;
 mod playback;
 mod room;
+mod roster;
 mod socket;
 mod writer;
 
@@ -35,6 +36,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 pub(crate) use handshake::upgrade;
 use room::Command;
+use roster::Roster;
 
 /// Commands a room may have queued before senders wait.
 const ROOM_QUEUE: usize = 4096;
@@ -74,6 +76,7 @@ struct Registry {
 struct RoomHandle {
     id: u64,
     commands: mpsc::Sender<Command>,
+    roster: Arc<Roster>,
 }
 
 impl RoomHandle {
@@ -98,7 +101,11 @@ impl Registry {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (commands, receiver) = mpsc::channel(ROOM_QUEUE);
-        let handle = RoomHandle { id, commands };
+        let handle = RoomHandle {
+            id,
+            commands,
+            roster: Arc::default(),
+        };
         rooms.insert(code, handle.clone());
         shared.tasks.spawn(room::run(
             Arc::clone(shared),

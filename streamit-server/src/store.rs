@@ -129,6 +129,9 @@ pub(crate) struct Admission {
     pub(crate) membership: Option<Membership>,
     /// `None` when the user no longer exists.
     pub(crate) user: Option<UserRef>,
+    /// The room's `members_version` as this read saw it: a participant list read after it is at
+    /// least this new.
+    pub(crate) members_version: u64,
 }
 
 /// One save of watch progress.

@@ -58,7 +58,7 @@ pub(crate) struct Join {
     pub(crate) user: UserRef,
     pub(crate) login_id: Uuid,
     pub(crate) muted_until_ms: Option<u64>,
-    pub(crate) participants: Vec<Participant>,
+    pub(crate) participants: Arc<[Participant]>,
     pub(crate) writer: Writer,
     /// Once the snapshot is queued, the task that admitted the socket (not necessarily the
     /// one the join was sent to: a stopping task hands queued joins on); the close code when
@@ -201,17 +201,18 @@ impl LiveRoom {
         }
     }
 
-    fn snapshot(&self, user: &UserRef, participants: Vec<Participant>) -> RoomSnapshot {
+    fn snapshot(&self, user: &UserRef, participants: &[Participant]) -> RoomSnapshot {
         let participants = participants
-            .into_iter()
-            .map(|mut p| {
+            .iter()
+            .filter(|p| {
+                p.status == streamit_protocol::v1::MemberStatus::Approved || self.is_host(user.id)
+            })
+            .map(|p| {
+                let mut p = p.clone();
                 p.online = self.online.contains_key(&p.user.id);
                 p.is_host = self.is_host(p.user.id);
                 p.muted_until_ms = self.mutes.get(&p.user.id).copied().or(p.muted_until_ms);
                 p
-            })
-            .filter(|p| {
-                p.status == streamit_protocol::v1::MemberStatus::Approved || self.is_host(user.id)
             })
             .collect();
         let you = You::new(
@@ -293,7 +294,7 @@ impl LiveRoom {
             )))
             .await;
         }
-        let snapshot = self.snapshot(&user, participants);
+        let snapshot = self.snapshot(&user, &participants);
         let frame = ServerMessage::reply(
             None,
             now_ms(),

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::room::{Command, Join};
 use super::writer::{self, Writer};
-use super::{ConnId, Shared};
+use super::{ConnId, RoomHandle, Shared};
 use crate::clock::now_ms;
 use crate::metrics::Gauge;
 use crate::rate_limit::RateLimiter;
@@ -47,17 +47,18 @@ pub(super) fn token_of(request: &Request<Incoming>) -> Option<String> {
     from_query.or_else(|| crate::http::bearer(request.headers()).map(str::to_owned))
 }
 
-/// Who a socket is, once admitted.
+/// Who a socket is, once admitted, and the room that admitted it.
 struct Admitted {
+    room: RoomHandle,
     user: UserRef,
     login_id: Uuid,
     muted_until_ms: Option<u64>,
-    participants: Vec<Participant>,
+    participants: Arc<[Participant]>,
 }
 
 /// The checks of PROTOCOL §2, in order; `Err` is the close code to refuse with.
 async fn admit(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     code: Result<RoomCode, ()>,
     token: Option<String>,
 ) -> Result<Admitted, CloseCode> {
@@ -66,10 +67,6 @@ async fn admit(
         .auth
         .verify(&token)
         .map_err(|_| CloseCode::Unauthorized)?;
-    let internal = |error: crate::store::Error| {
-        tracing::error!(%error, "admission check failed");
-        CloseCode::InternalError
-    };
     let found = match code {
         Ok(code) => shared
             .store
@@ -109,13 +106,33 @@ async fn admit(
         return Err(CloseCode::NotApproved);
     }
     let user = found.user.ok_or(CloseCode::Unauthorized)?;
-    let participants = shared.store.participants(code).await.map_err(internal)?;
+    let version = found.members_version;
+    let cached = (shared.registry.get(code)).and_then(|room| room.roster.at_least(version));
+    let participants = match cached {
+        Some(participants) => participants,
+        None => shared
+            .store
+            .participants(code)
+            .await
+            .map_err(internal)?
+            .into(),
+    };
+    // Taken last, with no wait before the join is sent: a room task may stop while the store
+    // answers (its last socket left), and the registry then starts a fresh one.
+    let room = shared.registry.handle(shared, code);
+    room.roster.keep(version, Arc::clone(&participants));
     Ok(Admitted {
+        room,
         user,
         login_id: caller.login_id,
         muted_until_ms: found.membership.and_then(|m| m.muted_until_ms),
         participants,
     })
+}
+
+fn internal(error: crate::store::Error) -> CloseCode {
+    tracing::error!(%error, "admission check failed");
+    CloseCode::InternalError
 }
 
 /// Runs one socket from upgrade to close.
@@ -139,12 +156,7 @@ pub(super) async fn run(
         admitted = admission => admitted,
         () = shared.shutdown.cancelled() => Err(CloseCode::ServiceRestart),
     };
-    let refused = match (code, admitted) {
-        (Ok(room_code), Ok(admitted)) => Ok((room_code, admitted)),
-        (_, Err(close)) => Err(close),
-        (Err(()), Ok(_)) => Err(CloseCode::RoomNotFound),
-    };
-    let (room_code, admitted) = match refused {
+    let admitted = match admitted {
         Ok(admitted) => admitted,
         Err(close) => {
             tracing::debug!(%close, "socket refused");
@@ -164,11 +176,7 @@ pub(super) async fn run(
         writer: writer.clone(),
         admitted: reply,
     };
-    shared
-        .registry
-        .handle(&shared, room_code)
-        .send(Command::Join(Box::new(join)))
-        .await;
+    admitted.room.send(Command::Join(Box::new(join))).await;
     let room = match joined.await {
         Ok(Ok(room)) => room,
         refused => {

@@ -14,6 +14,7 @@ use streamit_protocol::v1::{
     RoomState, UserId, UserRef,
 };
 
+use super::members::members_changed;
 use super::rows::{self, flag, int, wire};
 use super::{Error, Result, Store};
 
@@ -214,11 +215,13 @@ impl Store {
     /// Memberships stay as they are: the old host remains an approved member, and `is_host`
     /// follows `rooms.host_id`.
     pub(crate) async fn set_host(&self, code: RoomCode, host: UserId) -> Result<()> {
-        sqlx::query("UPDATE rooms SET host_id = $2 WHERE code = $1")
-            .bind(code.as_str().to_owned())
-            .bind(host.to_string())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE rooms SET host_id = $2, members_version = members_version + 1 WHERE code = $1",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(host.to_string())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -230,24 +233,30 @@ impl Store {
         user: UserId,
         until_ms: Option<u64>,
     ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE participants SET muted_until_ms = $3 WHERE room_code = $1 AND user_id = $2",
         )
         .bind(code.as_str().to_owned())
         .bind(user.to_string())
         .bind(until_ms.map(int))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        members_changed(&mut tx, code).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Removes a membership (a kick): the user must join again, through the room's entry mode.
     pub(crate) async fn remove_member(&self, code: RoomCode, user: UserId) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM participants WHERE room_code = $1 AND user_id = $2")
             .bind(code.as_str().to_owned())
             .bind(user.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        members_changed(&mut tx, code).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -269,6 +278,7 @@ impl Store {
             .bind(user.to_string())
             .execute(&mut *tx)
             .await?;
+        members_changed(&mut tx, code).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -29,7 +29,7 @@ impl Store {
         login_id: Uuid,
     ) -> Result<Option<Admission>> {
         let row = sqlx::query(
-            "SELECT r.state, r.host_id, \
+            "SELECT r.state, r.host_id, r.members_version, \
              CASE WHEN EXISTS (SELECT 1 FROM logins l WHERE l.id = $3 AND l.revoked_at_ms IS NULL) \
              THEN 1 ELSE 0 END AS login_active, \
              CASE WHEN EXISTS (SELECT 1 FROM bans b WHERE b.room_code = r.code AND b.user_id = $2) \
@@ -59,6 +59,7 @@ impl Store {
                 .then(|| rows::get_display_name(&row, "display_name"))
                 .transpose()?
                 .map(|n| UserRef::new(user_id, n)),
+            members_version: rows::get_u64(&row, "members_version")?,
         }))
     }
 
@@ -79,7 +80,8 @@ impl Store {
     }
 
     /// Adds a membership with `status` unless one exists; returns the membership as it now is
-    /// (an existing one is left as it was, so joining is idempotent).
+    /// (an existing one is left as it was, so joining is idempotent and, joining again, leaves
+    /// `members_version` alone).
     pub(crate) async fn ensure_membership(
         &self,
         code: RoomCode,
@@ -87,19 +89,32 @@ impl Store {
         status: MemberStatus,
         now_ms: u64,
     ) -> Result<Membership> {
-        // The no-op update makes `RETURNING` give the existing row too, so insert-or-read is
-        // one atomic statement even when the same user joins twice at once.
-        let row = sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
             "INSERT INTO participants (room_code, user_id, status, joined_at_ms) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (room_code, user_id) DO UPDATE SET status = participants.status \
-             RETURNING status, muted_until_ms",
+             ON CONFLICT (room_code, user_id) DO NOTHING RETURNING status, muted_until_ms",
         )
         .bind(code.as_str().to_owned())
         .bind(user_id.to_string())
         .bind(wire(status))
         .bind(int(now_ms))
-        .fetch_one(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        let row = match inserted {
+            Some(row) => {
+                members_changed(&mut tx, code).await?;
+                row
+            }
+            // Someone else's insert won (the same user joining twice at once): theirs stands.
+            None => sqlx::query(
+                "SELECT status, muted_until_ms FROM participants WHERE room_code = $1 AND user_id = $2",
+            )
+            .bind(code.as_str().to_owned())
+            .bind(user_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?,
+        };
+        tx.commit().await?;
         membership(&row)
     }
 
@@ -149,6 +164,7 @@ impl Store {
         if approved.is_none() {
             return Ok(None);
         }
+        members_changed(&mut tx, code).await?;
         let row = sqlx::query(concat!(participant_select!(), " AND p.user_id = $2"))
             .bind(code.as_str().to_owned())
             .bind(user_id.to_string())
@@ -160,15 +176,21 @@ impl Store {
 
     /// Removes a pending membership; false when it was not pending.
     pub(crate) async fn deny(&self, code: RoomCode, user_id: UserId) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let deleted = sqlx::query(
             "DELETE FROM participants WHERE room_code = $1 AND user_id = $2 AND status = $3",
         )
         .bind(code.as_str().to_owned())
         .bind(user_id.to_string())
         .bind(wire(MemberStatus::Pending))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(deleted.rows_affected() > 0)
+        let denied = deleted.rows_affected() > 0;
+        if denied {
+            members_changed(&mut tx, code).await?;
+        }
+        tx.commit().await?;
+        Ok(denied)
     }
 
     /// Whether the user is banned from the room.
@@ -187,4 +209,17 @@ fn membership(row: &sqlx::any::AnyRow) -> Result<Membership> {
         status: rows::get_wire(row, "status")?,
         muted_until_ms: rows::get_opt_u64(row, "muted_until_ms")?,
     })
+}
+
+/// Raises the room's `members_version`, inside the transaction that changed its participant
+/// list, so nobody sees the change without the new version.
+pub(super) async fn members_changed(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    code: RoomCode,
+) -> Result<()> {
+    sqlx::query("UPDATE rooms SET members_version = members_version + 1 WHERE code = $1")
+        .bind(code.as_str().to_owned())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -25,6 +25,10 @@ const SQLITE: &[Migration] = &[
         version: 2,
         sql: include_str!("../../migrations/sqlite/0002_live.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../../migrations/sqlite/0003_members_version.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -35,6 +39,10 @@ const POSTGRES: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("../../migrations/postgres/0002_live.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("../../migrations/postgres/0003_members_version.sql"),
     },
 ];
 

@@ -5,8 +5,8 @@
 
 use serde_json::json;
 use streamit_protocol::v1::{
-    ChatText, ClientEvent, EntryMode, LeaveReason, MemberStatus, Participant, Ping, RoomState,
-    ServerEvent, UserTarget,
+    ChatText, ClientEvent, EntryMode, LeaveReason, MemberStatus, MuteUser, Participant, Ping,
+    RoomState, ServerEvent, UserTarget,
 };
 use streamit_testing::sqlite;
 
@@ -364,4 +364,57 @@ async fn presence_follows_users_not_sockets() {
         matches!(pong.event, ServerEvent::Pong(_)) && pong.seq.is_none(),
         "{pong:?}"
     );
+}
+
+/// A live room keeps the participant list it last read and reads it again only when the
+/// members changed: every change (a REST join, a mute and its end, a kick, a new host) shows in
+/// the next socket's snapshot.
+#[tokio::test]
+async fn snapshots_follow_every_change_to_the_members_of_a_live_room() {
+    let db = sqlite();
+    let s = TestServer::start(&db.url, |_| {}).await;
+    let (host, code) = hosted_room(&s, json!({})).await;
+    let ada = member(&s, &code, "Ada").await;
+    let (mut host_socket, _) = WsClient::join(&s, &code, &host, "host").await;
+    let (_ada_socket, first) = WsClient::join(&s, &code, &ada, "ada").await;
+    assert_eq!(first.participants.len(), 2);
+    let _ = next_event!(host_socket, UserJoined);
+    let snapshot = |label: &'static str| {
+        let (s, code, ada) = (&s, &code, &ada);
+        async move { WsClient::join(s, code, ada, label).await.1 }
+    };
+
+    let cy = member(&s, &code, "Cy").await;
+    let seen = snapshot("after a REST join").await;
+    assert_eq!(seen.participants.len(), 3, "{:?}", seen.participants);
+    assert!(!find(&seen.participants, &cy).online);
+
+    let mute = MuteUser::new(uid(&cy), None);
+    host_socket.send(ClientEvent::MuteUser(mute), None).await;
+    let _ = next_event!(host_socket, UserMuted);
+    let seen = snapshot("after a mute").await;
+    assert!(find(&seen.participants, &cy).muted_until_ms.is_some());
+    let unmute = ClientEvent::UnmuteUser(UserTarget::new(uid(&cy)));
+    host_socket.send(unmute, None).await;
+    let _ = next_event!(host_socket, UserUnmuted);
+    let seen = snapshot("after an unmute").await;
+    assert_eq!(find(&seen.participants, &cy).muted_until_ms, None);
+
+    let kick = ClientEvent::KickUser(UserTarget::new(uid(&cy)));
+    host_socket.send(kick, None).await;
+    let _ = next_event!(host_socket, UserKicked);
+    let seen = snapshot("after a kick").await;
+    assert_eq!(seen.participants.len(), 2, "{:?}", seen.participants);
+
+    let transfer = ClientEvent::TransferHost(UserTarget::new(uid(&ada)));
+    host_socket.send(transfer, None).await;
+    let _ = next_event!(host_socket, HostChanged);
+    let seen = snapshot("after a new host").await;
+    assert!(seen.you.is_host);
+    assert_eq!(
+        seen.participants[0].user.id,
+        uid(&ada),
+        "the host comes first"
+    );
+    assert!(!find(&seen.participants, &host).is_host);
 }

@@ -406,7 +406,7 @@ impl LiveRoom {
         let Some(user) = self.users.get(&user_id).cloned() else {
             return Err(Refused::internal());
         };
-        let snapshot = self.snapshot(&user, participants);
+        let snapshot = self.snapshot(&user, &participants);
         self.reply(
             conn,
             reference,

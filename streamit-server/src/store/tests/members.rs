@@ -173,3 +173,63 @@ async fn nobody_is_banned_by_default() {
         assert!(!store.is_banned(room, host).await.unwrap());
     }
 }
+
+/// Every change to what the participant list shows raises `members_version`; joining again,
+/// or a failed approval, does not (nodes keep the list they read until the version moves).
+#[tokio::test]
+async fn members_version_moves_with_every_change_to_the_list() {
+    for Fixture { store, .. } in &fixtures().await {
+        let (host, bob, cy) = (
+            guest(store, "Ada").await,
+            guest(store, "Bob").await,
+            guest(store, "Cy").await,
+        );
+        let room = code("VRSN2345");
+        store.create_room(new_room(room, host, 1)).await.unwrap();
+        let version = || async {
+            let login = uuid::Uuid::new_v4();
+            let found = store.admission(room, host, login).await.unwrap().unwrap();
+            found.members_version
+        };
+        let mut last = version().await;
+        let mut changed = async |what: &str, moved: bool| {
+            let now = version().await;
+            assert_eq!(now > last, moved, "{:?}: {what}", store.backend());
+            assert!(now >= last, "never back");
+            last = now;
+        };
+
+        store
+            .ensure_membership(room, bob, Approved, 2)
+            .await
+            .unwrap();
+        changed("a member joins", true).await;
+        store
+            .ensure_membership(room, bob, Approved, 3)
+            .await
+            .unwrap();
+        changed("the same member joins again", false).await;
+        store.ensure_membership(room, cy, Pending, 4).await.unwrap();
+        changed("someone asks to join", true).await;
+        assert!(store.approve(room, bob).await.unwrap().is_none());
+        changed("approving a member already approved", false).await;
+        store.approve(room, cy).await.unwrap().unwrap();
+        changed("an approval", true).await;
+        store.set_muted_until(room, bob, Some(99)).await.unwrap();
+        changed("a mute", true).await;
+        store.set_muted_until(room, bob, None).await.unwrap();
+        changed("an unmute", true).await;
+        store.set_host(room, bob).await.unwrap();
+        changed("a new host", true).await;
+        store.remove_member(room, cy).await.unwrap();
+        changed("a kick", true).await;
+        store.ensure_membership(room, cy, Pending, 5).await.unwrap();
+        changed("asking again", true).await;
+        assert!(store.deny(room, cy).await.unwrap());
+        changed("a denial", true).await;
+        assert!(!store.deny(room, cy).await.unwrap());
+        changed("denying nobody", false).await;
+        store.ban(room, host, 6).await.unwrap();
+        changed("a ban", true).await;
+    }
+}

@@ -28,15 +28,20 @@ fn header_has(request: &Request<Incoming>, name: http::HeaderName, token: &str) 
 }
 
 /// The limits every socket runs with. Buffers start small (the default read buffer is
-/// 128 KiB, eagerly allocated: eight times the memory budget of an idle socket) and frames are
-/// written as they come.
+/// 128 KiB, eagerly allocated: eight times the memory budget of an idle socket); frames queued
+/// together are written together up to `WRITE_BATCH_BYTES` (the writer flushes after each
+/// burst).
 pub(super) fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME_BYTES))
         .max_frame_size(Some(MAX_FRAME_BYTES))
         .read_buffer_size(1024)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH_BYTES)
 }
+
+/// Bytes of frames the writer gathers before writing them out: the write buffer keeps this
+/// capacity once a burst filled it, so it stays well inside an idle socket's memory budget.
+const WRITE_BATCH_BYTES: usize = 4 * 1024;
 
 /// Answers a WebSocket upgrade for room `code`. The token and the room are checked after the
 /// upgrade, so every refusal is a close frame with its code, as PROTOCOL.md asks.

@@ -9,12 +9,18 @@ use futures_util::{Sink, SinkExt as _};
 use streamit_protocol::v1::CloseCode;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WireCloseCode;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{
+    CloseCode as WireCloseCode, Data, OpCode,
+};
+use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 /// Frames a socket may have queued before it counts as too slow.
 pub(crate) const QUEUE_FRAMES: usize = 512;
+
+/// Text frames longer than this are sent in fragments this long.
+const FRAGMENT_BYTES: usize = 4 * 1024;
 
 /// What became of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +113,7 @@ impl Outbox {
                 () = self.close.cancelled() => break,
                 frame = self.frames.recv() => match frame {
                     Some(frame) => {
-                        if sink.send(frame).await.is_err() {
+                        if write_queued(&mut sink, frame, &mut self.frames).await.is_err() {
                             return;
                         }
                     }
@@ -133,5 +139,94 @@ impl Outbox {
         };
         let _ = sink.send(Message::Close(Some(frame))).await;
         let _ = sink.close().await;
+    }
+}
+
+/// Writes `first` and whatever else is queued already, then flushes once: a burst (a room
+/// filling up, a host seeking fast) costs one write to the socket, not one per frame.
+async fn write_queued<S>(
+    sink: &mut S,
+    first: Message,
+    queued: &mut mpsc::Receiver<Message>,
+) -> Result<(), S::Error>
+where
+    S: Sink<Message> + Unpin,
+{
+    feed(sink, first).await?;
+    while let Ok(frame) = queued.try_recv() {
+        feed(sink, frame).await?;
+    }
+    sink.flush().await
+}
+
+/// Hands one message to the sink, a long text in fragments of `FRAGMENT_BYTES` (RFC 6455
+/// §5.4; every client reassembles them): the WebSocket's write buffer keeps the capacity of
+/// the largest frame it ever held, and a big room's snapshot, tens of KiB, would otherwise stay
+/// allocated on every socket of the room.
+async fn feed<S>(sink: &mut S, message: Message) -> Result<(), S::Error>
+where
+    S: Sink<Message> + Unpin,
+{
+    let text = match message {
+        Message::Text(text) if text.len() > FRAGMENT_BYTES => Bytes::from(text),
+        other => return sink.feed(other).await,
+    };
+    let mut start = 0;
+    while start < text.len() {
+        let end = (start + FRAGMENT_BYTES).min(text.len());
+        let opcode = if start == 0 {
+            Data::Text
+        } else {
+            Data::Continue
+        };
+        let fragment = Frame::message(
+            text.slice(start..end),
+            OpCode::Data(opcode),
+            end == text.len(),
+        );
+        sink.feed(Message::Frame(fragment)).await?;
+        start = end;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `feed` hands the socket for one message: (opcode, final, payload).
+    async fn fed(message: Message) -> Vec<(OpCode, bool, Vec<u8>)> {
+        let mut sink: Vec<Message> = Vec::new();
+        feed(&mut sink, message).await.unwrap();
+        sink.into_iter()
+            .map(|m| match m {
+                Message::Frame(f) => (f.header().opcode, f.header().is_final, f.payload().to_vec()),
+                Message::Text(t) => (OpCode::Data(Data::Text), true, t.as_bytes().to_vec()),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn long_texts_go_out_in_fragments_that_join_up_to_the_text() {
+        let short = "é".repeat(FRAGMENT_BYTES / 2);
+        assert_eq!(
+            fed(Message::Text(short.clone().into())).await,
+            [(OpCode::Data(Data::Text), true, short.into_bytes())],
+            "a text that fits goes whole"
+        );
+        // Two-byte characters: fragment edges fall inside them, which WebSocket allows.
+        let long = format!("x{}", "é".repeat(FRAGMENT_BYTES + 10));
+        let fragments = fed(Message::Text(long.clone().into())).await;
+        assert_eq!(fragments.len(), 3);
+        assert_eq!(fragments[0].0, OpCode::Data(Data::Text));
+        for (opcode, _, _) in &fragments[1..] {
+            assert_eq!(*opcode, OpCode::Data(Data::Continue));
+        }
+        let finals: Vec<bool> = fragments.iter().map(|f| f.1).collect();
+        assert_eq!(finals, [false, false, true]);
+        assert!(fragments.iter().all(|f| f.2.len() <= FRAGMENT_BYTES));
+        let joined: Vec<u8> = fragments.into_iter().flat_map(|f| f.2).collect();
+        assert_eq!(joined, long.into_bytes());
     }
 }

@@ -12,6 +12,10 @@
 //! `cargo bench -p streamit-server --bench load -- --url http://127.0.0.1:8000 --rooms 10
 //! --members 50 --rate 4 --seconds 20 --server-pid <pid>` against a server started with
 //! `--rate-limits off`.
+//!
+//! `--bare` drives the bare broadcast server instead (`benches/bare.rs`, the baseline), with the
+//! same bots and the same arguments: it has no REST API, so the bots skip it, making up room
+//! codes and sending a dummy token.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,6 +39,7 @@ struct Args {
     rate: f64,
     seconds: u64,
     server_pid: Option<u32>,
+    bare: bool,
 }
 
 fn args() -> Args {
@@ -47,6 +52,7 @@ fn args() -> Args {
         rate: 4.0,
         seconds: 20,
         server_pid: None,
+        bare: false,
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -61,6 +67,12 @@ fn args() -> Args {
             "--rate" => args.rate = value.parse().expect("--rate changes/s"),
             "--seconds" => args.seconds = value.parse().expect("--seconds N"),
             "--server-pid" => args.server_pid = Some(value.parse().expect("--server-pid PID")),
+            // A flag: takes no value.
+            "--bare" => {
+                args.bare = true;
+                i += 1;
+                continue;
+            }
             _ => {
                 i += 1;
                 continue;
@@ -71,8 +83,33 @@ fn args() -> Args {
     args
 }
 
-/// A guest host and the room it created.
-async fn hosted_room(http: &reqwest::Client, url: &str) -> (String, RoomCode) {
+/// Where rooms and tokens come from.
+enum Setup {
+    /// The real server's REST API: guests who create and join rooms.
+    Rest(reqwest::Client),
+    /// Nothing to set up: the bare server takes any room code and ignores the token.
+    Bare,
+}
+
+impl Setup {
+    fn of(args: &Args) -> Self {
+        if args.bare {
+            Self::Bare
+        } else {
+            Self::Rest(reqwest::Client::new())
+        }
+    }
+}
+
+/// What the bots send as a token to the bare server, which never reads it.
+const BARE_TOKEN: &str = "bare";
+
+/// A guest host and the room it created; on the bare server a fresh random code, so runs
+/// against the same server never share rooms.
+async fn hosted_room(setup: &Setup, url: &str) -> (String, RoomCode) {
+    let Setup::Rest(http) = setup else {
+        return (BARE_TOKEN.into(), RoomCode::generate(rand::random::<u32>));
+    };
     let host = guest(http, url).await;
     let created: CreateRoomResponse = http
         .post(format!("{url}/api/rooms/create/"))
@@ -88,7 +125,10 @@ async fn hosted_room(http: &reqwest::Client, url: &str) -> (String, RoomCode) {
 }
 
 /// A guest who joined `code`, by token.
-async fn member(http: &reqwest::Client, url: &str, code: RoomCode) -> String {
+async fn member(setup: &Setup, url: &str, code: RoomCode) -> String {
+    let Setup::Rest(http) = setup else {
+        return BARE_TOKEN.into();
+    };
     let token = guest(http, url).await;
     http.post(format!("{url}/api/rooms/join/"))
         .bearer_auth(&token)
@@ -167,15 +207,15 @@ async fn main() {
 /// Opens R × M member sockets as fast as W workers can (each waits for its snapshot) and holds
 /// them: admissions per second while rooms fill, and server memory per held socket.
 async fn hold_scenario(args: Args) {
-    let http = reqwest::Client::new();
+    let setup = Setup::of(&args);
     let rss_fresh = args
         .server_pid
         .map_or(0, |pid| proc_stats(&pid.to_string()).1);
     let mut seats = Vec::new();
     for _ in 0..args.rooms {
-        let (_host, code) = hosted_room(&http, &args.url).await;
+        let (_host, code) = hosted_room(&setup, &args.url).await;
         for _ in 0..args.members {
-            let token = member(&http, &args.url, code).await;
+            let token = member(&setup, &args.url, code).await;
             seats.push((code, token));
         }
     }
@@ -232,11 +272,11 @@ async fn hold_scenario(args: Args) {
 
 /// Sockets admitted per second: each worker connects, waits for the snapshot, closes, again.
 async fn connect_scenario(args: Args) {
-    let http = reqwest::Client::new();
-    let (_host, code) = hosted_room(&http, &args.url).await;
+    let setup = Setup::of(&args);
+    let (_host, code) = hosted_room(&setup, &args.url).await;
     let mut members = Vec::new();
     for _ in 0..args.members {
-        let token = member(&http, &args.url, code).await;
+        let token = member(&setup, &args.url, code).await;
         members.push(token);
     }
     let members = Arc::new(members);
@@ -294,7 +334,7 @@ async fn connect_scenario(args: Args) {
 }
 
 async fn fanout(args: Args) {
-    let http = reqwest::Client::new();
+    let setup = Setup::of(&args);
     let changes_per_room = (args.rate * args.seconds as f64).ceil() as usize;
     let clock = Instant::now();
     // sent[room][k]: ns since `clock` when the host sent its k-th change; 0 = not yet.
@@ -313,10 +353,10 @@ async fn fanout(args: Args) {
     let mut hosts = Vec::new();
     let mut readers = Vec::new();
     for room in 0..args.rooms {
-        let (host_token, code) = hosted_room(&http, &args.url).await;
+        let (host_token, code) = hosted_room(&setup, &args.url).await;
         hosts.push((room, code, connect(&args.url, code, &host_token).await));
         for _ in 0..args.members {
-            let token = member(&http, &args.url, code).await;
+            let token = member(&setup, &args.url, code).await;
             let ws = connect(&args.url, code, &token).await;
             let (sent, received, latency) = (
                 Arc::clone(&sent),

@@ -1,18 +1,25 @@
 //! Write-behind for a live room: playback (with the `seq` it was broadcast at), presence and
 //! chat reach the store from this task, never from the room's broadcast path. Playback and
-//! presence coalesce (only the newest value is written; presence at most every 250 ms); chat
-//! lines are batched, each line written once.
+//! presence coalesce (only the newest value is written; playback at most every 20 ms, presence
+//! every 250 ms); chat lines are batched, each line written once.
 
+use std::time::Duration;
 use streamit_protocol::v1::{ChatMessage, Playback, RoomCode};
+
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::store::Store;
 
 /// Lines one write may batch.
 const CHAT_BATCH: usize = 64;
 /// How often changed presence is written.
-const PRESENCE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+const PRESENCE_EVERY: Duration = Duration::from_millis(250);
+/// The least time between two playback writes of a room: a host scrubbing through a video
+/// sends dozens of seeks a second, and only the newest needs to reach the store (the counters'
+/// ceilings keep `seq` and `version` rising after a crash whatever the store lags).
+const PLAYBACK_EVERY: Duration = Duration::from_millis(20);
 /// Lines that may wait for the store before the room waits too.
 const CHAT_BACKLOG: usize = 1024;
 
@@ -97,13 +104,18 @@ async fn run(mut inputs: Inputs) {
     // behind, so it is written at most this often instead of once per socket.
     let mut presence_tick = tokio::time::interval(PRESENCE_EVERY);
     presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Closed for PLAYBACK_EVERY after each playback write; changes meanwhile coalesce.
+    let playback_gate = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(playback_gate);
     let settle = loop {
         tokio::select! {
             settle = &mut inputs.stop => break settle.unwrap_or(None),
-            Ok(()) = inputs.playback.changed() => {
+            Ok(()) = inputs.playback.changed(), if playback_gate.is_elapsed() => {
                 let (state, seq) = *inputs.playback.borrow_and_update();
                 save_playback(&inputs, &state, seq, None).await;
+                playback_gate.as_mut().reset(Instant::now() + PLAYBACK_EVERY);
             }
+            () = &mut playback_gate, if !playback_gate.is_elapsed() => {}
             _ = presence_tick.tick() => {
                 if inputs.presence.has_changed().unwrap_or(false) {
                     let (viewers, host) = *inputs.presence.borrow_and_update();

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 pub(crate) const QUEUE_FRAMES: usize = 512;
 
 /// Text frames longer than this are sent in fragments this long.
-const FRAGMENT_BYTES: usize = 4 * 1024;
+const FRAGMENT_BYTES: usize = 2 * 1024;
 
 /// What became of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

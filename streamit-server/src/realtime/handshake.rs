@@ -41,7 +41,7 @@ pub(super) fn websocket_config() -> WebSocketConfig {
 
 /// Bytes of frames the writer gathers before writing them out: the write buffer keeps this
 /// capacity once a burst filled it, so it stays well inside an idle socket's memory budget.
-const WRITE_BATCH_BYTES: usize = 2 * 1024;
+const WRITE_BATCH_BYTES: usize = 4 * 1024;
 
 /// Answers a WebSocket upgrade for room `code`. The token and the room are checked after the
 /// upgrade, so every refusal is a close frame with its code, as PROTOCOL.md asks.

@@ -22,6 +22,13 @@ pub(crate) const QUEUE_FRAMES: usize = 512;
 /// Text frames longer than this are sent in fragments this long.
 const FRAGMENT_BYTES: usize = 2 * 1024;
 
+/// What the room and the socket task queue for the writer: only what they send, so each queued
+/// item takes 32 bytes (a whole `Message` takes 56, in every slot the queue allocates).
+enum Outgoing {
+    Text(Utf8Bytes),
+    Ping,
+}
+
 /// What became of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Delivery {
@@ -35,14 +42,14 @@ pub(crate) enum Delivery {
 /// Hands frames to one socket; cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
-    frames: mpsc::Sender<Message>,
+    frames: mpsc::Sender<Outgoing>,
     close: CancellationToken,
     close_code: Arc<AtomicU16>,
 }
 
 /// The writer task's end.
 pub(crate) struct Outbox {
-    frames: mpsc::Receiver<Message>,
+    frames: mpsc::Receiver<Outgoing>,
     close: CancellationToken,
     close_code: Arc<AtomicU16>,
 }
@@ -69,7 +76,7 @@ pub(crate) fn channel() -> (Writer, Outbox) {
 impl Writer {
     /// Queues a frame without waiting. A full queue closes the socket with 4029.
     pub(crate) fn send(&self, frame: Utf8Bytes) -> Delivery {
-        match self.frames.try_send(Message::Text(frame)) {
+        match self.frames.try_send(Outgoing::Text(frame)) {
             Ok(()) => Delivery::Queued,
             Err(mpsc::error::TrySendError::Full(_)) if !self.close.is_cancelled() => {
                 tracing::info!("socket cannot keep up; closing it with 4029");
@@ -91,7 +98,7 @@ impl Writer {
     /// Pings the client, whose automatic pong proves the connection is alive. Skipped when
     /// the queue is busy: frames are proof enough.
     pub(crate) fn ping(&self) {
-        let _ = self.frames.try_send(Message::Ping(Default::default()));
+        let _ = self.frames.try_send(Outgoing::Ping);
     }
 
     /// Resolves once the socket is told to close.
@@ -125,7 +132,7 @@ impl Outbox {
         if code != CloseCode::TooSlow.as_u16() {
             // Deliver what was queued before the close (e.g. ROOM_EXPIRED before 4010).
             while let Ok(frame) = self.frames.try_recv() {
-                if sink.send(frame).await.is_err() {
+                if feed(&mut sink, frame).await.is_err() {
                     return;
                 }
             }
@@ -146,8 +153,8 @@ impl Outbox {
 /// filling up, a host seeking fast) costs one write to the socket, not one per frame.
 async fn write_queued<S>(
     sink: &mut S,
-    first: Message,
-    queued: &mut mpsc::Receiver<Message>,
+    first: Outgoing,
+    queued: &mut mpsc::Receiver<Outgoing>,
 ) -> Result<(), S::Error>
 where
     S: Sink<Message> + Unpin,
@@ -163,13 +170,14 @@ where
 /// §5.4; every client reassembles them): the WebSocket's write buffer keeps the capacity of
 /// the largest frame it ever held, and a big room's snapshot, tens of KiB, would otherwise stay
 /// allocated on every socket of the room.
-async fn feed<S>(sink: &mut S, message: Message) -> Result<(), S::Error>
+async fn feed<S>(sink: &mut S, message: Outgoing) -> Result<(), S::Error>
 where
     S: Sink<Message> + Unpin,
 {
     let text = match message {
-        Message::Text(text) if text.len() > FRAGMENT_BYTES => Bytes::from(text),
-        other => return sink.feed(other).await,
+        Outgoing::Text(text) if text.len() > FRAGMENT_BYTES => Bytes::from(text),
+        Outgoing::Text(text) => return sink.feed(Message::Text(text)).await,
+        Outgoing::Ping => return sink.feed(Message::Ping(Bytes::new())).await,
     };
     let mut start = 0;
     while start < text.len() {
@@ -195,7 +203,7 @@ mod tests {
     use super::*;
 
     /// What `feed` hands the socket for one message: (opcode, final, payload).
-    async fn fed(message: Message) -> Vec<(OpCode, bool, Vec<u8>)> {
+    async fn fed(message: Outgoing) -> Vec<(OpCode, bool, Vec<u8>)> {
         let mut sink: Vec<Message> = Vec::new();
         feed(&mut sink, message).await.unwrap();
         sink.into_iter()
@@ -207,17 +215,25 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn a_queued_frame_is_no_bigger_than_its_bytes_handle() {
+        assert_eq!(
+            std::mem::size_of::<Outgoing>(),
+            std::mem::size_of::<Utf8Bytes>()
+        );
+    }
+
     #[tokio::test]
     async fn long_texts_go_out_in_fragments_that_join_up_to_the_text() {
         let short = "é".repeat(FRAGMENT_BYTES / 2);
         assert_eq!(
-            fed(Message::Text(short.clone().into())).await,
+            fed(Outgoing::Text(short.clone().into())).await,
             [(OpCode::Data(Data::Text), true, short.into_bytes())],
             "a text that fits goes whole"
         );
         // Two-byte characters: fragment edges fall inside them, which WebSocket allows.
         let long = format!("x{}", "é".repeat(FRAGMENT_BYTES + 10));
-        let fragments = fed(Message::Text(long.clone().into())).await;
+        let fragments = fed(Outgoing::Text(long.clone().into())).await;
         assert_eq!(fragments.len(), 3);
         assert_eq!(fragments[0].0, OpCode::Data(Data::Text));
         for (opcode, _, _) in &fragments[1..] {

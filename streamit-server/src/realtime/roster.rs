@@ -2,11 +2,17 @@
 //! was read at: a socket joining a room whose members did not change since reads no list, only
 //! its own admission row. Without it every admission into a room of M members read M rows.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::future::Future;
+use std::sync::Arc;
 
 use streamit_protocol::v1::Participant;
+use tokio::sync::Mutex;
 
 /// The list, shared by a room's handle and the sockets joining it; it goes with the room.
+///
+/// An async mutex, held while the store answers: when a room fills, dozens of sockets are
+/// admitted at once, and the first one's read serves them all instead of each reading the list.
+/// It is never taken on the room task's path.
 #[derive(Default)]
 pub(super) struct Roster(Mutex<Option<Cached>>);
 
@@ -17,75 +23,75 @@ struct Cached {
 }
 
 impl Roster {
-    fn lock(&self) -> MutexGuard<'_, Option<Cached>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The list as of `version` or newer, if one is kept.
-    pub(super) fn at_least(&self, version: u64) -> Option<Arc<[Participant]>> {
-        self.lock()
-            .as_ref()
-            .filter(|cached| cached.version >= version)
-            .map(|cached| Arc::clone(&cached.participants))
-    }
-
-    /// Keeps `participants`, read after seeing `version`, unless a newer list is kept already.
-    pub(super) fn keep(&self, version: u64, participants: Arc<[Participant]>) {
-        let mut cached = self.lock();
-        if cached.as_ref().is_none_or(|c| c.version < version) {
-            *cached = Some(Cached {
-                version,
-                participants,
-            });
+    /// The list as of `version` or newer: the one kept, or else what `read` returns (read
+    /// after seeing `version`), which is then kept.
+    pub(super) async fn at_least<E, R>(
+        &self,
+        version: u64,
+        read: impl FnOnce() -> R,
+    ) -> Result<Arc<[Participant]>, E>
+    where
+        R: Future<Output = Result<Vec<Participant>, E>>,
+    {
+        let mut cached = self.0.lock().await;
+        if let Some(kept) = cached.as_ref().filter(|kept| kept.version >= version) {
+            return Ok(Arc::clone(&kept.participants));
         }
+        let participants: Arc<[Participant]> = read().await?.into();
+        *cached = Some(Cached {
+            version,
+            participants: Arc::clone(&participants),
+        });
+        Ok(participants)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+
     use streamit_protocol::v1::{DisplayName, MemberStatus, UserId, UserRef};
 
     use super::*;
 
-    fn list(name: &str) -> Arc<[Participant]> {
+    fn list(name: &str) -> Vec<Participant> {
         let user = UserRef::new(
             UserId::from_uuid(uuid::Uuid::new_v4()),
             DisplayName::new(name).unwrap(),
         );
-        Arc::from(vec![Participant::new(
-            user,
-            MemberStatus::Approved,
-            false,
-            false,
-        )])
+        vec![Participant::new(user, MemberStatus::Approved, false, false)]
     }
 
-    #[test]
-    fn serves_only_lists_at_least_as_new_and_never_goes_back() {
+    /// The first name of the list `roster` gives for `version`, reading `name` if it must.
+    async fn first(roster: &Roster, version: u64, name: &str) -> String {
+        let read = || async { Ok::<_, Infallible>(list(name)) };
+        let participants = roster.at_least(version, read).await.unwrap();
+        participants[0].user.display_name.as_str().to_owned()
+    }
+
+    #[tokio::test]
+    async fn reads_only_when_the_members_changed_since() {
         let roster = Roster::default();
-        assert!(roster.at_least(0).is_none(), "nothing kept yet");
-        roster.keep(3, list("Ada"));
-        assert_eq!(
-            roster.at_least(2).unwrap()[0].user.display_name.as_str(),
-            "Ada"
-        );
-        assert_eq!(
-            roster.at_least(3).unwrap()[0].user.display_name.as_str(),
-            "Ada"
-        );
-        assert!(roster.at_least(4).is_none(), "the members changed since");
-        roster.keep(2, list("Bo"));
-        assert_eq!(
-            roster.at_least(3).unwrap()[0].user.display_name.as_str(),
-            "Ada",
-            "an older read never replaces a newer one"
-        );
-        roster.keep(5, list("Cy"));
-        assert_eq!(
-            roster.at_least(5).unwrap()[0].user.display_name.as_str(),
-            "Cy"
-        );
+        assert_eq!(first(&roster, 3, "Ada").await, "Ada", "nothing kept: read");
+        assert_eq!(first(&roster, 2, "Bo").await, "Ada", "kept is newer");
+        assert_eq!(first(&roster, 3, "Bo").await, "Ada", "kept is as new");
+        assert_eq!(first(&roster, 4, "Cy").await, "Cy", "the members changed");
+        assert_eq!(first(&roster, 4, "Di").await, "Cy");
+    }
+
+    #[tokio::test]
+    async fn sockets_admitted_at_once_share_one_read() {
+        let roster = Roster::default();
+        let reads = std::sync::atomic::AtomicU32::new(0);
+        let read = || async {
+            reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tokio::task::yield_now().await;
+            Ok::<_, Infallible>(list("Ada"))
+        };
+        let admissions = (0..20).map(|_| roster.at_least(7, read));
+        for participants in futures_util::future::join_all(admissions).await {
+            assert_eq!(participants.unwrap().len(), 1);
+        }
+        assert_eq!(reads.into_inner(), 1);
     }
 }

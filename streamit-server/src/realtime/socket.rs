@@ -106,21 +106,16 @@ async fn admit(
         return Err(CloseCode::NotApproved);
     }
     let user = found.user.ok_or(CloseCode::Unauthorized)?;
-    let version = found.members_version;
-    let cached = (shared.registry.get(code)).and_then(|room| room.roster.at_least(version));
-    let participants = match cached {
-        Some(participants) => participants,
-        None => shared
-            .store
-            .participants(code)
-            .await
-            .map_err(internal)?
-            .into(),
-    };
-    // Taken last, with no wait before the join is sent: a room task may stop while the store
-    // answers (its last socket left), and the registry then starts a fresh one.
+    let participants = shared
+        .registry
+        .handle(shared, code)
+        .roster
+        .at_least(found.members_version, || shared.store.participants(code))
+        .await
+        .map_err(internal)?;
+    // Taken again, with no wait before the join is sent: the room's task may have stopped while
+    // the store answered (its last socket left), and the registry then starts a fresh one.
     let room = shared.registry.handle(shared, code);
-    room.roster.keep(version, Arc::clone(&participants));
     Ok(Admitted {
         room,
         user,

@@ -89,6 +89,11 @@ impl Store {
         status: MemberStatus,
         now_ms: u64,
     ) -> Result<Membership> {
+        // Joining again is the common case (the SDK's `join_room` joins before it connects):
+        // a read, no write transaction.
+        if let Some(existing) = self.membership(code, user_id).await? {
+            return Ok(existing);
+        }
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO participants (room_code, user_id, status, joined_at_ms) VALUES ($1, $2, $3, $4) \
@@ -105,7 +110,7 @@ impl Store {
                 members_changed(&mut tx, code).await?;
                 row
             }
-            // Someone else's insert won (the same user joining twice at once): theirs stands.
+            // Another insert won since the read (the same user joining twice at once): it stands.
             None => sqlx::query(
                 "SELECT status, muted_until_ms FROM participants WHERE room_code = $1 AND user_id = $2",
             )

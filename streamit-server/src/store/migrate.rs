@@ -16,35 +16,26 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        sql: include_str!("../../migrations/sqlite/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        sql: include_str!("../../migrations/sqlite/0002_live.sql"),
-    },
-    Migration {
-        version: 3,
-        sql: include_str!("../../migrations/sqlite/0003_members_version.sql"),
-    },
-];
+/// `SQLITE` and `POSTGRES`: the same steps, each file in its own dialect under
+/// `migrations/<backend>/`, so a step missing for either backend does not compile.
+macro_rules! migrations {
+    ($($version:literal => $file:literal),+ $(,)?) => {
+        const SQLITE: &[Migration] = &[$(Migration {
+            version: $version,
+            sql: include_str!(concat!("../../migrations/sqlite/", $file)),
+        }),+];
+        const POSTGRES: &[Migration] = &[$(Migration {
+            version: $version,
+            sql: include_str!(concat!("../../migrations/postgres/", $file)),
+        }),+];
+    };
+}
 
-const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        sql: include_str!("../../migrations/postgres/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        sql: include_str!("../../migrations/postgres/0002_live.sql"),
-    },
-    Migration {
-        version: 3,
-        sql: include_str!("../../migrations/postgres/0003_members_version.sql"),
-    },
-];
+migrations! {
+    1 => "0001_init.sql",
+    2 => "0002_live.sql",
+    3 => "0003_members_version.sql",
+}
 
 /// The advisory lock key migrations hold on PostgreSQL: "STREAMIT" in ASCII, so it cannot
 /// collide with another application's lock on a shared server by accident.

@@ -168,16 +168,12 @@ impl Realtime {
 
     /// REST deleted the room: its members get `ROOM_DELETED` and close with 4010.
     pub(crate) async fn room_deleted(&self, code: RoomCode) {
-        if let Some(room) = self.shared.registry.get(code) {
-            room.send(Command::Deleted).await;
-        }
+        self.tell(code, Command::Deleted).await;
     }
 
     /// The grace sweeper expired the room: `ROOM_EXPIRED`, then 4010.
     pub(crate) async fn room_expired(&self, code: RoomCode) {
-        if let Some(room) = self.shared.registry.get(code) {
-            room.send(Command::Expired).await;
-        }
+        self.tell(code, Command::Expired).await;
     }
 
     /// A login ended: its sockets close with 4001.
@@ -189,8 +185,13 @@ impl Realtime {
 
     /// Someone asked to join an `APPROVAL` room: its host hears of it live.
     pub(crate) async fn join_requested(&self, code: RoomCode, user: UserRef) {
+        self.tell(code, Command::JoinRequested(user)).await;
+    }
+
+    /// Hands `command` to the room's task, if the room is live on this node.
+    async fn tell(&self, code: RoomCode, command: Command) {
         if let Some(room) = self.shared.registry.get(code) {
-            room.send(Command::JoinRequested(user)).await;
+            room.send(command).await;
         }
     }
 }

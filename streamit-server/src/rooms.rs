@@ -8,9 +8,9 @@ pub(crate) mod lifecycle;
 use rand::Rng as _;
 use streamit_protocol::v1::{
     CreateRoomRequest, CreateRoomResponse, EmbedOptions, EntryMode, ErrorCode, JoinRoomRequest,
-    JoinRoomResponse, MemberStatus, Participant, PendingResponse, PublicRoomsQuery,
-    PublicRoomsResponse, Room, RoomCode, RoomDetail, RoomName, RoomPassword, RoomUserRequest,
-    UserId,
+    JoinRoomResponse, MAX_ROOM_NAME_CHARS, MemberStatus, Participant, PendingResponse,
+    PublicRoomsQuery, PublicRoomsResponse, Room, RoomCode, RoomDetail, RoomName, RoomPassword,
+    RoomUserRequest, UserId,
 };
 
 use crate::app::App;
@@ -81,7 +81,10 @@ fn generated_password() -> RoomPassword {
 }
 
 fn default_name(host_name: &str) -> RoomName {
-    let name: String = format!("{host_name}'s room").chars().take(64).collect();
+    let name: String = format!("{host_name}'s room")
+        .chars()
+        .take(MAX_ROOM_NAME_CHARS)
+        .collect();
     RoomName::new(&name).unwrap_or_else(|_| RoomName::new("Watch room").expect("a valid name"))
 }
 
@@ -260,9 +263,6 @@ pub(crate) async fn deny(app: &App, caller: &Caller, request: RoomUserRequest) -
 /// Deletes the room for good; a room already closed answers 410.
 pub(crate) async fn delete(app: &App, caller: &Caller, code: RoomCode) -> ApiResult<Room> {
     let record = find_hosted(app, caller, code).await?;
-    if record.room.state.is_closed() {
-        return Err(closed());
-    }
     let sources = lifecycle::sources(Event::Deleted);
     let to = lifecycle::next(record.room.state, Event::Deleted).map_err(|_| closed())?;
     let room = app

@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::app::App;
 use crate::config::{Config, redact_url};
+use crate::rooms::lifecycle;
 use crate::{grace, http, store};
 
 /// Why the server could not start.
@@ -54,7 +55,7 @@ pub async fn run(
         .await
         .map_err(|e| database_error(&url, e))?;
     // No socket survived the last stop: rooms whose host was live get their grace from now.
-    let deadline = crate::clock::now_ms() + u64::from(config.grace_seconds) * 1000;
+    let deadline = lifecycle::grace_deadline(crate::clock::now_ms(), config.grace_seconds);
     let in_grace = app
         .store
         .recover_after_restart(deadline)

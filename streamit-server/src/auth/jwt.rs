@@ -17,7 +17,8 @@ use uuid::Uuid;
 pub(crate) struct Claims {
     /// The user.
     pub(crate) sub: UserId,
-    /// Display name when the token was issued, so sockets can label a user without a lookup.
+    /// Display name when the token was issued, for whoever reads the token; the server reads
+    /// names from the store, where they are current.
     pub(crate) name: String,
     /// Whether the user is a guest.
     pub(crate) guest: bool,
@@ -31,7 +32,7 @@ pub(crate) struct Claims {
     pub(crate) exp: u64,
 }
 
-/// Why a token was refused; every variant answers `INVALID_TOKEN`, the split is for logs.
+/// Why a token was refused; every variant answers `UNAUTHORIZED`, the split is for logs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum InvalidToken {
     /// Not a JWT, or its claims are missing or mistyped.

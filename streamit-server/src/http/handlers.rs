@@ -49,23 +49,22 @@ pub(crate) async fn handle(
     parts: &Parts,
     body: &[u8],
 ) -> ApiResult<Reply> {
-    let ip = ip.to_string();
     Ok(match route {
         Route::Register => {
-            limit(&app.limits.signup_per_ip, &ip)?;
+            limit(&app.limits.signup_per_ip, &ip.to_string())?;
             json(
                 StatusCode::CREATED,
                 &app.auth.register(json_body(parts, body)?).await?,
             )
         }
         Route::Login => {
-            limit(&app.limits.login_per_ip, &ip)?;
+            limit(&app.limits.login_per_ip, &ip.to_string())?;
             let request: LoginRequest = json_body(parts, body)?;
             limit(&app.limits.login_per_email, request.email.as_str())?;
             json(StatusCode::OK, &app.auth.login(request).await?)
         }
         Route::Guest => {
-            limit(&app.limits.signup_per_ip, &ip)?;
+            limit(&app.limits.signup_per_ip, &ip.to_string())?;
             json(
                 StatusCode::CREATED,
                 &app.auth.guest(json_body(parts, body)?).await?,

@@ -20,8 +20,7 @@ use uuid::Uuid;
 
 use super::chat_rules::ChatGuard;
 use super::persist::Persister;
-use super::writer::Delivery;
-use super::writer::Writer;
+use super::writer::{Delivery, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
 use crate::clock::now_ms;
 use crate::metrics::{Gauge, Metrics};
@@ -195,9 +194,7 @@ impl LiveRoom {
     /// A reply to one socket: not a broadcast, so no `seq`.
     fn reply(&self, conn: ConnId, reference: Option<ClientRef>, event: ServerEvent) {
         if let Some(socket) = self.sockets.get(&conn) {
-            socket.writer.send(Utf8Bytes::from(
-                ServerMessage::reply(reference, now_ms(), event).encode(),
-            ));
+            socket.writer.send(reply_frame(reference, event));
         }
     }
 
@@ -295,13 +292,10 @@ impl LiveRoom {
             .await;
         }
         let snapshot = self.snapshot(&user, &participants);
-        let frame = ServerMessage::reply(
+        writer.send(reply_frame(
             None,
-            now_ms(),
             ServerEvent::RoomSnapshot(Box::new(snapshot)),
-        )
-        .encode();
-        writer.send(Utf8Bytes::from(frame));
+        ));
         self.sockets.insert(
             conn,
             Socket {
@@ -352,7 +346,7 @@ impl LiveRoom {
 
     async fn start_grace(&mut self) {
         let grace_seconds = self.shared.grace_seconds;
-        let deadline = now_ms() + u64::from(grace_seconds) * 1000;
+        let deadline = lifecycle::grace_deadline(now_ms(), grace_seconds);
         if self
             .transition(Event::HostLeft, Some(deadline))
             .await
@@ -394,7 +388,7 @@ impl LiveRoom {
     }
 
     fn tell_host(&self, event: ServerEvent) {
-        let frame = Utf8Bytes::from(ServerMessage::reply(None, now_ms(), event).encode());
+        let frame = reply_frame(None, event);
         for socket in self.sockets.values().filter(|s| self.is_host(s.user_id)) {
             socket.writer.send(frame.clone());
         }

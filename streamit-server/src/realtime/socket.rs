@@ -12,17 +12,16 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use streamit_protocol::v1::{
     ClientMessage, CloseCode, ErrorEvent, LeaveReason, MemberStatus, Participant, RoomCode,
-    ServerEvent, ServerMessage, UserRef,
+    ServerEvent, UserRef,
 };
 use tokio::sync::oneshot;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use uuid::Uuid;
 
 use super::room::{Command, Join};
 use super::writer::{self, Writer};
 use super::{ConnId, RoomHandle, Shared};
-use crate::clock::now_ms;
 use crate::metrics::Gauge;
 use crate::rate_limit::RateLimiter;
 
@@ -264,9 +263,7 @@ async fn read(
             Err((reference, code, message)) => {
                 malformed_in_a_row += 1;
                 let error = ServerEvent::Error(ErrorEvent::new(code, message));
-                writer.send(Utf8Bytes::from(
-                    ServerMessage::reply(reference, now_ms(), error).encode(),
-                ));
+                writer.send(writer::reply_frame(reference, error));
                 if malformed_in_a_row >= MALFORMED_IN_A_ROW {
                     writer.close(CloseCode::PolicyViolation);
                     return LeaveReason::Left;

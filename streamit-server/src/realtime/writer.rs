@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 
 use futures_util::{Sink, SinkExt as _};
-use streamit_protocol::v1::CloseCode;
+use streamit_protocol::v1::{ClientRef, CloseCode, ServerEvent, ServerMessage};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -15,6 +15,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{
 };
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
+
+use crate::clock::now_ms;
 
 /// Frames a socket may have queued before it counts as too slow.
 pub(crate) const QUEUE_FRAMES: usize = 512;
@@ -52,6 +54,11 @@ pub(crate) struct Outbox {
     frames: mpsc::Receiver<Outgoing>,
     close: CancellationToken,
     close_code: Arc<AtomicU16>,
+}
+
+/// A frame for one socket, or a few (the hosts): a reply, so no `seq`.
+pub(crate) fn reply_frame(reference: Option<ClientRef>, event: ServerEvent) -> Utf8Bytes {
+    Utf8Bytes::from(ServerMessage::reply(reference, now_ms(), event).encode())
 }
 
 pub(crate) fn channel() -> (Writer, Outbox) {

@@ -49,6 +49,11 @@ pub(crate) fn next(state: RoomState, event: Event) -> Result<RoomState, Refused>
     }
 }
 
+/// When a room that goes into grace at `now_ms` expires.
+pub(crate) fn grace_deadline(now_ms: u64, grace_seconds: u32) -> u64 {
+    now_ms + u64::from(grace_seconds) * 1000
+}
+
 /// Every state `event` may start from.
 pub(crate) fn sources(event: Event) -> Vec<RoomState> {
     STATES

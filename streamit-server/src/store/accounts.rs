@@ -202,8 +202,7 @@ pub(super) fn conflict_if_taken(error: sqlx::Error) -> Error {
 }
 
 fn get_uuid(row: &sqlx::any::AnyRow, column: &str) -> Result<Uuid> {
-    let text: String = row.try_get(column)?;
-    Uuid::parse_str(&text).map_err(|e| Error::Corrupt(format!("{column} = {text:?}: {e}")))
+    rows::get_parsed(row, column, Uuid::parse_str)
 }
 
 fn to_hex(bytes: &[u8]) -> String {

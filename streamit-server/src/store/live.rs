@@ -7,16 +7,15 @@
 //! sent is below the ceilings the next one starts from. Every statement here keeps
 //! `seq_ceiling >= seq` and `version_ceiling >= playback_version`.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
 use streamit_protocol::v1::{
-    CHAT_HISTORY_KEPT, ChatMessage, ChatText, DisplayName, MediaRef, MessageId, Playback, RoomCode,
-    RoomState, UserId, UserRef,
+    CHAT_HISTORY_KEPT, ChatMessage, ChatText, MediaRef, MessageId, Playback, RoomCode, RoomState,
+    UserId, UserRef,
 };
 
 use super::members::members_changed;
 use super::rows::{self, flag, int, wire};
-use super::{Error, Result, Store};
+use super::{Result, Store};
 
 /// Every column `chat_message` reads, newest first; a query appends its `LIMIT`.
 macro_rules! recent_chat_select {
@@ -332,20 +331,11 @@ impl Store {
 
 /// A chat line from the columns of `recent_chat_select!`.
 fn chat_message(row: &AnyRow) -> Result<ChatMessage> {
-    let id: String = row.try_get("id")?;
-    let id = id.parse::<MessageId>().map_err(|e| corrupt("id", &id, e))?;
-    let name: String = row.try_get("display_name")?;
-    let name = DisplayName::new(&name).map_err(|e| corrupt("display_name", &name, e))?;
-    let text: String = row.try_get("text")?;
-    let text = ChatText::new(&text).map_err(|e| corrupt("text", &text, e))?;
+    let name = rows::get_display_name(row, "display_name")?;
     Ok(ChatMessage::new(
-        id,
+        rows::get_parsed(row, "id", str::parse::<MessageId>)?,
         UserRef::new(rows::get_user_id(row, "user_id")?, name),
-        text,
+        rows::get_parsed(row, "text", ChatText::new)?,
         rows::get_u64(row, "sent_at_ms")?,
     ))
-}
-
-fn corrupt(column: &str, value: &str, why: impl std::fmt::Display) -> Error {
-    Error::Corrupt(format!("{column} = {value:?}: {why}"))
 }

@@ -18,6 +18,10 @@ macro_rules! participant_select {
     };
 }
 
+/// One user's membership of one room: `$1` the room, `$2` the user.
+const MEMBERSHIP: &str =
+    "SELECT status, muted_until_ms FROM participants WHERE room_code = $1 AND user_id = $2";
+
 impl Store {
     /// Everything a socket's admission checks need (the token's login, room state and host,
     /// ban, membership, the user's name) in one read: a socket opens with one round trip to
@@ -69,13 +73,11 @@ impl Store {
         code: RoomCode,
         user_id: UserId,
     ) -> Result<Option<Membership>> {
-        let row = sqlx::query(
-            "SELECT status, muted_until_ms FROM participants WHERE room_code = $1 AND user_id = $2",
-        )
-        .bind(code.as_str().to_owned())
-        .bind(user_id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(MEMBERSHIP)
+            .bind(code.as_str().to_owned())
+            .bind(user_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(membership).transpose()
     }
 
@@ -89,11 +91,6 @@ impl Store {
         status: MemberStatus,
         now_ms: u64,
     ) -> Result<Membership> {
-        // Joining again is the common case (the SDK's `join_room` joins before it connects):
-        // a read, no write transaction.
-        if let Some(existing) = self.membership(code, user_id).await? {
-            return Ok(existing);
-        }
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO participants (room_code, user_id, status, joined_at_ms) VALUES ($1, $2, $3, $4) \
@@ -110,14 +107,14 @@ impl Store {
                 members_changed(&mut tx, code).await?;
                 row
             }
-            // Another insert won since the read (the same user joining twice at once): it stands.
-            None => sqlx::query(
-                "SELECT status, muted_until_ms FROM participants WHERE room_code = $1 AND user_id = $2",
-            )
-            .bind(code.as_str().to_owned())
-            .bind(user_id.to_string())
-            .fetch_one(&mut *tx)
-            .await?,
+            // Someone else's insert won (the same user joining twice at once): theirs stands.
+            None => {
+                sqlx::query(MEMBERSHIP)
+                    .bind(code.as_str().to_owned())
+                    .bind(user_id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
         };
         tx.commit().await?;
         membership(&row)

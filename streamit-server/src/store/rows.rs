@@ -34,7 +34,6 @@ pub(super) fn wire<T: Serialize>(value: T) -> String {
     }
 }
 
-/// Season and episode as key columns: 0 when absent.
 /// The query with a `MediaRef`'s five columns bound next, in the order every statement lists
 /// them: provider, kind, id, season, episode.
 pub(super) fn bind_media<'q>(
@@ -49,6 +48,7 @@ pub(super) fn bind_media<'q>(
         .bind(episode_part(media.episode()))
 }
 
+/// Season and episode as key columns: 0 when absent.
 pub(super) fn episode_part(value: Option<u32>) -> i64 {
     value.map_or(0, i64::from)
 }
@@ -84,7 +84,7 @@ pub(super) fn get_wire<T: DeserializeOwned>(row: &AnyRow, column: &str) -> Resul
         .map_err(|e| corrupt(column, name, e))
 }
 
-fn get_parsed<T, E: std::fmt::Display>(
+pub(super) fn get_parsed<T, E: std::fmt::Display>(
     row: &AnyRow,
     column: &str,
     parse: impl FnOnce(&str) -> Result<T, E>,

@@ -434,7 +434,7 @@ impl LiveRoom {
         };
         let store = self.shared.store.clone();
         let code = self.code;
-        tokio::spawn(async move {
+        self.shared.tasks.spawn(async move {
             let report = progress::Report {
                 user_id,
                 room_code: code,

@@ -645,9 +645,7 @@ impl Client {
             .try_clone()
             .expect("request bodies are JSON bytes, never streams");
         if let Some(token) = token {
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.as_str()))
-                .map_err(|_| Error::NotSignedIn)?;
-            value.set_sensitive(true);
+            let value = bearer(token).map_err(|_| Error::NotSignedIn)?;
             request.headers_mut().insert(AUTHORIZATION, value);
         }
         Ok(self.inner.http.execute(request).await?)
@@ -708,6 +706,15 @@ async fn api_error(response: reqwest::Response) -> ApiError {
         details,
         retry_after: detail_retry.or(header_retry),
     }
+}
+
+/// `Authorization: Bearer <token>` for REST and the room socket alike, kept out of debug output.
+pub(crate) fn bearer(
+    token: &AccessToken,
+) -> std::result::Result<HeaderValue, reqwest::header::InvalidHeaderValue> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.as_str()))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 #[cfg(test)]

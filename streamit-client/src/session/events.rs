@@ -35,7 +35,7 @@ pub enum RoomEvent {
     /// offline, so update presence from it.
     Rejoined(ServerMessage),
     /// A frame that is not a valid server message (bad JSON, a known event with wrong data,
-    /// over 16 KiB, binary). Skipped; the session goes on.
+    /// over `MAX_SERVER_FRAME_BYTES`, binary). Skipped; the session goes on.
     Malformed {
         /// What was wrong with it.
         error: FrameError,

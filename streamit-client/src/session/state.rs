@@ -2,12 +2,9 @@
 //! [`RoomSession`](crate::RoomSession) handles (which read it), and the `seq` bookkeeping of
 //! one socket.
 
-use streamit_protocol::v1::{Playback, Room, RoomState, ServerEvent, You};
+use streamit_protocol::v1::{MUTED_FOREVER_MS, Playback, Room, RoomState, ServerEvent, You};
 
 use super::clock::ClockSync;
-
-/// A mute without end, as the server shows it: the largest integer every client reads exactly.
-const MUTED_FOREVER_MS: u64 = (1 << 53) - 1;
 
 /// The room as the last snapshot and the events since show it. Behind a `std` mutex: every
 /// section is a few assignments, never held across an await.
@@ -63,8 +60,9 @@ impl State {
         let Some(room) = &mut self.room else { return };
         match event {
             ServerEvent::RoomUpdated(update) => {
-                let update = update.clone();
-                room.name = update.name.unwrap_or_else(|| room.name.clone());
+                if let Some(name) = &update.name {
+                    room.name = name.clone();
+                }
                 room.state = update.state.unwrap_or(room.state);
                 room.is_private = update.is_private.unwrap_or(room.is_private);
                 room.entry_mode = update.entry_mode.unwrap_or(room.entry_mode);

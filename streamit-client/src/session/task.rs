@@ -11,14 +11,13 @@ use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use streamit_protocol::v1::{
-    AccessToken, ClientEvent, ClientMessage, ClientRef, CloseCode, Empty, FrameError, Ping,
-    RoomCode, ServerEvent, ServerMessage,
+    AccessToken, ClientEvent, ClientMessage, ClientRef, CloseCode, Empty, FrameError,
+    MAX_SERVER_FRAME_BYTES, Ping, RoomCode, ServerEvent, ServerMessage,
 };
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WireCloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -35,7 +34,7 @@ use crate::client::Client;
 /// Largest frame the transport reads, in bytes: well above the protocol's limits on server
 /// frames, so that an oversized frame becomes a `Malformed` event (the decoder refuses it)
 /// rather than a dropped socket, while memory stays bounded.
-const MAX_INCOMING_BYTES: usize = 4 * 1024 * 1024;
+const MAX_INCOMING_BYTES: usize = 4 * MAX_SERVER_FRAME_BYTES;
 
 /// How long a close handshake may take before the socket is simply dropped.
 const CLOSE_HANDSHAKE: Duration = Duration::from_secs(1);
@@ -419,9 +418,7 @@ fn is_internal(reference: &ClientRef) -> bool {
 /// proxies log).
 async fn connect(url: String, token: &AccessToken, limit: Duration) -> Result<Socket, WsError> {
     let mut request = url.into_client_request()?;
-    let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.as_str()))
-        .map_err(|e| WsError::HttpFormat(e.into()))?;
-    bearer.set_sensitive(true);
+    let bearer = crate::client::bearer(token).map_err(|e| WsError::HttpFormat(e.into()))?;
     request.headers_mut().insert(AUTHORIZATION, bearer);
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_INCOMING_BYTES))

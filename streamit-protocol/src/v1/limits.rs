@@ -28,6 +28,9 @@ pub const CHAT_HISTORY_IN_SNAPSHOT: usize = 50;
 /// Longest display name, in characters, after trimming.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 32;
 
+/// `muted_until_ms` of a mute without end: the largest integer every client reads exactly.
+pub const MUTED_FOREVER_MS: u64 = (1 << 53) - 1;
+
 /// Longest room name, in characters, after trimming.
 pub const MAX_ROOM_NAME_CHARS: usize = 64;
 

@@ -4,8 +4,8 @@ use std::borrow::Cow;
 
 use streamit_protocol::v1::{
     ChatMessage, ClientEvent, ClientMessage, ClientRef, CloseCode, EmbedOptions, ErrorCode,
-    ErrorEvent, HostChanged, LeaveReason, MediaChanged, MemberStatus, MessageId, Moderation,
-    Playback, PlaybackCause, PlaybackState, PlayerEventKind, Pong, RoomUpdate, Seconds,
+    ErrorEvent, HostChanged, LeaveReason, MUTED_FOREVER_MS, MediaChanged, MemberStatus, MessageId,
+    Moderation, Playback, PlaybackCause, PlaybackState, PlayerEventKind, Pong, RoomUpdate, Seconds,
     ServerEvent, SyncCorrection, UserId, UserRef,
 };
 use uuid::Uuid;
@@ -17,9 +17,6 @@ use super::LiveRoom;
 use crate::clock::now_ms;
 use crate::media;
 use crate::progress;
-
-/// A mute without end, as the wire shows it: the largest integer every client reads exactly.
-const MUTED_FOREVER_MS: u64 = (1 << 53) - 1;
 
 /// A refused request, answered with `ERROR` to its sender only.
 struct Refused {

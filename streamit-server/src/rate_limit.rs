@@ -1,5 +1,5 @@
-//! A keyed token-bucket limiter: login per IP and per e-mail, guest and register per IP, and
-//! WebSocket flood control.
+//! Token buckets: a keyed limiter for login per IP and per e-mail, guest and register per IP,
+//! and a single [`Bucket`] for each WebSocket's flood control.
 //!
 //! Each key's bucket is stored as one instant, its "theoretical arrival time" (the generic cell
 //! rate algorithm): the moment the bucket would be full again. Taking a token pushes it one
@@ -63,13 +63,8 @@ impl RateLimiter {
     }
 
     fn with_max_keys(burst: u32, per: Duration, max_keys: usize) -> Self {
-        let burst = burst.max(1);
-        let rule = Rule {
-            interval: per / burst,
-            tolerance: per,
-        };
         Self {
-            rule: Some(rule),
+            rule: Some(Rule::new(burst, per)),
             max_keys,
             state: Mutex::default(),
         }
@@ -112,7 +107,49 @@ impl RateLimiter {
     }
 }
 
+/// One bucket with no key, for a limit its owner alone checks (a socket's flood control): no
+/// map and no lock on every frame.
+pub(crate) struct Bucket {
+    /// `None` when limits are off.
+    rule: Option<Rule>,
+    /// When the bucket will be full again; at or before now means full.
+    full_at: Instant,
+}
+
+impl Bucket {
+    /// Full, holding `burst` tokens and refilling `burst` every `per`, as [`RateLimiter::new`].
+    pub(crate) fn new(burst: u32, per: Duration) -> Self {
+        Self {
+            rule: Some(Rule::new(burst, per)),
+            full_at: Instant::now(),
+        }
+    }
+
+    /// A bucket that never runs out, for `--rate-limits off`.
+    pub(crate) fn disabled() -> Self {
+        Self {
+            rule: None,
+            full_at: Instant::now(),
+        }
+    }
+
+    /// Takes a token at `now`; when empty, how long until one is back.
+    pub(crate) fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.rule
+            .map_or(Ok(()), |rule| rule.take(&mut self.full_at, now))
+    }
+}
+
 impl Rule {
+    /// `burst` tokens (at least 1, so a misconfiguration cannot lock everyone out) coming back
+    /// over `per`.
+    fn new(burst: u32, per: Duration) -> Self {
+        Self {
+            interval: per / burst.max(1),
+            tolerance: per,
+        }
+    }
+
     /// Takes one token from the bucket that is full again at `full_at`.
     fn take(self, full_at: &mut Instant, now: Instant) -> Result<(), Duration> {
         let next = (*full_at).max(now) + self.interval;
@@ -158,6 +195,19 @@ mod tests {
 
     fn secs(s: u64) -> Duration {
         Duration::from_secs(s)
+    }
+
+    #[test]
+    fn a_bucket_without_key_limits_like_a_keyed_one() {
+        let mut bucket = Bucket::new(3, secs(3));
+        let start = Instant::now();
+        let keyed = RateLimiter::new(3, secs(3));
+        for at in [0, 0, 0, 0, 1, 1, 2, 5] {
+            let now = start + secs(at);
+            assert_eq!(bucket.take(now), keyed.check("k", now), "at {at} s");
+        }
+        let mut off = Bucket::disabled();
+        assert!((0..1000).all(|_| off.take(start).is_ok()));
     }
 
     #[test]

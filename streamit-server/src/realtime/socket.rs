@@ -23,7 +23,7 @@ use super::room::{Command, Join};
 use super::writer::{self, Writer};
 use super::{ConnId, RoomHandle, Shared};
 use crate::metrics::Gauge;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::Bucket;
 
 type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
@@ -201,10 +201,10 @@ async fn read(
     writer: &Writer,
     mut stream: futures_util::stream::SplitStream<Stream>,
 ) -> LeaveReason {
-    let flood = if shared.flood_limits {
-        RateLimiter::new(FRAMES_PER_SECOND, Duration::from_secs(1))
+    let mut flood = if shared.flood_limits {
+        Bucket::new(FRAMES_PER_SECOND, Duration::from_secs(1))
     } else {
-        RateLimiter::disabled()
+        Bucket::disabled()
     };
     let mut malformed_in_a_row = 0;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
@@ -241,7 +241,7 @@ async fn read(
             Some(Ok(Message::Binary(_))) => None,
             Some(Ok(Message::Text(text))) => Some(text),
         };
-        if flood.check("socket", Instant::now()).is_err() {
+        if flood.take(Instant::now()).is_err() {
             tracing::info!("socket flooding; closing it with 4029");
             writer.close(CloseCode::TooSlow);
             return LeaveReason::Left;

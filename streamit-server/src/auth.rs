@@ -66,10 +66,7 @@ impl Auth {
     }
 
     pub(crate) async fn register(&self, request: RegisterRequest) -> ApiResult<AuthResponse> {
-        let password = request.password.as_str().to_owned();
-        let hash = tokio::task::spawn_blocking(move || password::hash(&password))
-            .await?
-            .map_err(ApiError::internal)?;
+        let hash = password::hash_off_thread(request.password.as_str().to_owned()).await?;
         let new = NewUser {
             id: UserId::from_uuid(Uuid::new_v4()),
             email: Some(request.email),
@@ -95,13 +92,13 @@ impl Auth {
         let found = self.store.user_by_email(&request.email).await?;
         let password = request.password.as_str().to_owned();
         let Some(found) = found else {
-            tokio::task::spawn_blocking(move || password::verify_dummy(&password)).await?;
+            password::verify_dummy_off_thread(password).await?;
             return Err(invalid_credentials());
         };
         let Some(hash) = found.password_hash else {
             return Err(invalid_credentials());
         };
-        let valid = tokio::task::spawn_blocking(move || password::verify(&password, &hash)).await?;
+        let valid = password::verify_off_thread(password, hash).await?;
         if !valid {
             return Err(invalid_credentials());
         }

@@ -66,12 +66,6 @@ async fn find_hosted(app: &App, caller: &Caller, code: RoomCode) -> ApiResult<Ro
     Ok(record)
 }
 
-async fn hash_in_background(password: RoomPassword) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || password::hash(password.as_str()))
-        .await?
-        .map_err(ApiError::internal)
-}
-
 fn generated_password() -> RoomPassword {
     let mut rng = rand::rng();
     let text: String = (0..GENERATED_PASSWORD_CHARS)
@@ -102,11 +96,14 @@ pub(crate) async fn create(
         ));
     }
     let (password_hash, shown_password) = match (entry_mode, request.password) {
-        (EntryMode::Password, Some(given)) => (Some(hash_in_background(given).await?), None),
+        (EntryMode::Password, Some(given)) => (
+            Some(password::hash_off_thread(given.as_str().to_owned()).await?),
+            None,
+        ),
         (EntryMode::Password, None) => {
             let generated = generated_password();
             (
-                Some(hash_in_background(generated.clone()).await?),
+                Some(password::hash_off_thread(generated.as_str().to_owned()).await?),
                 Some(generated),
             )
         }
@@ -206,8 +203,7 @@ async fn check_room_password(hash: Option<String>, given: Option<RoomPassword>) 
     let (Some(hash), Some(given)) = (hash, given) else {
         return Err(wrong());
     };
-    let valid =
-        tokio::task::spawn_blocking(move || password::verify(given.as_str(), &hash)).await?;
+    let valid = password::verify_off_thread(given.as_str().to_owned(), hash).await?;
     if valid { Ok(()) } else { Err(wrong()) }
 }
 

@@ -2,8 +2,9 @@
 //! recommendation: 19 MiB, 2 passes, 1 lane), stored as PHC strings so the parameters travel
 //! with each hash and can be raised later without breaking old accounts.
 //!
-//! Every function here is deliberately slow (tens of milliseconds of CPU and 19 MiB of memory),
-//! so callers run them on `tokio::task::spawn_blocking`, never on a runtime worker.
+//! Every check here is deliberately slow (tens of milliseconds of CPU and 19 MiB of memory), so
+//! the server calls the `*_off_thread` forms, which run on `tokio::task::spawn_blocking`, never
+//! on a runtime worker.
 
 use std::hint::black_box;
 use std::sync::LazyLock;
@@ -11,6 +12,8 @@ use std::sync::LazyLock;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{self, SaltString};
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+
+use crate::error::{ApiError, ApiResult};
 
 /// Hashing failed; with the default parameters and a fresh salt this means a broken
 /// environment, so callers answer `INTERNAL`.
@@ -47,6 +50,23 @@ pub(crate) fn verify(password: &str, phc: &str) -> bool {
 /// milliseconds, which tells an attacker which addresses have accounts.
 pub(crate) fn verify_dummy(password: &str) {
     black_box(verify(password, &DUMMY_HASH));
+}
+
+/// [`hash`], off the runtime's workers.
+pub(crate) async fn hash_off_thread(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || hash(&password))
+        .await?
+        .map_err(ApiError::internal)
+}
+
+/// [`verify`], off the runtime's workers.
+pub(crate) async fn verify_off_thread(password: String, phc: String) -> ApiResult<bool> {
+    Ok(tokio::task::spawn_blocking(move || verify(&password, &phc)).await?)
+}
+
+/// [`verify_dummy`], off the runtime's workers.
+pub(crate) async fn verify_dummy_off_thread(password: String) -> ApiResult<()> {
+    Ok(tokio::task::spawn_blocking(move || verify_dummy(&password)).await?)
 }
 
 /// A hash with the same parameters as every fresh hash, so checking against it costs the same.

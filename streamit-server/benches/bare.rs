@@ -42,12 +42,12 @@ const QUEUE_FRAMES: usize = 1024;
 /// The greeting: the bots only check that the first frame mentions `ROOM_SNAPSHOT`.
 const SNAPSHOT: &str = r#"{"type":"ROOM_SNAPSHOT"}"#;
 
-/// One room: its sockets' queues, by socket id, and the counters its broadcasts carry.
+/// One room: its sockets' queues, by socket id, and the counter its broadcasts carry (every
+/// broadcast here is a playback change, so it is both the `seq` and the playback `version`).
 #[derive(Default)]
 struct Room {
     sockets: HashMap<u64, mpsc::Sender<Utf8Bytes>>,
     seq: u64,
-    version: u64,
 }
 
 /// Every room, by name. The lock is only ever held for map work and `try_send`s, never across
@@ -95,9 +95,8 @@ impl Rooms {
             return;
         };
         entry.seq += 1;
-        entry.version += 1;
         let now = now_ms();
-        let playback = Playback::paused(position_ms, now, entry.version);
+        let playback = Playback::paused(position_ms, now, entry.seq);
         // There are no users here; the nil id stands for "someone".
         let by = UserId::from_uuid(uuid::Uuid::nil());
         let event =

@@ -171,6 +171,12 @@ async fn connect(url: &str, code: RoomCode, token: &str) -> Ws {
     ws
 }
 
+/// `/proc` readings of the server given by `--server-pid`; zeros without one.
+fn server_stats(args: &Args) -> (f64, u64) {
+    args.server_pid
+        .map_or((0.0, 0), |pid| proc_stats(&pid.to_string()))
+}
+
 /// `/proc` readings of a process: CPU seconds (user + system) and resident memory in KiB.
 fn proc_stats(pid: &str) -> (f64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -208,9 +214,7 @@ async fn main() {
 /// them: admissions per second while rooms fill, and server memory per held socket.
 async fn hold_scenario(args: Args) {
     let setup = Setup::of(&args);
-    let rss_fresh = args
-        .server_pid
-        .map_or(0, |pid| proc_stats(&pid.to_string()).1);
+    let rss_fresh = server_stats(&args).1;
     let mut seats = Vec::new();
     for _ in 0..args.rooms {
         let (_host, code) = hosted_room(&setup, &args.url).await;
@@ -219,14 +223,10 @@ async fn hold_scenario(args: Args) {
             seats.push((code, token));
         }
     }
-    let rss_accounts = args
-        .server_pid
-        .map_or(0, |pid| proc_stats(&pid.to_string()).1);
+    let rss_accounts = server_stats(&args).1;
     let seats = Arc::new(seats);
     let next = Arc::new(AtomicU64::new(0));
-    let (server_cpu_before, _) = args
-        .server_pid
-        .map_or((0.0, 0), |pid| proc_stats(&pid.to_string()));
+    let (server_cpu_before, _) = server_stats(&args);
     let started = Instant::now();
     let workers: Vec<_> = (0..args.workers)
         .map(|_| {
@@ -248,14 +248,10 @@ async fn hold_scenario(args: Args) {
         sockets.extend(worker.await.expect("worker"));
     }
     let fill_seconds = started.elapsed().as_secs_f64();
-    let (server_cpu_after, _) = args
-        .server_pid
-        .map_or((0.0, 0), |pid| proc_stats(&pid.to_string()));
+    let (server_cpu_after, _) = server_stats(&args);
     // Let write-behind and allocator settle before reading memory.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_held = args
-        .server_pid
-        .map_or(0, |pid| proc_stats(&pid.to_string()).1);
+    let rss_held = server_stats(&args).1;
     let held = sockets.len();
     println!(
         "{}",
@@ -280,9 +276,7 @@ async fn connect_scenario(args: Args) {
         members.push(token);
     }
     let members = Arc::new(members);
-    let (server_cpu_before, _) = args
-        .server_pid
-        .map_or((0.0, 0), |pid| proc_stats(&pid.to_string()));
+    let (server_cpu_before, _) = server_stats(&args);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.seconds);
     let latency = Arc::new(Mutex::new(
@@ -316,9 +310,7 @@ async fn connect_scenario(args: Args) {
         admitted += worker.await.expect("worker");
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let (server_cpu_after, server_rss) = args
-        .server_pid
-        .map_or((0.0, 0), |pid| proc_stats(&pid.to_string()));
+    let (server_cpu_after, server_rss) = server_stats(&args);
     let latency = latency.lock().expect("workers are done").clone();
     let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
     println!(
@@ -347,9 +339,7 @@ async fn fanout(args: Args) {
     let latency = Arc::new(Mutex::new(
         Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
     ));
-    let rss_fresh = args
-        .server_pid
-        .map_or(0, |pid| proc_stats(&pid.to_string()).1);
+    let rss_fresh = server_stats(&args).1;
     let mut hosts = Vec::new();
     let mut readers = Vec::new();
     for room in 0..args.rooms {
@@ -368,9 +358,7 @@ async fn fanout(args: Args) {
             )));
         }
     }
-    let (server_cpu_before, server_rss) = args
-        .server_pid
-        .map_or((0.0, 0), |pid| proc_stats(&pid.to_string()));
+    let (server_cpu_before, server_rss) = server_stats(&args);
     let (bots_cpu_before, _) = proc_stats("self");
     let started = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / args.rate);
@@ -415,9 +403,7 @@ async fn fanout(args: Args) {
     }
     let latency = latency.lock().expect("readers are done").clone();
     let elapsed = started.elapsed().as_secs_f64();
-    let (server_cpu_after, server_rss_after) = args
-        .server_pid
-        .map_or((0.0, 0), |pid| proc_stats(&pid.to_string()));
+    let (server_cpu_after, server_rss_after) = server_stats(&args);
     let (bots_cpu_after, _) = proc_stats("self");
     drop(hosts);
     let got = received.load(Ordering::Relaxed);

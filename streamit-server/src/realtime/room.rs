@@ -372,19 +372,26 @@ impl LiveRoom {
         self.publish_presence();
     }
 
-    fn close_login(&mut self, login_id: Uuid) -> Vec<ConnId> {
+    /// Closes every socket `which` picks with `close` and has it leave with `reason` (a user's
+    /// last socket announces `USER_LEFT`).
+    async fn drop_sockets(
+        &mut self,
+        which: impl Fn(&Socket) -> bool,
+        close: CloseCode,
+        reason: LeaveReason,
+    ) {
         let conns: Vec<ConnId> = self
             .sockets
             .iter()
-            .filter(|(_, s)| s.login_id == login_id)
+            .filter(|(_, s)| which(s))
             .map(|(conn, _)| *conn)
             .collect();
-        for conn in &conns {
-            if let Some(socket) = self.sockets.get(conn) {
-                socket.writer.close(CloseCode::Unauthorized);
+        for conn in conns {
+            if let Some(socket) = self.sockets.get(&conn) {
+                socket.writer.close(close);
             }
+            self.leave(conn, reason).await;
         }
-        conns
     }
 
     fn tell_host(&self, event: ServerEvent) {
@@ -411,9 +418,9 @@ impl LiveRoom {
                 return Some(Stop::Closed);
             }
             Command::CloseLogin(login_id) => {
-                for conn in self.close_login(login_id) {
-                    self.leave(conn, LeaveReason::Left).await;
-                }
+                let of_login = |socket: &Socket| socket.login_id == login_id;
+                self.drop_sockets(of_login, CloseCode::Unauthorized, LeaveReason::Left)
+                    .await;
             }
             Command::JoinRequested(user) => {
                 self.tell_host(ServerEvent::JoinRequested(

@@ -29,7 +29,8 @@ pub(crate) struct Refused {
     pub(crate) event: Event,
 }
 
-const STATES: [RoomState; 5] = [
+/// Every state a room can be in.
+pub(crate) const STATES: [RoomState; 5] = [
     RoomState::Created,
     RoomState::Live,
     RoomState::Grace,

@@ -29,7 +29,7 @@ macro_rules! listed {
 
 /// How many states a room can be in: `transition_room` always binds this many, so its
 /// statement is one text whatever `from` holds.
-const STATES: usize = 5;
+const STATES: usize = crate::rooms::lifecycle::STATES.len();
 
 impl Store {
     /// Creates a room and its host's approved membership in one transaction; `Conflict` when

@@ -353,18 +353,8 @@ impl LiveRoom {
             )
         };
         self.broadcast(event).await;
-        let conns: Vec<ConnId> = self
-            .sockets
-            .iter()
-            .filter(|(_, s)| s.user_id == target)
-            .map(|(conn, _)| *conn)
-            .collect();
-        for conn in conns {
-            if let Some(socket) = self.sockets.get(&conn) {
-                socket.writer.close(close);
-            }
-            self.leave(conn, reason).await;
-        }
+        self.drop_sockets(|socket| socket.user_id == target, close, reason)
+            .await;
         Ok(())
     }
 

@@ -288,9 +288,8 @@ impl DriftController {
         if outcome.is_some() {
             self.quiet_until = Some(now_local + ms(self.config.quiet_ms));
         }
-        self.correcting = self.pending.is_some()
-            || self.nudge.is_some()
-            || self.quiet_until.is_some_and(|until| now_local < until);
+        self.correcting =
+            self.pending.is_some() || self.nudge.is_some() || self.is_quiet(now_local);
         outcome
     }
 
@@ -351,7 +350,7 @@ impl DriftController {
         room: &Playback,
         now: &Now,
     ) -> Option<Correction> {
-        if self.quiet_until.is_some_and(|until| now.local < until) {
+        if self.is_quiet(now.local) {
             return None;
         }
         let fine_stop = self.config.nudge_threshold_ms as f64 * self.config.stop_fraction;
@@ -495,7 +494,7 @@ impl DriftController {
             }
             self.episode = true;
         }
-        if self.quiet_until.is_some_and(|until| now.local < until) {
+        if self.is_quiet(now.local) {
             return None;
         }
         if fine && room.playing && size <= self.config.seek_threshold_ms {
@@ -589,6 +588,11 @@ impl DriftController {
             playing_rate,
         ));
         target_ms
+    }
+
+    /// Still in the pause after a correction, when drift is not acted on.
+    fn is_quiet(&self, now: Instant) -> bool {
+        self.quiet_until.is_some_and(|until| now < until)
     }
 
     /// The room's rate, trimmed by the learned skew.

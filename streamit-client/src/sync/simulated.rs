@@ -247,8 +247,7 @@ impl SimulatedPlayer {
 
 impl Player for SimulatedPlayer {
     fn position_ms(&self) -> u64 {
-        let exact = self.position.max(0.0).round() as i64;
-        (exact + self.jitter()).max(0) as u64
+        (self.exact_position_ms() as i64 + self.jitter()).max(0) as u64
     }
 
     fn is_playing(&self) -> bool {

@@ -89,15 +89,13 @@ impl SkewEstimator {
         match step {
             Some((dx, dy)) => self.stretch.add(dx, dy),
             None => {
-                self.close_stretch();
-                self.stretch.add(0.0, 0.0);
+                self.restart_stretch();
             }
         }
         self.last = Some((server_ms, position_ms));
         if self.stretch.x >= self.window_ms {
             // Keeps the sums small enough for f64 to stay exact.
-            self.close_stretch();
-            self.stretch.add(0.0, 0.0);
+            self.restart_stretch();
         }
     }
 
@@ -129,6 +127,12 @@ impl SkewEstimator {
     fn break_stretch(&mut self) {
         self.close_stretch();
         self.last = None;
+    }
+
+    /// Closes the stretch and starts the next at the current sample.
+    fn restart_stretch(&mut self) {
+        self.close_stretch();
+        self.stretch.add(0.0, 0.0);
     }
 
     fn close_stretch(&mut self) {

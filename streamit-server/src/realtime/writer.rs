@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
 
 use futures_util::{Sink, SinkExt as _};
 use streamit_protocol::v1::{ClientRef, CloseCode, ServerEvent, ServerMessage};
@@ -20,6 +21,11 @@ use crate::clock::now_ms;
 
 /// Frames a socket may have queued before it counts as too slow.
 pub(crate) const QUEUE_FRAMES: usize = 512;
+
+/// How long a closing socket may take to write what is left and its close frame. A peer that
+/// stopped reading takes none of it, and TCP probes a zero window for as long as the peer
+/// answers: without this bound, its writer task and kernel buffers would stay forever.
+pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Text frames longer than this are sent in fragments this long.
 const FRAGMENT_BYTES: usize = 2 * 1024;
@@ -116,8 +122,27 @@ impl Writer {
 
 impl Outbox {
     /// Writes queued frames until the socket is told to close or the sink fails, then sends
-    /// the close frame. A slow consumer's queued frames are dropped: it is being cut off.
-    pub(crate) async fn drain<S>(mut self, mut sink: S)
+    /// the close frame. A slow consumer's queued frames are dropped: it is being cut off. Once
+    /// told to close, the socket gets `CLOSE_TIMEOUT` to finish; after that the connection is
+    /// dropped, even half-way through a write.
+    pub(crate) async fn drain<S>(self, sink: S)
+    where
+        S: Sink<Message> + Unpin,
+    {
+        let close = self.close.clone();
+        let closing_too_long = async move {
+            close.cancelled().await;
+            tokio::time::sleep(CLOSE_TIMEOUT).await;
+        };
+        tokio::select! {
+            () = self.write_until_closed(sink) => {}
+            () = closing_too_long => {
+                tracing::info!("peer takes no more frames; dropping the connection unclosed");
+            }
+        }
+    }
+
+    async fn write_until_closed<S>(mut self, mut sink: S)
     where
         S: Sink<Message> + Unpin,
     {

@@ -1,7 +1,8 @@
 //! What a hostile or broken client cannot do (PROTOCOL §2 Close codes): a malformed frame gets
 //! `ERROR` with its `ref` and the socket stays open; ten in a row close it with 1008; a frame
 //! over 16 KiB closes it with 1009; flooding, or reading too slowly while the room is busy,
-//! closes it with 4029 while everyone else still gets every broadcast in order; and sockets
+//! closes it with 4029 while everyone else still gets every broadcast in order (and one that
+//! never reads again is dropped, as it cannot take the close frame); and sockets
 //! dropped half-way through the handshake or a frame leave no socket or task behind.
 
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{Account, TestServer};
 use crate::ws_support::{
-    Ws, WsClient, eventually, expect_error, hosted_room, member, metric, next_event,
+    Ended, Ws, WsClient, eventually, expect_error, hosted_room, member, metric, next_event,
 };
 
 fn ping(ts: u64) -> ClientEvent {
@@ -358,6 +359,66 @@ async fn a_slow_consumer_is_cut_off_and_the_others_get_every_broadcast() {
     assert!(got.len() < wanted.len(), "the sleeper missed the end");
     assert_eq!(got, wanted[..got.len()], "what it got was in order");
     drop((host_tx, reader_tx));
+}
+
+/// A member who stops reading for good cannot take even the 4029 close frame; the server drops
+/// its connection a bounded time later (ten seconds) instead of holding its task and buffers
+/// for as long as TCP keeps probing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_never_reads_again_is_dropped() {
+    let (_db, s, code, _host, host_socket) = room_with_host(|_| {}).await;
+    let sleeper = member(&s, &code, "Sleeper").await;
+    let (mut sleeper_socket, _) = WsClient::join(&s, &code, &sleeper, "sleeper").await;
+    let (_, host_ws) = host_socket.into_inner();
+    let (mut host_tx, mut host_rx) = host_ws.split();
+    // The host reads every frame and the writing below stays within a window of it, so only
+    // the sleeper falls behind.
+    let (host_progress, mut host_seen) = watch::channel(0u64);
+    let host_reading = tokio::spawn(async move {
+        let mut states = 0;
+        while let Some(Ok(frame)) = host_rx.next().await {
+            if let Message::Text(text) = frame
+                && matches!(
+                    ServerMessage::decode(text.as_str()).map(|m| m.event),
+                    Ok(ServerEvent::PlaybackState(_))
+                )
+            {
+                states += 1;
+                host_progress.send_replace(states);
+            }
+        }
+    });
+    let mut sent = 0;
+    while metric(&s, "streamit_slow_consumers_total").await == 0 {
+        assert!(sent < 200_000, "the sleeper was never cut off");
+        for _ in 0..500 {
+            sent += 1;
+            host_tx.send(Message::text(seek_frame(sent))).await.unwrap();
+        }
+        let caught_up = host_seen.wait_for(|&seen| seen == sent);
+        tokio::time::timeout(Duration::from_secs(30), caught_up)
+            .await
+            .expect("the host keeps up")
+            .expect("the host is reading");
+    }
+    eventually(
+        "the sleeper's connection is dropped",
+        Duration::from_secs(60),
+        || async { (metric(&s, "streamit_sockets_open").await == 1).then_some(()) },
+    )
+    .await;
+    let ended = loop {
+        match sleeper_socket.read(Duration::from_secs(30)).await {
+            Ok(_) => continue,
+            Err(ended) => break ended,
+        }
+    };
+    assert!(
+        matches!(ended, Ended::Eof | Ended::Error(_)),
+        "the sleeper's connection ends, with no close frame it could not take: {ended:?}"
+    );
+    drop(host_tx);
+    host_reading.abort();
 }
 
 /// An upgrade request for `code` as raw bytes.

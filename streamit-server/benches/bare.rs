@@ -127,6 +127,8 @@ fn bind_arg() -> String {
 #[tokio::main]
 async fn main() {
     let bind = bind_arg();
+    // As the real server does: every socket is an open file.
+    rlimit::increase_nofile_limit(u64::MAX).expect("raise the open-file limit");
     let listener = TcpListener::bind(&bind).await.expect("bind the address");
     eprintln!("bare broadcast server on ws://{bind}/ws/room/{{ROOM}}/");
     let rooms = Arc::new(Rooms::default());

@@ -203,6 +203,8 @@ fn proc_stats(pid: &str) -> (f64, u64) {
 #[tokio::main]
 async fn main() {
     let args = args();
+    // Every socket is an open file; the hold scenario needs thousands.
+    rlimit::increase_nofile_limit(u64::MAX).expect("raise the open-file limit");
     match args.scenario.as_str() {
         "connect" => connect_scenario(args).await,
         "hold" => hold_scenario(args).await,

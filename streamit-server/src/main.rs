@@ -19,6 +19,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_new(&filter).with_context(|| format!("bad log filter {filter:?}"))?,
         )
         .init();
+    raise_open_files_limit();
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -27,6 +28,15 @@ async fn main() -> anyhow::Result<()> {
     run(listener, config, shutdown)
         .await
         .context("streamit-server failed to start")
+}
+
+/// Every socket is an open file. The soft limit is often 1 024, which would turn clients away
+/// at about a thousand sockets, while the hard limit allows far more: the server takes it all.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files allowed, one per socket"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
 }
 
 /// Cancels `shutdown` on the first Ctrl-C or SIGTERM.

@@ -219,3 +219,70 @@ fn s_backend(url: &str) -> &'static str {
         "postgres"
     }
 }
+
+/// The soft and hard open-file limits of process `pid`, from `/proc`.
+fn open_files_limits(pid: &str) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap();
+    let mut numbers = line.split_whitespace().skip(3);
+    let soft = numbers.next().unwrap().to_owned();
+    (soft, numbers.next().unwrap().to_owned())
+}
+
+/// The binary as an operator starts it, from a shell whose soft open-file limit is 512: it
+/// raises that limit to the hard one (every socket is an open file), serves, and exits cleanly
+/// on SIGTERM.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let (_, hard) = open_files_limits("self");
+    let db = streamit_testing::sqlite();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new("bash")
+        .args(["-c", r#"ulimit -Sn 512 && exec "$0" "$@""#])
+        .arg(env!("CARGO_BIN_EXE_streamit-server"))
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", &db.url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = server.id().to_string();
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let serving = async {
+        while !client
+            .get(&health)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), serving)
+        .await
+        .expect("the binary serves");
+    assert_eq!(open_files_limits(&pid), (hard.clone(), hard));
+
+    let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(signalled.success());
+    let exited = tokio::task::spawn_blocking(move || server.wait());
+    let status = tokio::time::timeout(Duration::from_secs(30), exited)
+        .await
+        .expect("the binary stops within its shutdown grace")
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}

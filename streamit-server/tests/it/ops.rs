@@ -249,7 +249,7 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
         .local_addr()
         .unwrap()
         .port();
-    let mut server = Command::new("bash")
+    let server = Command::new("bash")
         .args(["-c", r#"ulimit -Sn 512 && exec "$0" "$@""#])
         .arg(env!("CARGO_BIN_EXE_streamit-server"))
         .args(["--bind", &format!("127.0.0.1:{port}")])
@@ -258,7 +258,8 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let pid = server.id().to_string();
+    let mut server = KillOnDrop(server);
+    let pid = server.0.id().to_string();
     let health = format!("http://127.0.0.1:{port}/healthz");
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let serving = async {
@@ -278,11 +279,26 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
 
     let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(signalled.success());
-    let exited = tokio::task::spawn_blocking(move || server.wait());
+    let exited = async {
+        loop {
+            if let Some(status) = server.0.try_wait().unwrap() {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
     let status = tokio::time::timeout(Duration::from_secs(30), exited)
         .await
-        .expect("the binary stops within its shutdown grace")
-        .unwrap()
-        .unwrap();
+        .expect("the binary stops within its shutdown grace");
     assert!(status.success(), "{status}");
+}
+
+/// A child process that a failing test does not leave running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

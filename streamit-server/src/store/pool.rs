@@ -1,8 +1,10 @@
 //! Opening the pool: which backend a URL names, how many connections it gets, and the settings
 //! every SQLite connection needs.
 
+use std::time::Duration;
+
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection as _, Executor};
 
 use super::{Backend, Result};
 
@@ -12,6 +14,11 @@ const SQLITE_CONNECTIONS: u32 = 4;
 
 /// Per node; several nodes share one PostgreSQL, whose default limit is 100 connections.
 const POSTGRES_CONNECTIONS: u32 = 10;
+
+/// A PostgreSQL connection idle this long is pinged before it is used again, so one the server
+/// or a proxy dropped meanwhile is replaced rather than failing a request. Busier connections
+/// are not: a ping before every query would double its round trips.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
 /// Applied to every pooled SQLite connection, since pragmas (but `journal_mode`) are per
 /// connection. `busy_timeout` comes first so switching to WAL waits out a racing connection
@@ -23,10 +30,23 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = 
 pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
     sqlx::any::install_default_drivers();
     let backend = backend_of(url)?;
+    // sqlx pings every connection it hands out by default: one more round trip per query (for
+    // SQLite, a trip to the connection's thread and back) to guard against a dropped link.
+    let options = AnyPoolOptions::new().test_before_acquire(false);
     let options = match backend {
-        Backend::Postgres => AnyPoolOptions::new().max_connections(POSTGRES_CONNECTIONS),
-        Backend::Sqlite if is_memory(url) => memory_pool(),
-        Backend::Sqlite => AnyPoolOptions::new().max_connections(SQLITE_CONNECTIONS),
+        Backend::Postgres => options
+            .max_connections(POSTGRES_CONNECTIONS)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            }),
+        // A file cannot hang up: never pinged.
+        Backend::Sqlite if is_memory(url) => memory_pool(options),
+        Backend::Sqlite => options.max_connections(SQLITE_CONNECTIONS),
     };
     let options = match backend {
         Backend::Sqlite => options.after_connect(|conn, _| {
@@ -43,8 +63,8 @@ pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
 
 /// The pool of an in-memory SQLite database: every connection to `sqlite::memory:` opens a
 /// database of its own, so the pool keeps exactly one, open for the pool's whole life.
-fn memory_pool() -> AnyPoolOptions {
-    AnyPoolOptions::new()
+fn memory_pool(options: AnyPoolOptions) -> AnyPoolOptions {
+    options
         .min_connections(1)
         .max_connections(1)
         .idle_timeout(None)

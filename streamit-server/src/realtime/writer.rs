@@ -152,6 +152,10 @@ impl Outbox {
                 () = self.close.cancelled() => break,
                 frame = self.frames.recv() => match frame {
                     Some(frame) => {
+                        // Let the tasks already runnable (a room announcing the next arrival,
+                        // say) queue their frames first: then one write carries them all. On
+                        // a quiet server nothing is waiting and this costs no time.
+                        tokio::task::yield_now().await;
                         if write_queued(&mut sink, frame, &mut self.frames).await.is_err() {
                             return;
                         }

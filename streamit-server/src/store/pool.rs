@@ -18,7 +18,7 @@ const POSTGRES_CONNECTIONS: u32 = 10;
 /// A PostgreSQL connection idle this long is pinged before it is used again, so one the server
 /// or a proxy dropped meanwhile is replaced rather than failing a request. Busier connections
 /// are not: a ping before every query would double its round trips.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+pub(super) const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
 /// Applied to every pooled SQLite connection, since pragmas (but `journal_mode`) are per
 /// connection. `busy_timeout` comes first so switching to WAL waits out a racing connection

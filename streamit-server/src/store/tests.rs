@@ -101,6 +101,27 @@ async fn migrations_are_idempotent() {
     }
 }
 
+/// PostgreSQL connections the server dropped while they sat idle (a restart, a failover, a
+/// proxy's timeout) are replaced before use, not handed to a request that then fails.
+#[tokio::test]
+async fn postgres_connections_dropped_while_idle_are_replaced() {
+    let Some(db) = streamit_testing::postgres().await else {
+        return;
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    let host = guest(&store, "Ada").await;
+    let admin = Store::connect(&db.url).await.unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&admin.pool)
+    .await
+    .unwrap();
+    tokio::time::sleep(super::pool::PING_AFTER_IDLE + std::time::Duration::from_secs(1)).await;
+    assert!(store.user(host).await.unwrap().is_some());
+}
+
 /// Two nodes starting at once on a fresh database both come up with one schema.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_starts_agree() {

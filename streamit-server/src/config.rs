@@ -92,9 +92,10 @@ pub struct Config {
     #[arg(long, env = "STREAMIT_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
 
-    /// Log filter: a level (`info`) or directives (`streamit_server=debug,info`).
-    #[arg(long, env = "STREAMIT_LOG", default_value = "info")]
-    pub log: String,
+    /// Log filter: a level (`info`) or directives (`streamit_server=debug,info`). Without it,
+    /// `RUST_LOG`, else `info`.
+    #[arg(long, env = "STREAMIT_LOG")]
+    pub log: Option<String>,
 }
 
 impl Config {

@@ -10,10 +10,11 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .filter(|_| std::env::var_os("STREAMIT_LOG").is_none())
-        .unwrap_or_else(|| config.log.clone());
+    let filter = config
+        .log
+        .clone()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "info".to_owned());
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_new(&filter).with_context(|| format!("bad log filter {filter:?}"))?,

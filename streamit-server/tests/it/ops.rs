@@ -233,8 +233,8 @@ fn open_files_limits(pid: &str) -> (String, String) {
 }
 
 /// The binary as an operator starts it, from a shell whose soft open-file limit is 512: it
-/// raises that limit to the hard one (every socket is an open file), serves, and exits cleanly
-/// on SIGTERM.
+/// raises that limit to the hard one (every socket is an open file) and says so in its log,
+/// where `--log` wins over `RUST_LOG`, serves, and exits cleanly on SIGTERM.
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
@@ -243,6 +243,8 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
 
     let (_, hard) = open_files_limits("self");
     let db = streamit_testing::sqlite();
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("server.log");
     let port = TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap()
@@ -253,8 +255,9 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
         .args(["-c", r#"ulimit -Sn 512 && exec "$0" "$@""#])
         .arg(env!("CARGO_BIN_EXE_streamit-server"))
         .args(["--bind", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", &db.url])
-        .stdout(Stdio::null())
+        .args(["--database-url", &db.url, "--log", "info"])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -275,7 +278,13 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
     tokio::time::timeout(Duration::from_secs(60), serving)
         .await
         .expect("the binary serves");
-    assert_eq!(open_files_limits(&pid), (hard.clone(), hard));
+    assert_eq!(open_files_limits(&pid), (hard.clone(), hard.clone()));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let said = logged
+        .lines()
+        .find(|line| line.contains("open files allowed"))
+        .unwrap_or_else(|| panic!("no open-file line at --log info:\n{logged}"));
+    assert!(said.contains(&hard), "{said}");
 
     let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(signalled.success());

@@ -65,23 +65,17 @@ pub(crate) struct Report<'a> {
     pub(crate) ended: bool,
 }
 
-/// Saves a report. Players send the length only now and then, so completion is judged against
-/// the length already known when this report has none.
+/// Saves a report in one statement. Players send the length only now and then, so a report
+/// without one is judged against the length already stored, by the store.
 pub(crate) async fn record(store: &Store, report: Report<'_>) -> store::Result<WatchProgress> {
-    let known_duration = match report.duration_s {
-        Some(duration) => Some(duration),
-        None => store
-            .progress(report.user_id, report.room_code, report.media)
-            .await?
-            .and_then(|saved| saved.duration_s),
-    };
     let update = ProgressUpdate {
         user_id: report.user_id,
         room_code: report.room_code,
         media: report.media,
         position_s: report.position_s,
         duration_s: report.duration_s,
-        completed: report.ended || reaches_end(report.position_s, known_duration),
+        completed: report.ended || reaches_end(report.position_s, report.duration_s),
+        completed_at: COMPLETED_AT,
         now_ms: now_ms(),
     };
     store.save_progress(update).await

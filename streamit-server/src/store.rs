@@ -141,8 +141,12 @@ pub(crate) struct ProgressUpdate<'a> {
     pub(crate) media: &'a MediaRef,
     pub(crate) position_s: Seconds,
     pub(crate) duration_s: Option<Seconds>,
-    /// This save finishes the media (≥ 95 % or `ended`); once stored true it stays true.
+    /// This save finishes the media (≥ 95 % of its own length, or `ended`); once stored true
+    /// it stays true.
     pub(crate) completed: bool,
+    /// The share of the length at which the media counts as watched: a save without a length
+    /// is judged against the one already stored, in the same statement.
+    pub(crate) completed_at: f64,
     pub(crate) now_ms: u64,
 }
 

@@ -14,9 +14,10 @@ macro_rules! progress_columns {
 }
 
 /// The upsert of [`Store::save_progress`], with or without the duration column (bound last, as
-/// `$11`, when present).
+/// `$11`, when present). Without it, the save also completes the media when it reaches
+/// `completed_at` of the length already stored (bound as `$11`).
 macro_rules! save_progress_sql {
-    ($column:literal, $value:literal, $update:literal) => {
+    ($column:literal, $value:literal, $update:literal, $completes:literal) => {
         concat!(
             "INSERT INTO watch_progress (user_id, room_code, provider, kind, media_id, season, \
              episode, position_s, completed, updated_at_ms",
@@ -26,8 +27,9 @@ macro_rules! save_progress_sql {
             ") ON CONFLICT (user_id, room_code, provider, kind, media_id, season, episode) DO UPDATE \
              SET position_s = excluded.position_s, ",
             $update,
-            " completed = CASE WHEN watch_progress.completed = 1 OR excluded.completed = 1 \
-             THEN 1 ELSE 0 END, updated_at_ms = excluded.updated_at_ms RETURNING ",
+            " completed = CASE WHEN watch_progress.completed = 1 OR excluded.completed = 1",
+            $completes,
+            " THEN 1 ELSE 0 END, updated_at_ms = excluded.updated_at_ms RETURNING ",
             progress_columns!()
         )
     };
@@ -43,10 +45,19 @@ impl Store {
     /// refuses every real length ("incorrect binary data format in bind parameter").
     pub(crate) async fn save_progress(&self, update: ProgressUpdate<'_>) -> Result<WatchProgress> {
         let sql = match update.duration_s {
-            Some(_) => {
-                save_progress_sql!(", duration_s", ", $11", "duration_s = excluded.duration_s,")
-            }
-            None => save_progress_sql!("", "", ""),
+            Some(_) => save_progress_sql!(
+                ", duration_s",
+                ", $11",
+                "duration_s = excluded.duration_s,",
+                ""
+            ),
+            None => save_progress_sql!(
+                "",
+                "",
+                "",
+                " OR (watch_progress.duration_s > 0 \
+                 AND excluded.position_s >= watch_progress.duration_s * $11)"
+            ),
         };
         let query = sqlx::query(sql)
             .bind(update.user_id.to_string())
@@ -57,7 +68,7 @@ impl Store {
             .bind(int(update.now_ms));
         let query = match update.duration_s {
             Some(duration) => query.bind(duration.get()),
-            None => query,
+            None => query.bind(update.completed_at),
         };
         let row = query.fetch_one(&self.pool).await?;
         rows::progress(&row)

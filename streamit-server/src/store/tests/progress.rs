@@ -25,6 +25,7 @@ fn save<'a>(
         position_s: seconds(position),
         duration_s: duration.map(seconds),
         completed: false,
+        completed_at: 0.95,
         now_ms,
     }
 }
@@ -107,6 +108,50 @@ async fn a_length_first_unknown_then_known() {
             (last.duration_s, last.percent),
             (Some(seconds(240.0)), Some(25.0))
         );
+    }
+}
+
+/// A save without a length completes the media against the length stored before, in the
+/// same statement; one with no length ever known never does.
+#[tokio::test]
+async fn a_save_without_a_length_completes_against_the_stored_one() {
+    for Fixture { store, .. } in &fixtures().await {
+        let (user, room) = watcher(store, "STRD2345").await;
+        let media = movie("550");
+        store
+            .save_progress(save(user, room, &media, 10.0, Some(100.0), 10))
+            .await
+            .unwrap();
+        let short = store
+            .save_progress(save(user, room, &media, 94.0, None, 20))
+            .await
+            .unwrap();
+        assert!(
+            !short.completed,
+            "{:?}: 94 % is not the end",
+            store.backend()
+        );
+        let done = store
+            .save_progress(save(user, room, &media, 95.0, None, 30))
+            .await
+            .unwrap();
+        assert!(
+            done.completed,
+            "{:?}: 95 % of the stored 100 s",
+            store.backend()
+        );
+        assert_eq!(done.duration_s, Some(seconds(100.0)));
+
+        let unknown = movie("551");
+        store
+            .save_progress(save(user, room, &unknown, 10.0, None, 40))
+            .await
+            .unwrap();
+        let far = store
+            .save_progress(save(user, room, &unknown, 9_999.0, None, 50))
+            .await
+            .unwrap();
+        assert!(!far.completed, "{:?}: no length, no end", store.backend());
     }
 }
 

@@ -451,10 +451,14 @@ pub(super) async fn run(
     let id = handle.id;
     let mut room = match LiveRoom::load(Arc::clone(&shared), code, handle).await {
         Ok(Some(room)) => room,
-        Ok(None) => return refuse_all(&shared, code, id, commands, CloseCode::RoomNotFound),
+        Ok(None) => {
+            let refusal = Some(CloseCode::RoomNotFound);
+            return settle_joins(&shared, code, id, commands, refusal).await;
+        }
         Err(error) => {
             tracing::error!(%error, "loading the room failed");
-            return refuse_all(&shared, code, id, commands, CloseCode::InternalError);
+            let refusal = Some(CloseCode::InternalError);
+            return settle_joins(&shared, code, id, commands, refusal).await;
         }
     };
     let _live = Gauge::hold(&shared.metrics.rooms_live);
@@ -475,50 +479,49 @@ pub(super) async fn run(
         Stop::Idle if shared.shutdown.is_cancelled() => Stop::Shutdown,
         other => other,
     };
-    // Settling lowers the store's ceilings to the values used, so the next task continues
-    // without a gap; it is safe on any stop, since it leaves alone a block a newer task took.
-    let (playback, seq) = (room.playback, room.seq);
-    let ceilings = (room.seq_ceiling, room.version_ceiling);
     if let Stop::Shutdown = stop {
         for socket in room.sockets.values() {
             socket.writer.close(CloseCode::ServiceRestart);
         }
         room.online.clear();
         room.publish_presence();
-        room.persister.finish(ceilings, playback, seq).await;
-        shared.registry.remove(code, id);
-        return;
     }
+    // Settling lowers the store's ceilings to the values used, so the next task continues
+    // without a gap; it is safe on any stop, since it leaves alone a block a newer task took.
+    let (playback, seq) = (room.playback, room.seq);
+    let ceilings = (room.seq_ceiling, room.version_ceiling);
     room.persister.finish(ceilings, playback, seq).await;
-    shared.registry.remove(code, id);
-    commands.close();
-    while let Ok(command) = commands.try_recv() {
-        if let Command::Join(join) = command {
-            if matches!(stop, Stop::Closed) {
-                let _ = join.admitted.send(Err(CloseCode::RoomClosed));
-            } else {
-                shared
-                    .registry
-                    .handle(&shared, code)
-                    .send(Command::Join(join))
-                    .await;
-            }
-        }
-    }
+    let refusal = match stop {
+        Stop::Shutdown => Some(CloseCode::ServiceRestart),
+        Stop::Closed => Some(CloseCode::RoomClosed),
+        Stop::Idle => None,
+    };
+    settle_joins(&shared, code, id, commands, refusal).await;
 }
 
-fn refuse_all(
-    shared: &Shared,
+/// Takes the ended task out of the registry and answers the joins that raced its end: refused
+/// with `refusal`, or, when the room only went idle, handed to a fresh task.
+async fn settle_joins(
+    shared: &Arc<Shared>,
     code: RoomCode,
     id: u64,
     mut commands: mpsc::Receiver<Command>,
-    close: CloseCode,
+    refusal: Option<CloseCode>,
 ) {
     shared.registry.remove(code, id);
     commands.close();
     while let Ok(command) = commands.try_recv() {
-        if let Command::Join(join) = command {
-            let _ = join.admitted.send(Err(close));
+        let Command::Join(join) = command else {
+            continue;
+        };
+        match refusal {
+            Some(close) => {
+                let _ = join.admitted.send(Err(close));
+            }
+            None => {
+                let fresh = shared.registry.handle(shared, code);
+                fresh.send(Command::Join(join)).await;
+            }
         }
     }
 }

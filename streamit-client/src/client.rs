@@ -686,6 +686,10 @@ async fn api_error(response: reqwest::Response) -> ApiError {
         .map(Duration::from_secs);
     let body = response.bytes().await.unwrap_or_default();
     let parsed = serde_json::from_slice::<ErrorBody>(&body).ok();
+    let detail_retry = parsed
+        .as_ref()
+        .and_then(|body| body.error.retry_after_ms())
+        .map(Duration::from_millis);
     let (code, message, details) = match parsed {
         Some(body) => (body.error.code, body.error.message, body.error.details),
         None => (
@@ -694,11 +698,6 @@ async fn api_error(response: reqwest::Response) -> ApiError {
             None,
         ),
     };
-    let detail_retry = details
-        .as_ref()
-        .and_then(|d| d.get("retry_after_ms"))
-        .and_then(serde_json::Value::as_u64)
-        .map(Duration::from_millis);
     ApiError {
         status: status.as_u16(),
         code,

@@ -7,7 +7,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use streamit_protocol::v1::{ErrorCode, Room};
+use streamit_protocol::v1::{ErrorCode, Room, detail};
 
 /// What the SDK's calls return.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -125,7 +125,7 @@ pub struct ApiError {
 impl ApiError {
     /// `details.field`: the input field at fault, for `INVALID_INPUT` and `INVALID_MEDIA`.
     pub fn field(&self) -> Option<&str> {
-        self.details.as_ref()?.get("field")?.as_str()
+        self.details.as_ref()?.get(detail::FIELD)?.as_str()
     }
 }
 

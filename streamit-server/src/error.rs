@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use streamit_protocol::v1::ErrorCode;
+use streamit_protocol::v1::{ErrorCode, detail};
 
 use crate::store;
 
@@ -53,7 +53,7 @@ impl ApiError {
         field: &str,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self::new(code, message).with_detail("field", field)
+        Self::new(code, message).with_detail(detail::FIELD, field)
     }
 
     pub(crate) fn rate_limited(retry_after: Duration) -> Self {
@@ -64,7 +64,7 @@ impl ApiError {
             retry_after: Some(retry_after),
             ..Self::new(ErrorCode::RateLimited, "too many requests; slow down")
         }
-        .with_detail("retry_after_ms", ms)
+        .with_detail(detail::RETRY_AFTER_MS, ms)
     }
 
     #[must_use]

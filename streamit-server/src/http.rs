@@ -14,7 +14,7 @@ use http::Request;
 use hyper::body::Incoming;
 use tracing::Instrument as _;
 
-use streamit_protocol::v1::{ErrorCode, RoomCode};
+use streamit_protocol::v1::{ErrorCode, RoomCode, detail};
 
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
@@ -52,7 +52,7 @@ async fn dispatch(app: &App, peer: SocketAddr, request: Request<Incoming>) -> Ap
         if request.method() != http::Method::GET {
             return Err(
                 ApiError::new(ErrorCode::MethodNotAllowed, "WebSockets open with GET")
-                    .with_detail("allow", "GET"),
+                    .with_detail(detail::ALLOW, "GET"),
             );
         }
         let code = RoomCode::parse(rest.strip_suffix('/').unwrap_or(rest)).map_err(|_| ());

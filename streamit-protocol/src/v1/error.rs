@@ -6,6 +6,20 @@ use serde_json::{Map, Value};
 
 use super::codes::ErrorCode;
 
+/// The keys of [`ErrorDetail::details`] the server sets. Read `field` and `retry_after_ms`
+/// through [`ErrorDetail::field`] and [`ErrorDetail::retry_after_ms`].
+pub mod detail {
+    /// The input at fault, as a dotted path (`media.season`), for `INVALID_INPUT` and
+    /// `INVALID_MEDIA`.
+    pub const FIELD: &str = "field";
+    /// For `RATE_LIMITED`: how long to wait before trying again, in ms.
+    pub const RETRY_AFTER_MS: &str = "retry_after_ms";
+    /// For a method the path does not take: the methods it does, comma-separated.
+    pub const ALLOW: &str = "allow";
+    /// For a body that could not be read: why, for developers.
+    pub const REASON: &str = "reason";
+}
+
 /// Every HTTP failure's body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
@@ -25,6 +39,18 @@ pub struct ErrorDetail {
     /// Machine-readable specifics, e.g. `{"field": "media.season"}` or `{"retry_after_ms": 900}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Map<String, Value>>,
+}
+
+impl ErrorDetail {
+    /// `details.field`: the input at fault, for `INVALID_INPUT` and `INVALID_MEDIA`.
+    pub fn field(&self) -> Option<&str> {
+        self.details.as_ref()?.get(detail::FIELD)?.as_str()
+    }
+
+    /// `details.retry_after_ms`: for `RATE_LIMITED`, how long to wait before trying again.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        self.details.as_ref()?.get(detail::RETRY_AFTER_MS)?.as_u64()
+    }
 }
 
 impl ErrorBody {
@@ -58,14 +84,24 @@ mod tests {
     #[test]
     fn wire_shape() {
         let body = ErrorBody::new(ErrorCode::InvalidMedia, "season is required")
-            .with_detail("field", "media.season");
+            .with_detail(detail::FIELD, "media.season");
         let wire = json!({"error": {"code": "INVALID_MEDIA", "message": "season is required", "details": {"field": "media.season"}}});
         assert_eq!(serde_json::to_value(&body).unwrap(), wire);
         assert_eq!(serde_json::from_value::<ErrorBody>(wire).unwrap(), body);
+        assert_eq!(body.error.field(), Some("media.season"));
+        assert_eq!(body.error.retry_after_ms(), None);
         let plain = json!({"error": {"code": "ROOM_NOT_FOUND", "message": "no such room"}});
         assert_eq!(
             serde_json::to_value(ErrorBody::new(ErrorCode::RoomNotFound, "no such room")).unwrap(),
             plain
         );
+    }
+
+    #[test]
+    fn retry_after_is_read_from_its_detail() {
+        let wire = json!({"error": {"code": "RATE_LIMITED", "message": "slow down", "details": {"retry_after_ms": 900}}});
+        let body: ErrorBody = serde_json::from_value(wire).unwrap();
+        assert_eq!(body.error.retry_after_ms(), Some(900));
+        assert_eq!(body.error.field(), None);
     }
 }

@@ -8,7 +8,7 @@ use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use streamit_protocol::v1::{ErrorCode, MAX_BODY_BYTES};
+use streamit_protocol::v1::{ErrorCode, MAX_BODY_BYTES, detail};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -30,7 +30,7 @@ pub(crate) async fn read_body(parts: &Parts, body: Incoming) -> ApiResult<Bytes>
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Err(error) => Err(
             ApiError::new(ErrorCode::InvalidInput, "the body could not be read")
-                .with_detail("reason", error.to_string()),
+                .with_detail(detail::REASON, error.to_string()),
         ),
     }
 }
@@ -182,7 +182,7 @@ mod tests {
         error
             .details
             .as_ref()
-            .and_then(|d| d["field"].as_str())
+            .and_then(|d| d[detail::FIELD].as_str())
             .unwrap_or("")
     }
 

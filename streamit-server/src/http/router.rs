@@ -1,7 +1,7 @@
 //! The routing table: method and path to a [`Route`], or the 404 / 405 the protocol asks for.
 
 use http::Method;
-use streamit_protocol::v1::{ErrorCode, RoomCode};
+use streamit_protocol::v1::{ErrorCode, RoomCode, detail};
 
 use crate::error::ApiError;
 
@@ -138,7 +138,7 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     if !allowed.is_empty() {
         return Err(
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed here")
-                .with_detail("allow", allowed.join(", ")),
+                .with_detail(detail::ALLOW, allowed.join(", ")),
         );
     }
     if bad_code {

@@ -570,30 +570,36 @@ impl Client {
         format!("{}{path}", self.inner.base)
     }
 
-    fn get(&self, path: &str, auth: bool) -> Result<Call> {
-        let request = self.inner.http.get(self.url(path)).build()?;
+    /// A call to `path`; `shape` adds its query or its body.
+    fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: bool,
+        shape: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<Call> {
+        let what = format!("{method} {path}");
+        let request = shape(self.inner.http.request(method, self.url(path))).build()?;
         Ok(Call {
-            what: format!("GET {path}"),
+            what,
             request,
             auth,
         })
     }
 
+    fn get(&self, path: &str, auth: bool) -> Result<Call> {
+        self.call(reqwest::Method::GET, path, auth, |request| request)
+    }
+
     fn get_with<Q: Serialize>(&self, path: &str, query: &Q, auth: bool) -> Result<Call> {
-        let request = self.inner.http.get(self.url(path)).query(query).build()?;
-        Ok(Call {
-            what: format!("GET {path}"),
-            request,
-            auth,
+        self.call(reqwest::Method::GET, path, auth, |request| {
+            request.query(query)
         })
     }
 
     fn post<B: Serialize>(&self, path: &str, body: &B, auth: bool) -> Result<Call> {
-        let request = self.inner.http.post(self.url(path)).json(body).build()?;
-        Ok(Call {
-            what: format!("POST {path}"),
-            request,
-            auth,
+        self.call(reqwest::Method::POST, path, auth, |request| {
+            request.json(body)
         })
     }
 

@@ -35,11 +35,11 @@ pub(crate) async fn sweep(store: Store, realtime: Realtime, shutdown: Cancellati
                 .transition_room(code, &sources, RoomState::Expired, None)
                 .await
             {
-                Ok(Some(_)) => {
+                Ok(true) => {
                     tracing::info!(room = %code, "grace ran out; room expired");
                     realtime.room_expired(code).await;
                 }
-                Ok(None) => {}
+                Ok(false) => {}
                 Err(error) => tracing::error!(room = %code, %error, "expiring room failed"),
             }
         }

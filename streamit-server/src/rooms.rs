@@ -261,13 +261,14 @@ pub(crate) async fn delete(app: &App, caller: &Caller, code: RoomCode) -> ApiRes
     let record = find_hosted(app, caller, code).await?;
     let sources = lifecycle::sources(Event::Deleted);
     let to = lifecycle::next(record.room.state, Event::Deleted).map_err(|_| closed())?;
-    let room = app
-        .store
-        .transition_room(code, &sources, to, None)
-        .await?
-        .ok_or_else(closed)?;
+    if !app.store.transition_room(code, &sources, to, None).await? {
+        return Err(closed());
+    }
     tracing::info!(room = %code, "room deleted");
     app.realtime.room_deleted(code).await;
+    let mut room = record.room;
+    room.state = to;
+    room.grace_deadline_ms = None;
     Ok(room)
 }
 

@@ -240,12 +240,12 @@ impl LiveRoom {
             .transition_room(self.code, &sources, to, deadline)
             .await
         {
-            Ok(Some(room)) => {
-                self.room.state = room.state;
-                self.room.grace_deadline_ms = room.grace_deadline_ms;
+            Ok(true) => {
+                self.room.state = to;
+                self.room.grace_deadline_ms = deadline;
                 Ok(())
             }
-            Ok(None) => Err(CloseCode::RoomClosed),
+            Ok(false) => Err(CloseCode::RoomClosed),
             Err(error) => {
                 tracing::error!(room = %self.code, %error, "lifecycle transition failed");
                 Err(CloseCode::InternalError)

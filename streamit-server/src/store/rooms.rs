@@ -92,27 +92,25 @@ impl Store {
     }
 
     /// Moves a room to `to` only if it is in one of `from` (a compare-and-set, safe when several
-    /// nodes race), setting `grace_deadline_ms`; the updated room, or `None` when it was not in
-    /// `from`.
+    /// nodes race), setting `grace_deadline_ms`; whether it moved.
     pub(crate) async fn transition_room(
         &self,
         code: RoomCode,
         from: &[RoomState],
         to: RoomState,
         grace_deadline_ms: Option<u64>,
-    ) -> Result<Option<Room>> {
+    ) -> Result<bool> {
         let Some(&first) = from.first() else {
-            return Ok(None);
+            return Ok(false);
         };
         // Padding with a state already listed leaves the `IN` list's meaning unchanged.
         let mut allowed = [first; STATES];
         for (slot, state) in allowed.iter_mut().zip(from) {
             *slot = *state;
         }
-        let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE rooms SET state = $2, grace_deadline_ms = $3 \
-             WHERE code = $1 AND state IN ($4, $5, $6, $7, $8) RETURNING code",
+             WHERE code = $1 AND state IN ($4, $5, $6, $7, $8)",
         )
         .bind(code.as_str().to_owned())
         .bind(wire(to))
@@ -120,17 +118,9 @@ impl Store {
         let updated = allowed
             .into_iter()
             .fold(updated, |query, state| query.bind(wire(state)))
-            .fetch_optional(&mut *tx)
+            .execute(&self.pool)
             .await?;
-        if updated.is_none() {
-            return Ok(None);
-        }
-        let row = sqlx::query(concat!(room_select!(), " WHERE r.code = $1"))
-            .bind(code.as_str().to_owned())
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        rows::room(&row).map(Some)
+        Ok(updated.rows_affected() == 1)
     }
 
     /// Records live presence, written by the real-time layer: people connected now and

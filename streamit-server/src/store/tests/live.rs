@@ -409,16 +409,18 @@ async fn a_restart_puts_live_rooms_in_grace_and_clears_presence() {
         for room in [live, grace, created] {
             store.create_room(new_room(room, host, 1)).await.unwrap();
         }
-        store
-            .transition_room(live, &[Created], Live, None)
-            .await
-            .unwrap()
-            .unwrap();
-        store
-            .transition_room(grace, &[Created], Grace, Some(50_000))
-            .await
-            .unwrap()
-            .unwrap();
+        assert!(
+            store
+                .transition_room(live, &[Created], Live, None)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .transition_room(grace, &[Created], Grace, Some(50_000))
+                .await
+                .unwrap()
+        );
         for room in [live, grace, created] {
             store.set_presence(room, 7, true).await.unwrap();
         }
@@ -451,11 +453,12 @@ async fn a_restart_puts_live_rooms_in_grace_and_clears_presence() {
         );
 
         // The host is no longer counted as connected: live again, the room stays unlisted.
-        store
-            .transition_room(live, &[Grace], Live, None)
-            .await
-            .unwrap()
-            .unwrap();
+        assert!(
+            store
+                .transition_room(live, &[Grace], Live, None)
+                .await
+                .unwrap()
+        );
         assert_eq!(store.public_rooms(20, 0).await.unwrap().1, 0);
         assert_eq!(store.recover_after_restart(400_000).await.unwrap(), [live]);
         assert!(
@@ -483,11 +486,12 @@ async fn rooms_past_their_deadline_include_the_deadline_itself() {
         ];
         for (room, state, deadline) in rooms {
             store.create_room(new_room(room, host, 1)).await.unwrap();
-            store
-                .transition_room(room, &[Created], state, deadline)
-                .await
-                .unwrap()
-                .unwrap();
+            assert!(
+                store
+                    .transition_room(room, &[Created], state, deadline)
+                    .await
+                    .unwrap()
+            );
         }
 
         assert!(store.rooms_past_deadline(99).await.unwrap().is_empty());

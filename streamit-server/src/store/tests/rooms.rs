@@ -115,85 +115,40 @@ async fn transitions_are_compare_and_set() {
         let host = guest(store, "Ada").await;
         let room = code("CASE2345");
         store.create_room(new_room(room, host, 1)).await.unwrap();
-
-        let live = store
-            .transition_room(room, &[Created, Grace], Live, None)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((live.state, live.grace_deadline_ms), (Live, None));
-        assert!(
+        let now = async || {
+            let found = store.room(room).await.unwrap().unwrap().room;
+            (found.state, found.grace_deadline_ms)
+        };
+        let moved = async |from: &[RoomState], to, deadline| {
             store
-                .transition_room(room, &[Created], Live, None)
+                .transition_room(room, from, to, deadline)
                 .await
                 .unwrap()
-                .is_none()
-        );
-        assert!(
-            store
-                .transition_room(room, &[], Grace, None)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        };
 
-        let grace = store
-            .transition_room(room, &[Live], Grace, Some(301_000))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (grace.state, grace.grace_deadline_ms),
-            (Grace, Some(301_000)),
-            "{:?}",
-            store.backend()
-        );
-        assert_eq!(
-            store
-                .room(room)
-                .await
-                .unwrap()
-                .unwrap()
-                .room
-                .grace_deadline_ms,
-            Some(301_000)
-        );
+        assert!(moved(&[Created, Grace], Live, None).await);
+        assert_eq!(now().await, (Live, None));
+        assert!(!moved(&[Created], Live, None).await, "not from LIVE");
+        assert!(!moved(&[], Grace, None).await, "no sources, no move");
 
-        let back = store
-            .transition_room(room, &[Grace], Live, None)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((back.state, back.grace_deadline_ms), (Live, None));
-        assert!(
-            store
-                .transition_room(room, &[Grace], Expired, None)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert_eq!(store.room(room).await.unwrap().unwrap().room.state, Live);
+        assert!(moved(&[Live], Grace, Some(301_000)).await);
+        assert_eq!(now().await, (Grace, Some(301_000)), "{:?}", store.backend());
 
-        let deleted = store
-            .transition_room(room, &[Created, Live, Grace], Deleted, None)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(deleted.state, Deleted);
+        assert!(moved(&[Grace], Live, None).await);
+        assert_eq!(now().await, (Live, None));
+        assert!(!moved(&[Grace], Expired, None).await);
+        assert_eq!(now().await, (Live, None), "a refused move changes nothing");
+
+        assert!(moved(&[Created, Live, Grace], Deleted, None).await);
+        assert_eq!(now().await, (Deleted, None));
         let every = [Created, Live, Grace, Expired];
+        assert!(!moved(&every, Live, None).await, "DELETED never comes back");
         assert!(
-            store
-                .transition_room(room, &every, Live, None)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            store
+            !store
                 .transition_room(code("ZZZZ2345"), &every, Live, None)
                 .await
-                .unwrap()
-                .is_none()
+                .unwrap(),
+            "no such room"
         );
     }
 }
@@ -212,11 +167,12 @@ async fn listed_room(
     new.media = Some(movie("550"));
     store.create_room(new).await.unwrap();
     if state != RoomState::Created {
-        store
-            .transition_room(code(room), &[RoomState::Created], state, None)
-            .await
-            .unwrap()
-            .unwrap();
+        assert!(
+            store
+                .transition_room(code(room), &[RoomState::Created], state, None)
+                .await
+                .unwrap()
+        );
     }
     store
         .set_presence(code(room), viewers, host_connected)
@@ -237,15 +193,17 @@ async fn the_public_listing_shows_live_public_rooms_with_their_host() {
         let mut private = new_room(code("GGGG2345"), host, 70);
         private.is_private = true;
         store.create_room(private).await.unwrap();
-        store
-            .transition_room(
-                code("GGGG2345"),
-                &[RoomState::Created],
-                RoomState::Live,
-                None,
-            )
-            .await
-            .unwrap();
+        assert!(
+            store
+                .transition_room(
+                    code("GGGG2345"),
+                    &[RoomState::Created],
+                    RoomState::Live,
+                    None,
+                )
+                .await
+                .unwrap()
+        );
         store
             .set_presence(code("GGGG2345"), 99, true)
             .await

@@ -23,7 +23,8 @@ fn no_progress() -> ApiError {
 
 /// Whether a position counts as the end of the media.
 pub(crate) fn reaches_end(position_s: Seconds, duration_s: Option<Seconds>) -> bool {
-    duration_s.is_some_and(|d| d.get() > 0.0 && position_s.get() / d.get() >= COMPLETED_AT)
+    // Multiplied, not divided: the store judges a save without a length the same way in SQL.
+    duration_s.is_some_and(|d| d.get() > 0.0 && position_s.get() >= d.get() * COMPLETED_AT)
 }
 
 pub(crate) async fn save(

@@ -22,9 +22,13 @@ use crate::clock::now_ms;
 /// Frames a socket may have queued before it counts as too slow.
 pub(crate) const QUEUE_FRAMES: usize = 512;
 
+/// The writer lets other tasks queue frames before a write only while fewer than this many wait.
+const YIELD_BELOW_FRAMES: usize = QUEUE_FRAMES / 4;
+
 /// How long a closing socket may take to write what is left and its close frame. A peer that
 /// stopped reading takes none of it, and TCP probes a zero window for as long as the peer
-/// answers: without this bound, its writer task and kernel buffers would stay forever.
+/// answers: without this bound, its writer task and socket would stay forever. (Dropped, the
+/// socket's unsent bytes go to the kernel's orphan handling, which gives up on its own.)
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Text frames longer than this are sent in fragments this long.
@@ -154,8 +158,12 @@ impl Outbox {
                     Some(frame) => {
                         // Let the tasks already runnable (a room announcing the next arrival,
                         // say) queue their frames first: then one write carries them all. On
-                        // a quiet server nothing is waiting and this costs no time.
-                        tokio::task::yield_now().await;
+                        // a quiet server that is one extra poll of the I/O driver. A queue
+                        // already long makes a full batch without waiting, and must not wait
+                        // on other tasks while it nears the 4029 limit.
+                        if self.frames.len() < YIELD_BELOW_FRAMES {
+                            tokio::task::yield_now().await;
+                        }
                         if write_queued(&mut sink, frame, &mut self.frames).await.is_err() {
                             return;
                         }

@@ -221,6 +221,7 @@ fn s_backend(url: &str) -> &'static str {
 }
 
 /// The soft and hard open-file limits of process `pid`, from `/proc`.
+#[cfg(target_os = "linux")]
 fn open_files_limits(pid: &str) -> (String, String) {
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
     let line = limits
@@ -272,6 +273,10 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
             .await
             .is_ok_and(|r| r.status() == StatusCode::OK)
         {
+            if let Some(status) = server.0.try_wait().unwrap() {
+                let logged = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("the binary exited ({status}) before serving:\n{logged}");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
@@ -303,8 +308,10 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
 }
 
 /// A child process that a failing test does not leave running.
+#[cfg(target_os = "linux")]
 struct KillOnDrop(std::process::Child);
 
+#[cfg(target_os = "linux")]
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -3,8 +3,8 @@
 //! Progress never touches the room's playback.
 
 use streamit_protocol::v1::{
-    ErrorCode, MediaRef, ProgressListResponse, ProgressQuery, RoomCode, SaveProgressRequest,
-    Seconds, UserId, WatchProgress,
+    COMPLETED_AT_SHARE, ErrorCode, MediaRef, ProgressListResponse, ProgressQuery, RoomCode,
+    SaveProgressRequest, Seconds, UserId, WatchProgress,
 };
 
 use crate::app::App;
@@ -14,9 +14,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::rooms;
 use crate::store::{self, ProgressUpdate, Store};
 
-/// The share of the media after which it counts as watched.
-const COMPLETED_AT: f64 = 0.95;
-
 fn no_progress() -> ApiError {
     ApiError::new(ErrorCode::NoProgress, "no progress saved for that media")
 }
@@ -24,7 +21,7 @@ fn no_progress() -> ApiError {
 /// Whether a position counts as the end of the media.
 pub(crate) fn reaches_end(position_s: Seconds, duration_s: Option<Seconds>) -> bool {
     // Multiplied, not divided: the store judges a save without a length the same way in SQL.
-    duration_s.is_some_and(|d| d.get() > 0.0 && position_s.get() >= d.get() * COMPLETED_AT)
+    duration_s.is_some_and(|d| d.get() > 0.0 && position_s.get() >= d.get() * COMPLETED_AT_SHARE)
 }
 
 pub(crate) async fn save(
@@ -76,7 +73,6 @@ pub(crate) async fn record(store: &Store, report: Report<'_>) -> store::Result<W
         position_s: report.position_s,
         duration_s: report.duration_s,
         completed: report.ended || reaches_end(report.position_s, report.duration_s),
-        completed_at: COMPLETED_AT,
         now_ms: now_ms(),
     };
     store.save_progress(update).await

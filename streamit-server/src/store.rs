@@ -142,11 +142,9 @@ pub(crate) struct ProgressUpdate<'a> {
     pub(crate) position_s: Seconds,
     pub(crate) duration_s: Option<Seconds>,
     /// This save finishes the media (≥ 95 % of its own length, or `ended`); once stored true
-    /// it stays true.
+    /// it stays true. A save without a length is also judged against the one already stored,
+    /// in the same statement.
     pub(crate) completed: bool,
-    /// The share of the length at which the media counts as watched: a save without a length
-    /// is judged against the one already stored, in the same statement.
-    pub(crate) completed_at: f64,
     pub(crate) now_ms: u64,
 }
 

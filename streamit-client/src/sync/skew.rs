@@ -88,9 +88,7 @@ impl SkewEstimator {
         });
         match step {
             Some((dx, dy)) => self.stretch.add(dx, dy),
-            None => {
-                self.restart_stretch();
-            }
+            None => self.restart_stretch(),
         }
         self.last = Some((server_ms, position_ms));
         if self.stretch.x >= self.window_ms {

@@ -84,6 +84,10 @@ impl ProgressQuery {
     }
 }
 
+/// The share of the length at which media counts as watched: [`WatchProgress::completed`]
+/// turns true once `position_s` reaches it of `duration_s`.
+pub const COMPLETED_AT_SHARE: f64 = 0.95;
+
 /// How far a user got in a piece of media watched in a room.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]

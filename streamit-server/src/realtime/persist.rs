@@ -4,8 +4,8 @@
 //! every 250 ms); chat lines are batched, each line written once.
 
 use std::time::Duration;
-use streamit_protocol::v1::{ChatMessage, Playback, RoomCode};
 
+use streamit_protocol::v1::{ChatMessage, Playback, RoomCode};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;

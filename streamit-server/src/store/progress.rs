@@ -1,6 +1,6 @@
 //! Watch progress: one row per user × room × media, never touching the room's playback.
 
-use streamit_protocol::v1::{MediaRef, RoomCode, UserId, WatchProgress};
+use streamit_protocol::v1::{COMPLETED_AT_SHARE, MediaRef, RoomCode, UserId, WatchProgress};
 
 use super::rows::{self, flag, int};
 use super::{ProgressUpdate, Result, Store};
@@ -15,7 +15,7 @@ macro_rules! progress_columns {
 
 /// The upsert of [`Store::save_progress`], with or without the duration column (bound last, as
 /// `$11`, when present). Without it, the save also completes the media when it reaches
-/// `completed_at` of the length already stored (bound as `$11`).
+/// `COMPLETED_AT_SHARE` of the length already stored (bound as `$11`).
 macro_rules! save_progress_sql {
     ($column:literal, $value:literal, $update:literal, $completes:literal) => {
         concat!(
@@ -68,7 +68,7 @@ impl Store {
             .bind(int(update.now_ms));
         let query = match update.duration_s {
             Some(duration) => query.bind(duration.get()),
-            None => query.bind(update.completed_at),
+            None => query.bind(COMPLETED_AT_SHARE),
         };
         let row = query.fetch_one(&self.pool).await?;
         rows::progress(&row)

@@ -25,7 +25,6 @@ fn save<'a>(
         position_s: seconds(position),
         duration_s: duration.map(seconds),
         completed: false,
-        completed_at: 0.95,
         now_ms,
     }
 }

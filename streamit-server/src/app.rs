@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, KeyRing};
 use crate::config::{Config, Switch};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
@@ -49,15 +49,16 @@ impl Limits {
 }
 
 impl App {
-    /// Connects the store (running migrations) and builds the services; the real-time rooms
-    /// stop with `shutdown` and run their tasks on `tasks`.
+    /// Connects the store (running migrations) and builds the services with the token-signing
+    /// `keys`; the real-time rooms stop with `shutdown` and run their tasks on `tasks`.
     pub(crate) async fn start(
         config: &Config,
+        keys: &KeyRing,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Result<Self, store::Error> {
         let store = Store::connect(&config.database_url).await?;
-        let auth = Arc::new(Auth::new(store.clone(), config).await?);
+        let auth = Arc::new(Auth::new(store.clone(), keys, config));
         let metrics = Arc::new(Metrics::default());
         let realtime = Realtime::new(
             config,

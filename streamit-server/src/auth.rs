@@ -6,6 +6,7 @@
 //! request checks the login in the store.
 
 mod jwt;
+mod keys;
 pub(crate) mod password;
 mod refresh;
 
@@ -23,6 +24,7 @@ use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{self, NewUser, Spend, Store};
 use jwt::Jwt;
+pub(crate) use keys::KeyRing;
 
 /// Who is calling: the user of a verified access token whose login is still active.
 #[derive(Clone, Debug)]
@@ -45,7 +47,16 @@ fn invalid_credentials() -> ApiError {
     ApiError::new(ErrorCode::InvalidCredentials, "wrong e-mail or password")
 }
 
-fn invalid_refresh() -> ApiError {
+/// What spending a refresh token did.
+pub(crate) enum Refreshed {
+    /// A new pair for the same login.
+    Issued(TokenPair),
+    /// The token was spent before: the login is revoked now, and the caller answers with
+    /// [`invalid_refresh`] once the login's sockets are told.
+    Replayed(Uuid),
+}
+
+pub(crate) fn invalid_refresh() -> ApiError {
     ApiError::new(
         ErrorCode::InvalidToken,
         "the refresh token is expired, revoked or spent",
@@ -53,16 +64,12 @@ fn invalid_refresh() -> ApiError {
 }
 
 impl Auth {
-    pub(crate) async fn new(store: Store, config: &Config) -> Result<Self, store::Error> {
-        let secret = match &config.jwt_secret {
-            Some(secret) => secret.as_bytes().to_vec(),
-            None => store.jwt_secret().await?,
-        };
-        Ok(Self {
+    pub(crate) fn new(store: Store, keys: &KeyRing, config: &Config) -> Self {
+        Self {
             store,
-            jwt: Jwt::new(&secret, config.access_ttl()),
+            jwt: Jwt::new(keys, config.access_ttl()),
             refresh_ttl: config.refresh_ttl(),
-        })
+        }
     }
 
     pub(crate) async fn register(&self, request: RegisterRequest) -> ApiResult<AuthResponse> {
@@ -127,8 +134,9 @@ impl Auth {
     }
 
     /// Spends the refresh token for a new pair of the same login. A token spent twice means it
-    /// leaked: the whole login is revoked, so the thief's copy dies with the owner's.
-    pub(crate) async fn refresh(&self, request: RefreshRequest) -> ApiResult<TokenPair> {
+    /// leaked: the whole login is revoked, so the thief's copy dies with the owner's, and the
+    /// caller must close the login's sockets as logout does.
+    pub(crate) async fn refresh(&self, request: RefreshRequest) -> ApiResult<Refreshed> {
         let now = now_ms();
         match self
             .store
@@ -141,12 +149,12 @@ impl Auth {
                     .user(user_id)
                     .await?
                     .ok_or_else(invalid_refresh)?;
-                self.issue(&user, login_id, now).await
+                Ok(Refreshed::Issued(self.issue(&user, login_id, now).await?))
             }
             Spend::Reused { login_id } => {
                 tracing::warn!(%login_id, "refresh token reused; revoking the login");
                 self.store.revoke_login(login_id, now).await?;
-                Err(invalid_refresh())
+                Ok(Refreshed::Replayed(login_id))
             }
             Spend::Expired | Spend::Unknown => Err(invalid_refresh()),
         }

@@ -1,9 +1,10 @@
 //! Every setting, from a flag or its `STREAMIT_*` environment variable, with defaults that run
 //! with no setup: `127.0.0.1:8000`, a SQLite file in the working directory, a JWT secret made on
-//! first start and kept in the database.
+//! first start and kept in a file beside it.
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -38,10 +39,26 @@ pub struct Config {
     )]
     pub database_url: String,
 
-    /// Secret that signs access tokens (HS256). When absent, one is generated on first start
-    /// and kept in the database, so every node and every restart share it.
+    /// Secret that signs access tokens (HS256), at least 32 bytes; every node of a cluster
+    /// needs the same. Without it or `--jwt-secret-file`, a SQLite server makes one on first
+    /// start and keeps it beside the database in `<database>.jwt-secret` (mode 0600).
     #[arg(long, env = "STREAMIT_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+
+    /// The secret `--jwt-secret` replaced: it no longer signs but still verifies, so tokens it
+    /// signed keep working until they expire. Drop it one access-token lifetime after rotating.
+    #[arg(
+        long,
+        env = "STREAMIT_JWT_PREVIOUS_SECRET",
+        hide_env_values = true,
+        requires = "jwt_secret"
+    )]
+    pub jwt_previous_secret: Option<String>,
+
+    /// A file of token-signing secrets, one per line, each at least 32 bytes: the first signs,
+    /// the others (previous ones, during a rotation) still verify.
+    #[arg(long, env = "STREAMIT_JWT_SECRET_FILE", conflicts_with = "jwt_secret")]
+    pub jwt_secret_file: Option<PathBuf>,
 
     /// Access token lifetime, in seconds.
     #[arg(long, env = "STREAMIT_ACCESS_TTL_SECONDS", default_value_t = 15 * 60)]
@@ -127,6 +144,11 @@ impl fmt::Debug for Config {
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field(
+                "jwt_previous_secret",
+                &self.jwt_previous_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("jwt_secret_file", &self.jwt_secret_file)
             .field("access_ttl_seconds", &self.access_ttl_seconds)
             .field("refresh_ttl_days", &self.refresh_ttl_days)
             .field("grace_seconds", &self.grace_seconds)
@@ -181,12 +203,14 @@ mod tests {
             "streamit-server",
             "--jwt-secret",
             "hunter2",
+            "--jwt-previous-secret",
+            "hunter1",
             "--database-url",
             "postgres://app:s3cret@db:5432/streamit",
         ]);
         let shown = format!("{config:?}");
         assert!(
-            !shown.contains("hunter2") && !shown.contains("s3cret"),
+            !shown.contains("hunter") && !shown.contains("s3cret"),
             "{shown}"
         );
         assert!(shown.contains("postgres://app:<redacted>@db:5432/streamit"));

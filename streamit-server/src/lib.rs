@@ -18,13 +18,15 @@
 //! - `rate_limit`: keyed token buckets for the limits on logins, sign-ups and joins;
 //! - `store`: every SQL statement, for both databases;
 //! - `app`: the shared state handlers reach;
-//! - `clock`: server time in Unix epoch ms.
+//! - `clock`: server time in Unix epoch ms;
+//! - `files`: files only their owner may read (the SQLite database, the signing secret).
 
 mod app;
 mod auth;
 mod clock;
 mod config;
 mod error;
+mod files;
 mod grace;
 mod http;
 mod media;

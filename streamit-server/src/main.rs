@@ -1,6 +1,9 @@
 //! `streamit-server`: reads the settings, starts logging, binds, and serves until Ctrl-C or
 //! SIGTERM.
 
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
 use anyhow::Context as _;
 use clap::Parser as _;
 use streamit_server::{Config, run};
@@ -8,14 +11,28 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // Said once, cause included; a setting an operator got wrong needs no backtrace.
+            eprintln!("streamit-server: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
     let config = Config::parse();
     let filter = config
         .log
         .clone()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".to_owned());
+    // Colour only for a person at a terminal: log files and journald get plain text.
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
+        .with_ansi(colour)
         .with_env_filter(
             EnvFilter::try_new(&filter).with_context(|| format!("bad log filter {filter:?}"))?,
         )
@@ -28,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     run(listener, config, shutdown)
         .await
-        .context("streamit-server failed to start")
+        .context("cannot start")
 }
 
 /// Every socket is an open file. The soft limit is often 1 024, which would turn clients away

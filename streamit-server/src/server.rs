@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::App;
+use crate::auth::KeyRing;
 use crate::config::{Config, redact_url};
 use crate::rooms::lifecycle;
 use crate::{grace, http, store};
@@ -22,20 +23,25 @@ use crate::{grace, http, store};
 #[non_exhaustive]
 pub enum StartError {
     /// The database could not be opened or migrated.
-    #[error("database {url}: {source}")]
+    #[error("database {url}: {cause}")]
     Database {
         /// The database URL, password redacted.
         url: String,
-        /// What went wrong.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// What went wrong; already in the message, so not a `source` that would say it twice.
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// No usable token-signing secret: too short, unreadable, or none for PostgreSQL.
+    #[error("token-signing secret: {cause}")]
+    Secret {
+        /// What is wrong with it; already in the message.
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
 fn database_error(url: &str, error: store::Error) -> StartError {
     StartError::Database {
         url: url.to_owned(),
-        source: Box::new(error),
+        cause: Box::new(error),
     }
 }
 
@@ -43,15 +49,17 @@ fn database_error(url: &str, error: store::Error) -> StartError {
 /// `--shutdown-grace-seconds`) and returns.
 ///
 /// # Errors
-/// When the database cannot be opened or migrated.
+/// When the token-signing secret is unusable, or the database cannot be opened or migrated.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
     let url = redact_url(&config.database_url);
+    // Checked before the database is touched: a bad setting should not leave a new file behind.
+    let keys = KeyRing::load(&config).map_err(|e| StartError::Secret { cause: Box::new(e) })?;
     let connections = TaskTracker::new();
-    let app = App::start(&config, shutdown.clone(), connections.clone())
+    let app = App::start(&config, &keys, shutdown.clone(), connections.clone())
         .await
         .map_err(|e| database_error(&url, e))?;
     // No socket survived the last stop: rooms whose host was live get their grace from now.

@@ -11,7 +11,7 @@
 //! Submodules, each adding its part of `impl Store`:
 //! - `pool`: URLs, pool sizes and the per-connection SQLite settings;
 //! - `migrate`: the embedded migrations and the runner that applies them once;
-//! - `accounts`: users, logins, refresh tokens and the JWT secret;
+//! - `accounts`: users, logins and refresh tokens;
 //! - `rooms`: rooms, their lifecycle compare-and-set and the public listing;
 //! - `members`: participants, approvals, bans and the one-read admission check;
 //! - `live`: what live rooms write behind, their counter ceilings and restart recovery;
@@ -28,6 +28,8 @@ mod rooms;
 mod rows;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use pool::{is_sqlite, sqlite_file};
 
 use streamit_protocol::v1::{
     DisplayName, Email, EntryMode, MediaRef, MemberStatus, Playback, Room, RoomCode, RoomName,

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use streamit_protocol::v1::{AccessToken, User, UserId};
 use uuid::Uuid;
 
+use super::keys::KeyRing;
+
 /// The claims of an access token, with their wire names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Claims {
@@ -46,18 +48,19 @@ pub(crate) enum InvalidToken {
     Expired,
 }
 
-/// Issues and verifies access tokens with one HS256 secret.
+/// Issues access tokens with the signing secret and verifies them with any secret of the ring.
 pub(crate) struct Jwt {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The signing secret's key first: nearly every token verifies on the first try.
+    decoding: Vec<DecodingKey>,
     validation: Validation,
     /// How long a token lives.
     ttl: Duration,
 }
 
 impl Jwt {
-    /// A signer and verifier for `secret`, issuing tokens that live `ttl`.
-    pub(crate) fn new(secret: &[u8], ttl: Duration) -> Self {
+    /// A signer and verifier for `keys`, issuing tokens that live `ttl`.
+    pub(crate) fn new(keys: &KeyRing, ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         // Expiry is checked in `verify` against the caller's clock; the library would use the
         // system clock and add 60 s of leeway.
@@ -65,8 +68,11 @@ impl Jwt {
         validation.leeway = 0;
         validation.set_required_spec_claims(&["sub", "exp"]);
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            encoding: EncodingKey::from_secret(keys.signing.as_bytes()),
+            decoding: keys
+                .verifying()
+                .map(|secret| DecodingKey::from_secret(secret.as_bytes()))
+                .collect(),
             validation,
             ttl,
         }
@@ -94,23 +100,28 @@ impl Jwt {
         (token, claims.exp.saturating_mul(1000))
     }
 
-    /// The claims of `token` when it is signed by this secret with HS256 and not expired at
-    /// `now_ms` (Unix epoch ms).
+    /// The claims of `token` when it is signed by a secret of the ring with HS256 and not
+    /// expired at `now_ms` (Unix epoch ms).
     ///
     /// # Errors
     /// [`InvalidToken`] saying why the token is refused.
     pub(crate) fn verify(&self, token: &str, now_ms: u64) -> Result<Claims, InvalidToken> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => {
-                    InvalidToken::BadSignature
+        for key in &self.decoding {
+            let claims = match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
+                Ok(data) => data.claims,
+                // Perhaps signed by another secret of the ring.
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => continue,
+                Err(e) if matches!(e.kind(), ErrorKind::InvalidAlgorithm) => {
+                    return Err(InvalidToken::BadSignature);
                 }
-                _ => InvalidToken::Malformed,
-            })?;
-        if now_ms >= data.claims.exp.saturating_mul(1000) {
-            return Err(InvalidToken::Expired);
+                Err(_) => return Err(InvalidToken::Malformed),
+            };
+            if now_ms >= claims.exp.saturating_mul(1000) {
+                return Err(InvalidToken::Expired);
+            }
+            return Ok(claims);
         }
-        Ok(data.claims)
+        Err(InvalidToken::BadSignature)
     }
 }
 
@@ -133,9 +144,13 @@ mod tests {
 
     use super::*;
 
-    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
     const NOW_MS: u64 = 1_700_000_000_123;
     const TTL: Duration = Duration::from_secs(15 * 60);
+
+    fn ring(signing: &str, previous: &[&str]) -> KeyRing {
+        KeyRing::from_texts(signing, previous).unwrap()
+    }
 
     fn user(guest: bool) -> User {
         let id = UserId::from_uuid(Uuid::new_v4());
@@ -154,7 +169,7 @@ mod tests {
 
     #[test]
     fn issued_tokens_verify_with_their_claims() {
-        let jwt = Jwt::new(SECRET, TTL);
+        let jwt = Jwt::new(&ring(SECRET, &[]), TTL);
         let ada = user(true);
         let sid = Uuid::new_v4();
         let (token, expires_at_ms) = jwt.issue(&ada, sid, NOW_MS);
@@ -170,7 +185,7 @@ mod tests {
 
     #[test]
     fn claims_have_their_wire_names_and_seconds() {
-        let jwt = Jwt::new(SECRET, TTL);
+        let jwt = Jwt::new(&ring(SECRET, &[]), TTL);
         let ada = user(false);
         let sid = Uuid::new_v4();
         let (token, _) = jwt.issue(&ada, sid, NOW_MS);
@@ -198,7 +213,7 @@ mod tests {
 
     #[test]
     fn every_token_has_a_fresh_jti() {
-        let jwt = Jwt::new(SECRET, TTL);
+        let jwt = Jwt::new(&ring(SECRET, &[]), TTL);
         let ada = user(false);
         let sid = Uuid::new_v4();
         let (a, _) = jwt.issue(&ada, sid, NOW_MS);
@@ -214,7 +229,7 @@ mod tests {
 
     #[test]
     fn expiry_follows_the_given_clock() {
-        let jwt = Jwt::new(SECRET, TTL);
+        let jwt = Jwt::new(&ring(SECRET, &[]), TTL);
         let (token, expires_at_ms) = jwt.issue(&user(false), Uuid::new_v4(), NOW_MS);
         assert!(expires_at_ms <= NOW_MS + 15 * 60 * 1000);
         assert!(expires_at_ms > NOW_MS + 15 * 60 * 1000 - 1000);
@@ -232,7 +247,7 @@ mod tests {
     #[test]
     fn the_system_clock_plays_no_part() {
         // Issued and checked in 1970: long expired by the real clock, and still valid here.
-        let jwt = Jwt::new(SECRET, Duration::from_secs(60));
+        let jwt = Jwt::new(&ring(SECRET, &[]), Duration::from_secs(60));
         let (token, _) = jwt.issue(&user(false), Uuid::new_v4(), 5_000);
         assert!(jwt.verify(token.as_str(), 64_999).is_ok());
         assert_eq!(
@@ -243,19 +258,19 @@ mod tests {
 
     #[test]
     fn other_keys_and_algorithms_are_refused() {
-        let jwt = Jwt::new(SECRET, TTL);
+        let jwt = Jwt::new(&ring(SECRET, &[]), TTL);
         let (token, _) = jwt.issue(&user(false), Uuid::new_v4(), NOW_MS);
-        let other = Jwt::new(b"another secret, just as long....", TTL);
+        let other = Jwt::new(&ring("another secret, just as long....", &[]), TTL);
         assert_eq!(
             other.verify(token.as_str(), NOW_MS),
             Err(InvalidToken::BadSignature)
         );
 
         let claims = payload(token.as_str());
-        let hs512 = sign(&claims, Algorithm::HS512, SECRET);
+        let hs512 = sign(&claims, Algorithm::HS512, SECRET.as_bytes());
         assert_eq!(jwt.verify(&hs512, NOW_MS), Err(InvalidToken::BadSignature));
         assert!(
-            jwt.verify(&sign(&claims, Algorithm::HS256, SECRET), NOW_MS)
+            jwt.verify(&sign(&claims, Algorithm::HS256, SECRET.as_bytes()), NOW_MS)
                 .is_ok()
         );
 
@@ -267,7 +282,7 @@ mod tests {
 
     #[test]
     fn tampered_claims_are_refused() {
-        let jwt = Jwt::new(SECRET, TTL);
+        let jwt = Jwt::new(&ring(SECRET, &[]), TTL);
         let (token, _) = jwt.issue(&user(false), Uuid::new_v4(), NOW_MS);
         let mut claims = payload(token.as_str());
         claims["guest"] = json!(true);
@@ -279,7 +294,7 @@ mod tests {
 
     #[test]
     fn malformed_tokens_are_refused() {
-        let jwt = Jwt::new(SECRET, TTL);
+        let jwt = Jwt::new(&ring(SECRET, &[]), TTL);
         for token in ["", "abc", "a.b", "a.b.c", "...."] {
             assert_eq!(
                 jwt.verify(token, NOW_MS),
@@ -292,7 +307,7 @@ mod tests {
         for missing in ["sub", "exp", "sid", "jti", "name"] {
             let mut partial = claims.clone();
             partial.as_object_mut().unwrap().remove(missing);
-            let token = sign(&partial, Algorithm::HS256, SECRET);
+            let token = sign(&partial, Algorithm::HS256, SECRET.as_bytes());
             assert_eq!(
                 jwt.verify(&token, NOW_MS),
                 Err(InvalidToken::Malformed),
@@ -301,13 +316,39 @@ mod tests {
         }
         let mut wrong_type = claims;
         wrong_type["exp"] = json!("soon");
-        let token = sign(&wrong_type, Algorithm::HS256, SECRET);
+        let token = sign(&wrong_type, Algorithm::HS256, SECRET.as_bytes());
         assert_eq!(jwt.verify(&token, NOW_MS), Err(InvalidToken::Malformed));
     }
 
     #[test]
+    fn a_rotated_ring_signs_with_the_new_secret_and_still_verifies_the_old() {
+        const NEW: &str = "a brand new secret, 32 bytes long";
+        let old = Jwt::new(&ring(SECRET, &[]), TTL);
+        let rotated = Jwt::new(&ring(NEW, &[SECRET]), TTL);
+        let after = Jwt::new(&ring(NEW, &[]), TTL);
+        let (before_rotation, _) = old.issue(&user(false), Uuid::new_v4(), NOW_MS);
+        let (since_rotation, _) = rotated.issue(&user(false), Uuid::new_v4(), NOW_MS);
+        assert!(rotated.verify(before_rotation.as_str(), NOW_MS).is_ok());
+        assert!(rotated.verify(since_rotation.as_str(), NOW_MS).is_ok());
+        assert!(
+            after.verify(since_rotation.as_str(), NOW_MS).is_ok(),
+            "the new secret signs"
+        );
+        assert_eq!(
+            after.verify(before_rotation.as_str(), NOW_MS),
+            Err(InvalidToken::BadSignature),
+            "once the old secret is dropped, its tokens die"
+        );
+        let expired = NOW_MS + TTL.as_millis() as u64;
+        assert_eq!(
+            rotated.verify(before_rotation.as_str(), expired),
+            Err(InvalidToken::Expired)
+        );
+    }
+
+    #[test]
     fn debug_hides_the_secret() {
-        let jwt = Jwt::new(b"super-secret-signing-key", TTL);
+        let jwt = Jwt::new(&ring("super-secret-signing-key-32-bytes", &[]), TTL);
         let shown = format!("{jwt:?}");
         assert!(!shown.contains("super-secret"), "{shown}");
         assert!(shown.contains("<redacted>"), "{shown}");

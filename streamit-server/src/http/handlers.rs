@@ -11,7 +11,7 @@ use super::request::{bearer, json_body, query};
 use super::response::{Reply, json, no_content, text};
 use super::router::Route;
 use crate::app::App;
-use crate::auth::Caller;
+use crate::auth::{self, Caller, Refreshed};
 use crate::error::{ApiError, ApiResult};
 use crate::rate_limit::RateLimiter;
 use crate::{media, progress, rooms};
@@ -70,10 +70,13 @@ pub(crate) async fn handle(
                 &app.auth.guest(json_body(parts, body)?).await?,
             )
         }
-        Route::Refresh => json(
-            StatusCode::OK,
-            &app.auth.refresh(json_body(parts, body)?).await?,
-        ),
+        Route::Refresh => match app.auth.refresh(json_body(parts, body)?).await? {
+            Refreshed::Issued(pair) => json(StatusCode::OK, &pair),
+            Refreshed::Replayed(login_id) => {
+                app.realtime.login_ended(login_id).await;
+                return Err(auth::invalid_refresh());
+            }
+        },
         Route::Logout => {
             let caller = caller(app, parts).await?;
             app.auth.logout(&caller, json_body(parts, body)?).await?;

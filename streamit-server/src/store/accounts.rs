@@ -1,20 +1,11 @@
-//! Users, logins, refresh tokens and the JWT secret.
+//! Users, logins and refresh tokens.
 
-use std::fmt::Write as _;
-
-use rand::RngCore;
 use sqlx::Row;
 use streamit_protocol::v1::{Email, User, UserId};
 use uuid::Uuid;
 
 use super::rows::{self, flag, int};
 use super::{Error, NewUser, Result, Spend, Store, UserWithPassword};
-
-/// The `server_secrets` row holding the JWT signing key, hex-encoded.
-const JWT_SECRET: &str = "jwt_secret";
-
-/// Bytes in a generated JWT secret: HS256's full key strength.
-const JWT_SECRET_BYTES: usize = 32;
 
 /// The start of every user lookup: the columns `rows::user` reads, and the password hash.
 macro_rules! user_select {
@@ -24,26 +15,6 @@ macro_rules! user_select {
 }
 
 impl Store {
-    /// The JWT signing secret: created at random on first call and kept in the database, so
-    /// every node and every restart signs alike.
-    pub(crate) async fn jwt_secret(&self) -> Result<Vec<u8>> {
-        let mut fresh = [0u8; JWT_SECRET_BYTES];
-        rand::rng().fill_bytes(&mut fresh);
-        // Racing nodes each offer a secret; the first insert wins and everyone reads it back.
-        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(JWT_SECRET)
-            .bind(to_hex(&fresh))
-            .execute(&self.pool)
-            .await?;
-        let stored: String = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
-            .bind(JWT_SECRET)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("value")?;
-        from_hex(&stored)
-            .ok_or_else(|| Error::Corrupt(format!("server_secrets.{JWT_SECRET} is not hex")))
-    }
-
     /// Creates a user; `Conflict` when the e-mail has an account.
     pub(crate) async fn create_user(&self, user: NewUser) -> Result<User> {
         sqlx::query(
@@ -203,44 +174,4 @@ pub(super) fn conflict_if_taken(error: sqlx::Error) -> Error {
 
 fn get_uuid(row: &sqlx::any::AnyRow, column: &str) -> Result<Uuid> {
     rows::get_parsed(row, column, Uuid::parse_str)
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
-}
-
-fn from_hex(hex: &str) -> Option<Vec<u8>> {
-    let pairs = hex.as_bytes().chunks_exact(2);
-    if hex.is_empty() || !pairs.remainder().is_empty() {
-        return None;
-    }
-    let nibble = |c: u8| {
-        char::from(c)
-            .to_digit(16)
-            .and_then(|d| u8::try_from(d).ok())
-    };
-    pairs
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{from_hex, to_hex};
-
-    #[test]
-    fn hex_round_trips_and_refuses_garbage() {
-        let bytes = [0u8, 1, 0xab, 0xff];
-        assert_eq!(to_hex(&bytes), "0001abff");
-        assert_eq!(from_hex("0001abff").unwrap(), bytes);
-        assert_eq!(from_hex("0001ABFF").unwrap(), bytes);
-        for bad in ["", "abc", "zz", "éé", "+f"] {
-            assert_eq!(from_hex(bad), None, "{bad}");
-        }
-    }
 }

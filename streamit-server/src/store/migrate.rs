@@ -35,6 +35,7 @@ migrations! {
     1 => "0001_init.sql",
     2 => "0002_live.sql",
     3 => "0003_members_version.sql",
+    4 => "0004_no_secrets_in_the_database.sql",
 }
 
 /// The advisory lock key migrations hold on PostgreSQL: "STREAMIT" in ASCII, so it cannot

@@ -1,12 +1,15 @@
 //! Opening the pool: which backend a URL names, how many connections it gets, and the settings
 //! every SQLite connection needs.
 
+use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Connection as _, Executor};
 
 use super::{Backend, Result};
+use crate::files;
 
 /// SQLite serialises writers, so more connections only add readers; WAL lets a few read while
 /// one writes.
@@ -55,7 +58,10 @@ pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
         Backend::Postgres => options,
     };
     let url = match backend {
-        Backend::Sqlite => sqlite_url(url),
+        Backend::Sqlite => {
+            create_sqlite_file(url)?;
+            sqlite_url(url)
+        }
         Backend::Postgres => url.to_owned(),
     };
     Ok((options.connect(&url).await?, backend))
@@ -72,7 +78,7 @@ fn memory_pool(options: AnyPoolOptions) -> AnyPoolOptions {
 }
 
 fn backend_of(url: &str) -> Result<Backend> {
-    if url.starts_with("sqlite:") {
+    if is_sqlite(url) {
         Ok(Backend::Sqlite)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Backend::Postgres)
@@ -81,6 +87,44 @@ fn backend_of(url: &str) -> Result<Backend> {
         let message =
             format!("unsupported database URL scheme {scheme:?}; use sqlite:// or postgres://");
         Err(sqlx::Error::Configuration(message.into()).into())
+    }
+}
+
+/// Whether `url` names a SQLite database (a file or memory).
+pub(crate) fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// The file a SQLite URL names: `sqlite://path?options` or `sqlite:path`; `None` for memory
+/// and other backends.
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !is_memory(url)).then(|| PathBuf::from(path))
+}
+
+/// Creates a missing database file readable by its owner only: SQLite would make it 0644, and
+/// it holds every account's password hash. SQLite gives its WAL and shared-memory files the
+/// database file's mode. An existing file is left as the operator made it, with a warning when
+/// others may read it.
+fn create_sqlite_file(url: &str) -> Result<()> {
+    let Some(path) = sqlite_file(url) else {
+        return Ok(());
+    };
+    // `mode=ro` and `mode=rw` ask SQLite not to create the file; neither does the server.
+    if url.contains("mode=") && !url.contains("mode=rwc") {
+        return Ok(());
+    }
+    match files::create_private(&path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+            if files::is_shared(&path) == Some(true) {
+                tracing::warn!(path = %path.display(), "others may read the database; chmod 600 it");
+            }
+            Ok(())
+        }
+        Err(error) => Err(sqlx::Error::Io(error).into()),
     }
 }
 
@@ -115,6 +159,20 @@ mod tests {
         );
         assert_eq!(sqlite_url("sqlite://a.db?mode=ro"), "sqlite://a.db?mode=ro");
         assert_eq!(sqlite_url("sqlite::memory:"), "sqlite::memory:");
+    }
+
+    #[test]
+    fn sqlite_files_by_url() {
+        let file = |url| sqlite_file(url).map(|p| p.display().to_string());
+        assert_eq!(file("sqlite://streamit.db").as_deref(), Some("streamit.db"));
+        assert_eq!(
+            file("sqlite:///var/lib/s.db?mode=rwc").as_deref(),
+            Some("/var/lib/s.db")
+        );
+        assert_eq!(file("sqlite:data/s.db").as_deref(), Some("data/s.db"));
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("sqlite://x.db?mode=memory"), None);
+        assert_eq!(file("postgres://db/x"), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use streamit_testing::backends;
 
 use crate::support::{PASSWORD, Refusals, StatusCode, TestServer, keys};
 
+mod secrets;
 mod tokens;
 
 /// The claims of an access token, read without checking the signature.

@@ -7,7 +7,7 @@ use streamit_testing::backends;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{StatusCode, TestServer, logs};
+use crate::support::{StatusCode, TEST_SECRET, TestServer, logs};
 
 #[tokio::test]
 async fn health_and_readiness_answer_200() {
@@ -46,6 +46,7 @@ async fn a_database_that_cannot_open_stops_start_up_without_leaking_its_password
     for url in urls {
         let mut config = Config::defaults();
         config.database_url = url.clone();
+        config.jwt_secret = Some(TEST_SECRET.to_owned());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let started = run(listener, config, CancellationToken::new());
         let ended = tokio::time::timeout(std::time::Duration::from_secs(30), started).await;
@@ -242,6 +243,8 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
     use std::process::{Command, Stdio};
     use std::time::Duration;
 
+    use crate::support::KillOnDrop;
+
     let (_, hard) = open_files_limits("self");
     let db = streamit_testing::sqlite();
     let log_dir = tempfile::tempdir().unwrap();
@@ -305,16 +308,4 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
         .await
         .expect("the binary stops within its shutdown grace");
     assert!(status.success(), "{status}");
-}
-
-/// A child process that a failing test does not leave running.
-#[cfg(target_os = "linux")]
-struct KillOnDrop(std::process::Child);
-
-#[cfg(target_os = "linux")]
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

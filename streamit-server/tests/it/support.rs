@@ -27,6 +27,10 @@ pub(crate) use logs::logs;
 /// The password every registered test account uses.
 pub(crate) const PASSWORD: &str = "correct horse battery";
 
+/// The token-signing secret of servers on PostgreSQL, which has no file beside it to keep a
+/// generated one in.
+pub(crate) const TEST_SECRET: &str = "streamit-test-secret-32-bytes-long";
+
 /// Longest wait for anything the server must do promptly (start, answer, stop).
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -62,6 +66,9 @@ impl TestServer {
         config.database_url = db_url.to_owned();
         config.rate_limits = Switch::Off;
         config.shutdown_grace_seconds = 5;
+        if !db_url.starts_with("sqlite") {
+            config.jwt_secret = Some(TEST_SECRET.to_owned());
+        }
         tweak(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -296,5 +303,17 @@ impl From<&Value> for Account {
             access: parsed.access.as_str().to_owned(),
             refresh: parsed.refresh.as_str().to_owned(),
         }
+    }
+}
+
+/// A child process that a failing test does not leave running.
+#[cfg(target_os = "linux")]
+pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
+
+#[cfg(target_os = "linux")]
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

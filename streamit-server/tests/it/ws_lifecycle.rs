@@ -1,8 +1,8 @@
 //! The room lifecycle over real sockets (PROTOCOL §3), on SQLite and PostgreSQL: the host's
 //! last socket starts grace (`HOST_DISCONNECTED` with its deadline) while members stay; the host
 //! back in time makes it LIVE again (`HOST_RECONNECTED`); grace running out expires the room
-//! (`ROOM_EXPIRED`, 4010, joins 410); deleting closes it (`ROOM_DELETED`, 4010); logging out
-//! closes that login's sockets with 4001. Across a restart (close 1012), `seq` and playback
+//! (`ROOM_EXPIRED`, 4010, joins 410); deleting closes it (`ROOM_DELETED`, 4010); logging out,
+//! or replaying a spent refresh token, closes that login's sockets with 4001. Across a restart (close 1012), `seq` and playback
 //! `version` keep rising, a room whose host was live is in grace and expires on time, and a room
 //! already in grace keeps its deadline.
 
@@ -220,6 +220,35 @@ async fn logging_out_closes_that_logins_sockets_only() {
         let (_, left) = next_event!(on_phone, UserLeft);
         assert_eq!(left.user.id, uid(&host));
         let _ = next_event!(on_phone, HostDisconnected);
+        s.stop().await;
+    }
+}
+
+/// A replayed refresh token revokes its login (the token leaked): the login's sockets close
+/// with 4001 as at logout, so a thief holding its access token cannot go on acting as host.
+#[tokio::test]
+async fn a_replayed_refresh_token_closes_that_logins_sockets() {
+    for db in backends().await {
+        let s = TestServer::start(&db.url, grace(30)).await;
+        let (host, code) = hosted_room(&s, json!({})).await;
+        let ada = member(&s, &code, "Ada").await;
+        let (mut host_socket, _) = WsClient::join(&s, &code, &host, "host").await;
+        let (mut ada_socket, _) = WsClient::join(&s, &code, &ada, "ada").await;
+        let _ = next_event!(host_socket, UserJoined);
+
+        let body = json!({"refresh": host.refresh});
+        s.post("/api/auth/refresh/", body.clone())
+            .await
+            .ok(StatusCode::OK);
+        s.post("/api/auth/refresh/", body)
+            .await
+            .error(StatusCode::UNAUTHORIZED, "INVALID_TOKEN");
+        assert_eq!(host_socket.expect_close().await, 4001, "{}", s.backend);
+        let (_, left) = next_event!(ada_socket, UserLeft);
+        assert_eq!(left.user.id, uid(&host));
+        let _ = next_event!(ada_socket, HostDisconnected);
+        let mut again = WsClient::connect(&s, &code, Some(&host.access), "host again").await;
+        assert_eq!(again.expect_close().await, 4001);
         s.stop().await;
     }
 }

@@ -193,19 +193,3 @@ async fn concurrent_spends_have_one_winner() {
         }
     }
 }
-
-#[tokio::test]
-async fn the_jwt_secret_is_made_once_and_kept() {
-    for Fixture { store, db } in &fixtures().await {
-        let secret = store.jwt_secret().await.unwrap();
-        assert_eq!(secret.len(), 32);
-        assert_eq!(store.jwt_secret().await.unwrap(), secret);
-        let restarted = Store::connect(&db.url).await.unwrap();
-        assert_eq!(
-            restarted.jwt_secret().await.unwrap(),
-            secret,
-            "{:?}",
-            store.backend()
-        );
-    }
-}

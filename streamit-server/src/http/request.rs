@@ -63,11 +63,12 @@ pub(crate) fn json_body<T: DeserializeOwned>(parts: &Parts, bytes: &[u8]) -> Api
     decode(bytes)
 }
 
-/// Syntax first, then shape, then fields. The body must be an object and hold no arrays (no
-/// request body of protocol v1 has one): serde would otherwise read a struct from an array of
-/// its fields. Decoding from the parsed value also makes every type mismatch a field error
-/// (serde reports some, such as a number where an enum belongs, as syntax errors when reading
-/// text).
+/// Syntax first, then shape, then fields. The body must be an object. No request body of
+/// protocol v1 has an array, so an array where a known field is refuses (serde would otherwise
+/// read a struct from an array of its fields), while one in a field this version does not know
+/// is ignored like any unknown field (forward compatibility). Decoding from the parsed value
+/// also makes every type mismatch a field error (serde reports some, such as a number where an
+/// enum belongs, as syntax errors when reading text).
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::new(ErrorCode::InvalidInput, format!("malformed JSON: {e}")))?;
@@ -77,31 +78,64 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             "the body must be a JSON object",
         ));
     }
-    if let Some(path) = first_array(&value, String::new()) {
+    let mut arrays = Vec::new();
+    arrays_in(&value, &mut Vec::new(), &mut arrays);
+    let mut ignored: Vec<Vec<String>> = Vec::new();
+    let mut note_ignored = |path: serde_ignored::Path<'_>| {
+        let mut keys = Vec::new();
+        keys_of(&path, &mut keys);
+        ignored.push(keys);
+    };
+    let decoded = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        value,
+        &mut note_ignored,
+    ))
+    .map_err(|error| {
+        let path = error.path().to_string();
+        field_error(&path, &error.into_inner().to_string())
+    })?;
+    let known_array = arrays
+        .iter()
+        .find(|array| !ignored.iter().any(|unknown| array.starts_with(unknown)));
+    if let Some(path) = known_array {
         return Err(field_error(
-            &path,
+            &path.join("."),
             "expected an object or a value, not an array",
         ));
     }
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        field_error(&path, &error.into_inner().to_string())
-    })
+    Ok(decoded)
 }
 
-/// The dotted path of the first array in `value`, if any.
-fn first_array(value: &Value, path: String) -> Option<String> {
+/// The key paths of the outermost arrays in `value`.
+fn arrays_in(value: &Value, path: &mut Vec<String>, found: &mut Vec<Vec<String>>) {
     match value {
-        Value::Array(_) => Some(path),
-        Value::Object(fields) => fields.iter().find_map(|(key, inner)| {
-            let inner_path = if path.is_empty() {
-                key.clone()
-            } else {
-                format!("{path}.{key}")
-            };
-            first_array(inner, inner_path)
-        }),
-        _ => None,
+        Value::Array(_) => found.push(path.clone()),
+        Value::Object(fields) => {
+            for (key, inner) in fields {
+                path.push(key.clone());
+                arrays_in(inner, path, found);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The object keys along an ignored value's path, comparable with [`arrays_in`]'s.
+fn keys_of(path: &serde_ignored::Path<'_>, keys: &mut Vec<String>) {
+    match path {
+        serde_ignored::Path::Root => {}
+        serde_ignored::Path::Map { parent, key } => {
+            keys_of(parent, keys);
+            keys.push(key.clone());
+        }
+        serde_ignored::Path::Seq { parent, index } => {
+            keys_of(parent, keys);
+            keys.push(index.to_string());
+        }
+        serde_ignored::Path::Some { parent }
+        | serde_ignored::Path::NewtypeStruct { parent }
+        | serde_ignored::Path::NewtypeVariant { parent } => keys_of(parent, keys),
     }
 }
 
@@ -172,7 +206,7 @@ pub(crate) fn bearer(headers: &http::HeaderMap) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use streamit_protocol::v1::{CreateRoomRequest, EmbedRequest, RegisterRequest};
+    use streamit_protocol::v1::{CreateRoomRequest, EmbedRequest, GuestRequest, RegisterRequest};
 
     fn error<T: DeserializeOwned + std::fmt::Debug>(body: &str) -> ApiError {
         decode::<T>(body.as_bytes()).unwrap_err()
@@ -206,6 +240,29 @@ mod tests {
             (e.code, field(&e)),
             (ErrorCode::InvalidInput, "display_name")
         );
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_whatever_their_shape() {
+        let body = r#"{"display_name": "Ada", "tags": [1, [2]], "later": {"list": ["x"]},
+                       "n": 1, "o": {"deep": {"x": null}}}"#;
+        let parsed = decode::<GuestRequest>(body.as_bytes()).unwrap();
+        assert_eq!(parsed.display_name.unwrap().as_str(), "Ada");
+        let body = r#"{"media": {"provider": "vidking", "kind": "movie", "id": "1",
+                                 "extra": [1, 2]}, "also": []}"#;
+        assert!(decode::<EmbedRequest>(body.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn an_array_where_a_known_field_is_refuses() {
+        let e = error::<EmbedRequest>(r#"{"media": ["vidking", "movie", "1"]}"#);
+        assert_eq!((e.code, field(&e)), (ErrorCode::InvalidMedia, "media"));
+        let e = error::<RegisterRequest>(
+            r#"{"email": ["a@b.io"], "password": "longenough", "display_name": "A"}"#,
+        );
+        assert_eq!((e.code, field(&e)), (ErrorCode::InvalidInput, "email"));
+        let e = error::<GuestRequest>("[]");
+        assert_eq!(e.code, ErrorCode::InvalidInput);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::json;
 use streamit_protocol::v1::MAX_BODY_BYTES;
 use streamit_testing::backends;
 
-use crate::support::{Method, StatusCode, TestServer};
+use crate::support::{Account, Method, StatusCode, TestServer};
 
 const JSON: Option<&str> = Some("application/json");
 
@@ -224,6 +224,29 @@ async fn malformed_json_is_400() {
             "{}: nothing written",
             s.backend
         );
+        s.stop().await;
+    }
+}
+
+/// Forward compatibility: a newer client's fields are ignored whatever their shape, arrays too;
+/// an array where this version expects an object or a value is still refused.
+#[tokio::test]
+async fn unknown_fields_of_any_shape_are_ignored() {
+    for db in backends().await {
+        let s = TestServer::start(&db.url, |_| {}).await;
+        let body = json!({"display_name": "Ada", "badges": ["new", 1], "prefs": {"langs": []}});
+        let ada = s.post("/api/auth/guest/", body).await;
+        assert_eq!(ada.ok(StatusCode::CREATED)["user"]["display_name"], "Ada");
+        let ada = Account::from(ada.ok(StatusCode::CREATED));
+        let body = json!({"name": "Movie night", "queue": [{"id": "1"}], "media": {
+            "provider": "vidking", "kind": "movie", "id": "1", "chapters": [1, 2]}});
+        s.post_as(&ada.access, "/api/rooms/create/", body)
+            .await
+            .ok(StatusCode::CREATED);
+        let body = json!({"name": ["Movie night"]});
+        let refused = s.post_as(&ada.access, "/api/rooms/create/", body).await;
+        refused.error(StatusCode::BAD_REQUEST, "INVALID_INPUT");
+        refused.has("/error/details/field", "name");
         s.stop().await;
     }
 }

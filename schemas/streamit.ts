@@ -44,7 +44,7 @@ export type ChatMessage = {
   user: UserRef;
 };
 
-/** A chat line: trimmed, 1 to 500 characters; no control characters but newline and tab. */
+/** A chat line: trimmed, 1 to 500 characters; no control characters but newline and tab, no bidirectional controls. */
 export type ChatText = string;
 
 /** An event a client sends. Host-only events from anyone else answer `ERROR NOT_HOST`. */
@@ -136,7 +136,7 @@ export type CreateRoomResponse = {
   room: Room;
 };
 
-/** A display name: trimmed, 1 to 32 characters, no control characters. */
+/** A display name: trimmed, 1 to 32 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use or unassigned code points, no line or paragraph separators. */
 export type DisplayName = string;
 
 /** An e-mail address; trimmed and lower-cased by the server. */
@@ -595,7 +595,7 @@ export type RoomDetail = {
   viewers: number;
 };
 
-/** A room name: trimmed, 1 to 64 characters, no control characters. */
+/** A room name: trimmed, 1 to 64 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use or unassigned code points, no line or paragraph separators. */
 export type RoomName = string;
 
 /** A room password: 1 to 256 characters, taken as typed. */

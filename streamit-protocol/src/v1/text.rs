@@ -8,6 +8,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
+use icu_properties::props::{BidiControl, DefaultIgnorableCodePoint, GeneralCategory, JoinControl};
+use icu_properties::{
+    CodePointMapData, CodePointMapDataBorrowed, CodePointSetData, CodePointSetDataBorrowed,
+};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -32,6 +36,15 @@ pub enum TextError {
     /// Holds a control character (names refuse all; chat allows newline and tab).
     #[error("must not contain control characters")]
     ControlCharacter,
+    /// Holds a character that shows nothing or reorders the text around it: a bidirectional
+    /// control in names and chat; in names also other format characters (but the joiners),
+    /// private-use and unassigned code points, and line or paragraph separators.
+    #[error("must not contain invisible or direction-changing characters")]
+    InvisibleCharacter,
+    /// Has no visible character: only default-ignorable code points (fillers, joiners, variation
+    /// selectors) and spaces, so it would show as a blank.
+    #[error("must contain a visible character")]
+    NothingVisible,
     /// Breaks the type's own rule.
     #[error("{0}")]
     Invalid(&'static str),
@@ -47,12 +60,105 @@ impl TextError {
     }
 }
 
-/// Which control characters a type tolerates.
+/// Unicode's General_Category of every code point, from the data compiled into `icu_properties`.
+const GENERAL_CATEGORY: CodePointMapDataBorrowed<'static, GeneralCategory> =
+    CodePointMapData::<GeneralCategory>::new();
+/// U+061C, U+200E, U+200F, U+202A–202E, U+2066–2069: marks, embeddings, overrides and isolates
+/// that change the direction of the text after them.
+const BIDI_CONTROL: CodePointSetDataBorrowed<'static> = CodePointSetData::new::<BidiControl>();
+/// ZWNJ and ZWJ: format characters that real scripts (Persian, Indic) and emoji sequences need.
+const JOIN_CONTROL: CodePointSetDataBorrowed<'static> = CodePointSetData::new::<JoinControl>();
+/// Code points a renderer shows as nothing when it has no glyph for them (fillers, joiners,
+/// variation selectors, format characters).
+const DEFAULT_IGNORABLE: CodePointSetDataBorrowed<'static> =
+    CodePointSetData::new::<DefaultIgnorableCodePoint>();
+
+/// Whether a name must not hold `c` anywhere: it shows nothing, is not a character at all yet,
+/// breaks the line, or reorders what others see around it (the names are shown to everyone).
+fn hidden_in_name(c: char) -> bool {
+    if JOIN_CONTROL.contains(c) {
+        return false;
+    }
+    BIDI_CONTROL.contains(c)
+        || matches!(
+            GENERAL_CATEGORY.get(c),
+            GeneralCategory::Format
+                | GeneralCategory::PrivateUse
+                | GeneralCategory::Unassigned
+                | GeneralCategory::Surrogate
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+        )
+}
+
+/// Whether `c` shows something by itself.
+fn visible(c: char) -> bool {
+    !c.is_whitespace() && !DEFAULT_IGNORABLE.contains(c)
+}
+
+/// Which characters a type refuses, beyond its length.
 #[derive(Clone, Copy)]
-enum Controls {
-    None,
-    LineBreaksAndTabs,
+enum Chars {
+    /// Names everyone sees: no control or hidden character (`hidden_in_name`), and at least one
+    /// visible character, so a name can neither disguise itself nor the text beside it.
+    Name,
+    /// Chat lines: newline and tab but no other control character, and no bidirectional control
+    /// (it would reorder the line as others read it). Terminal clients print chat verbatim.
+    Chat,
+    /// No control characters (addresses, tokens).
+    NoControls,
+    /// Anything (passwords, taken as typed).
     Any,
+}
+
+impl Chars {
+    /// Why `c` may not appear anywhere in the text, if it may not.
+    fn refusal(self, c: char) -> Option<TextError> {
+        let control = match self {
+            Self::Chat => c.is_control() && c != '\n' && c != '\t',
+            Self::Name | Self::NoControls => c.is_control(),
+            Self::Any => false,
+        };
+        let hidden = match self {
+            Self::Name => hidden_in_name(c),
+            Self::Chat => BIDI_CONTROL.contains(c),
+            Self::NoControls | Self::Any => false,
+        };
+        if control {
+            Some(TextError::ControlCharacter)
+        } else if hidden {
+            Some(TextError::InvisibleCharacter)
+        } else {
+            None
+        }
+    }
+
+    fn check(self, text: &str) -> Result<(), TextError> {
+        if let Some(refused) = text.chars().find_map(|c| self.refusal(c)) {
+            return Err(refused);
+        }
+        if matches!(self, Self::Name) && !text.chars().any(visible) {
+            return Err(TextError::NothingVisible);
+        }
+        Ok(())
+    }
+
+    /// `text` with each refused character replaced by U+FFFD, and a name with nothing visible
+    /// replaced by a lone U+FFFD: the same length or shorter, so the result passes wherever the
+    /// characters alone failed.
+    fn repair(self, text: &str) -> String {
+        let repaired: String = text
+            .chars()
+            .map(|c| match self.refusal(c) {
+                Some(_) => char::REPLACEMENT_CHARACTER,
+                None => c,
+            })
+            .collect();
+        if matches!(self, Self::Name) && !repaired.chars().any(visible) {
+            return char::REPLACEMENT_CHARACTER.to_string();
+        }
+        repaired
+    }
 }
 
 /// The rule of one text type.
@@ -60,14 +166,18 @@ struct Rule {
     trim: bool,
     min: usize,
     max: usize,
-    controls: Controls,
+    chars: Chars,
     lowercase: bool,
     check: fn(&str) -> Result<(), TextError>,
 }
 
 impl Rule {
+    fn trimmed<'a>(&self, raw: &'a str) -> &'a str {
+        if self.trim { raw.trim() } else { raw }
+    }
+
     fn apply(&self, raw: &str) -> Result<String, TextError> {
-        let text = if self.trim { raw.trim() } else { raw };
+        let text = self.trimmed(raw);
         if text.is_empty() {
             return Err(TextError::Empty);
         }
@@ -78,20 +188,17 @@ impl Rule {
         if count > self.max {
             return Err(TextError::TooLong(self.max));
         }
-        let refused = |c: char| match self.controls {
-            Controls::None => c.is_control(),
-            Controls::LineBreaksAndTabs => c.is_control() && c != '\n' && c != '\t',
-            Controls::Any => false,
-        };
-        if text.chars().any(refused) {
-            return Err(TextError::ControlCharacter);
-        }
+        self.chars.check(text)?;
         (self.check)(text)?;
         Ok(if self.lowercase {
             text.to_lowercase()
         } else {
             text.to_owned()
         })
+    }
+
+    fn apply_lossy(&self, raw: &str) -> Result<String, TextError> {
+        self.apply(&self.chars.repair(self.trimmed(raw)))
     }
 }
 
@@ -189,43 +296,69 @@ macro_rules! text_type {
 }
 
 text_type! {
-    /// A person's display name: trimmed, 1 to 32 characters, no control characters.
+    /// A person's display name: trimmed, 1 to 32 characters, at least one of them visible, none
+    /// of them a control, invisible or direction-changing character (everyone sees the name, so
+    /// it may neither disguise itself nor reorder the text shown beside it).
     DisplayName,
-    Rule { trim: true, min: 1, max: MAX_DISPLAY_NAME_CHARS, controls: Controls::None, lowercase: false, check: no_check },
+    Rule { trim: true, min: 1, max: MAX_DISPLAY_NAME_CHARS, chars: Chars::Name, lowercase: false, check: no_check },
     debug = plain,
     schema = {
-        "description": "A display name: trimmed, 1 to 32 characters, no control characters.",
+        "description": "A display name: trimmed, 1 to 32 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use or unassigned code points, no line or paragraph separators.",
         "type": "string", "minLength": 1, "maxLength": MAX_DISPLAY_NAME_CHARS
     }
 }
 
 text_type! {
-    /// A room's name: trimmed, 1 to 64 characters, no control characters.
+    /// A room's name: trimmed, 1 to 64 characters, at least one of them visible, none of them a
+    /// control, invisible or direction-changing character (as for [`DisplayName`]).
     RoomName,
-    Rule { trim: true, min: 1, max: MAX_ROOM_NAME_CHARS, controls: Controls::None, lowercase: false, check: no_check },
+    Rule { trim: true, min: 1, max: MAX_ROOM_NAME_CHARS, chars: Chars::Name, lowercase: false, check: no_check },
     debug = plain,
     schema = {
-        "description": "A room name: trimmed, 1 to 64 characters, no control characters.",
+        "description": "A room name: trimmed, 1 to 64 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use or unassigned code points, no line or paragraph separators.",
         "type": "string", "minLength": 1, "maxLength": MAX_ROOM_NAME_CHARS
     }
 }
 
 text_type! {
     /// A chat line: trimmed, 1 to 500 characters; newlines and tabs allowed, other control
-    /// characters refused (terminal clients print chat verbatim).
+    /// characters and bidirectional controls refused (terminal clients print chat verbatim, and
+    /// a direction override would reorder the line as others read it).
     ChatText,
-    Rule { trim: true, min: 1, max: MAX_CHAT_CHARS, controls: Controls::LineBreaksAndTabs, lowercase: false, check: no_check },
+    Rule { trim: true, min: 1, max: MAX_CHAT_CHARS, chars: Chars::Chat, lowercase: false, check: no_check },
     debug = plain,
     schema = {
-        "description": "A chat line: trimmed, 1 to 500 characters; no control characters but newline and tab.",
+        "description": "A chat line: trimmed, 1 to 500 characters; no control characters but newline and tab, no bidirectional controls.",
         "type": "string", "minLength": 1, "maxLength": MAX_CHAT_CHARS
     }
 }
 
+/// `new_lossy` for the types whose character rule has tightened since text was first stored.
+macro_rules! lossy {
+    ($($name:ident),+) => {$(
+        impl $name {
+            /// Like [`new`](Self::new), but each character the rule refuses becomes U+FFFD, and
+            /// a name with nothing visible becomes a lone U+FFFD, as
+            /// `String::from_utf8_lossy` repairs bytes.
+            ///
+            /// For reading back text stored under an earlier, looser rule: one such name must
+            /// not make every listing that shows it fail.
+            ///
+            /// # Errors
+            /// When the repaired text still breaks the rule (empty, or too long).
+            pub fn new_lossy(raw: &str) -> Result<Self, TextError> {
+                Self::RULE.apply_lossy(raw).map(Self)
+            }
+        }
+    )+};
+}
+
+lossy!(DisplayName, RoomName, ChatText);
+
 text_type! {
     /// An e-mail address: trimmed and lower-cased, so one mailbox is one account.
     Email,
-    Rule { trim: true, min: 3, max: MAX_EMAIL_CHARS, controls: Controls::None, lowercase: true, check: check_email },
+    Rule { trim: true, min: 3, max: MAX_EMAIL_CHARS, chars: Chars::NoControls, lowercase: true, check: check_email },
     debug = plain,
     schema = {
         "description": "An e-mail address; trimmed and lower-cased by the server.",
@@ -236,7 +369,7 @@ text_type! {
 text_type! {
     /// An account password: 8 to 256 characters, taken as typed (never trimmed).
     Password,
-    Rule { trim: false, min: MIN_PASSWORD_CHARS, max: MAX_PASSWORD_CHARS, controls: Controls::Any, lowercase: false, check: no_check },
+    Rule { trim: false, min: MIN_PASSWORD_CHARS, max: MAX_PASSWORD_CHARS, chars: Chars::Any, lowercase: false, check: no_check },
     debug = redacted,
     schema = {
         "description": "An account password: 8 to 256 characters, taken as typed.",
@@ -247,7 +380,7 @@ text_type! {
 text_type! {
     /// A room's password: 1 to 256 characters, taken as typed.
     RoomPassword,
-    Rule { trim: false, min: 1, max: MAX_PASSWORD_CHARS, controls: Controls::Any, lowercase: false, check: no_check },
+    Rule { trim: false, min: 1, max: MAX_PASSWORD_CHARS, chars: Chars::Any, lowercase: false, check: no_check },
     debug = redacted,
     schema = {
         "description": "A room password: 1 to 256 characters, taken as typed.",
@@ -258,7 +391,7 @@ text_type! {
 text_type! {
     /// An access token (a JWT), sent as `Authorization: Bearer` or `?token=`.
     AccessToken,
-    Rule { trim: false, min: 1, max: MAX_TOKEN_CHARS, controls: Controls::None, lowercase: false, check: no_check },
+    Rule { trim: false, min: 1, max: MAX_TOKEN_CHARS, chars: Chars::NoControls, lowercase: false, check: no_check },
     debug = redacted,
     schema = {
         "description": "An access token (JWT).",
@@ -269,7 +402,7 @@ text_type! {
 text_type! {
     /// A refresh token: opaque, single use, exchanged for a new pair.
     RefreshToken,
-    Rule { trim: false, min: 1, max: MAX_TOKEN_CHARS, controls: Controls::None, lowercase: false, check: no_check },
+    Rule { trim: false, min: 1, max: MAX_TOKEN_CHARS, chars: Chars::NoControls, lowercase: false, check: no_check },
     debug = redacted,
     schema = {
         "description": "A refresh token: opaque and single use.",
@@ -299,6 +432,161 @@ mod tests {
             Err(TextError::ControlCharacter)
         );
         assert!(RoomName::new(&"r".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn names_refuse_direction_changes() {
+        for bidi in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ] {
+            let name = format!("{bidi}evil");
+            assert_eq!(
+                DisplayName::new(&name),
+                Err(TextError::InvisibleCharacter),
+                "{bidi:?}"
+            );
+            assert_eq!(
+                RoomName::new(&format!("room {bidi}x")),
+                Err(TextError::InvisibleCharacter),
+                "{bidi:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_refuse_other_format_characters() {
+        // Zero-width space, word joiner, byte-order mark, soft hyphen, a tag character.
+        for format in ['\u{200B}', '\u{2060}', '\u{FEFF}', '\u{00AD}', '\u{E0041}'] {
+            let name = format!("Ad{format}a");
+            assert_eq!(
+                DisplayName::new(&name),
+                Err(TextError::InvisibleCharacter),
+                "{format:?}"
+            );
+        }
+        assert_eq!(
+            DisplayName::new("\u{200B}\u{200B}"),
+            Err(TextError::InvisibleCharacter)
+        );
+    }
+
+    #[test]
+    fn names_refuse_private_use_and_unassigned_code_points() {
+        for code_point in ['\u{E000}', '\u{F8FF}', '\u{F0000}', '\u{10FFFD}'] {
+            assert_eq!(
+                DisplayName::new(&format!("a{code_point}")),
+                Err(TextError::InvisibleCharacter),
+                "private use {code_point:?}"
+            );
+        }
+        // Unassigned in every Unicode version so far: U+0378, a noncharacter, plane 3's end.
+        for code_point in ['\u{0378}', '\u{FFFF}', '\u{3FFFD}'] {
+            assert_eq!(
+                RoomName::new(&format!("a{code_point}")),
+                Err(TextError::InvisibleCharacter),
+                "unassigned {code_point:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_refuse_line_and_paragraph_separators() {
+        for separator in ['\u{2028}', '\u{2029}'] {
+            assert_eq!(
+                DisplayName::new(&format!("one{separator}two")),
+                Err(TextError::InvisibleCharacter),
+                "{separator:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_need_something_visible() {
+        // Hangul fillers, variation selectors, a lone joiner, a combining grapheme joiner.
+        for blank in [
+            "\u{3164}",
+            "\u{115F}\u{1160}",
+            "\u{FFA0}",
+            "\u{FE0F}",
+            "\u{200D}",
+            "\u{200C}\u{200D}",
+            "\u{034F}",
+            "\u{3164} \u{3164}",
+            " \u{200D} ",
+        ] {
+            assert_eq!(
+                DisplayName::new(blank),
+                Err(TextError::NothingVisible),
+                "{blank:?}"
+            );
+            assert_eq!(
+                RoomName::new(blank),
+                Err(TextError::NothingVisible),
+                "{blank:?}"
+            );
+        }
+        assert_eq!(DisplayName::new(" \u{3000} "), Err(TextError::Empty));
+    }
+
+    #[test]
+    fn names_keep_joiners_that_scripts_and_emoji_need() {
+        for name in [
+            "👨\u{200D}👩\u{200D}👧",
+            "❤\u{FE0F}",
+            "1\u{FE0F}\u{20E3}",
+            "🏳\u{FE0F}\u{200D}🌈",
+            "Sara\u{FE0E}",
+            // Persian "mi-khaham" and Hindi with ZWNJ; Malayalam chillu with ZWJ.
+            "می\u{200C}خواهم",
+            "क\u{094D}\u{200C}ष",
+            "ന\u{0D4D}\u{200D}",
+            "Zoë 🎬",
+            "שלום",
+            "مریم",
+        ] {
+            assert_eq!(
+                DisplayName::new(name).map(DisplayName::into_string),
+                Ok(name.to_owned()),
+                "{name:?}"
+            );
+            assert!(RoomName::new(name).is_ok(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn chat_refuses_direction_changes_only() {
+        for bidi in ['\u{202E}', '\u{2067}', '\u{200F}', '\u{061C}'] {
+            let refused = ChatText::new(&format!("see {bidi}txt.exe")).unwrap_err();
+            assert_eq!(refused, TextError::InvisibleCharacter, "{bidi:?}");
+            assert_eq!(refused.chat_code(), ErrorCode::InvalidMessage);
+        }
+        for line in ["a\u{200B}b", "👨\u{200D}👩\u{200D}👧", "x\ty\nz"] {
+            assert!(ChatText::new(line).is_ok(), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn lossy_repairs_what_an_older_rule_stored() {
+        let name = DisplayName::new_lossy("\u{202E}evil").unwrap();
+        assert_eq!(name.as_str(), "\u{FFFD}evil");
+        assert_eq!(
+            DisplayName::new_lossy("\u{3164}").unwrap().as_str(),
+            "\u{FFFD}"
+        );
+        assert_eq!(
+            RoomName::new_lossy("a\u{200B}\u{200B}").unwrap().as_str(),
+            "a\u{FFFD}\u{FFFD}"
+        );
+        assert_eq!(
+            ChatText::new_lossy(" hi \u{202E}there ").unwrap().as_str(),
+            "hi \u{FFFD}there"
+        );
+        assert_eq!(DisplayName::new_lossy("Ada").unwrap().as_str(), "Ada");
+        assert_eq!(
+            DisplayName::new_lossy(&"x".repeat(33)),
+            Err(TextError::TooLong(32))
+        );
     }
 
     #[test]

@@ -101,8 +101,10 @@ pub(super) fn get_room_code(row: &AnyRow, column: &str) -> Result<RoomCode> {
     get_parsed(row, column, RoomCode::parse)
 }
 
+/// A display name, repaired (`new_lossy`) if an earlier, looser rule let it in: one such name
+/// must not fail every room, roster and chat history that shows it.
 pub(super) fn get_display_name(row: &AnyRow, column: &str) -> Result<DisplayName> {
-    get_parsed(row, column, DisplayName::new)
+    get_parsed(row, column, DisplayName::new_lossy)
 }
 
 fn get_seconds(row: &AnyRow, column: &str) -> Result<Seconds> {
@@ -162,7 +164,8 @@ pub(super) fn room(row: &AnyRow) -> Result<Room> {
     let viewers = get_u64(row, "viewers")?;
     let mut room = Room::new(
         get_room_code(row, "code")?,
-        get_parsed(row, "name", RoomName::new)?,
+        // Lossy for the same reason as display names: the public listing shows every room.
+        get_parsed(row, "name", RoomName::new_lossy)?,
         host,
         get_wire(row, "state")?,
         get_bool(row, "is_private")?,

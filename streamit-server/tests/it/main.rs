@@ -10,6 +10,7 @@ mod auth;
 mod errors;
 mod limits;
 mod media;
+mod names;
 mod ops;
 mod progress;
 mod rooms;

@@ -263,3 +263,32 @@ async fn the_public_listing_shows_live_public_rooms_with_their_host() {
         );
     }
 }
+
+/// Names stored before the rules refused invisible and direction-changing characters read back
+/// repaired: one such row must not turn the whole public listing into an error.
+#[tokio::test]
+async fn names_stored_under_an_older_rule_read_back_repaired() {
+    for Fixture { store, .. } in &fixtures().await {
+        listed_room(store, "AAAA2345", 10, RoomState::Live, 1, true).await;
+        sqlx::query("UPDATE rooms SET name = $1 WHERE code = $2")
+            .bind("\u{202E}evil")
+            .bind("AAAA2345")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE users SET display_name = $1")
+            .bind("\u{3164}")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+
+        let (page, _) = store.public_rooms(20, 0).await.unwrap();
+        let room = &page[0];
+        assert_eq!(
+            (room.name.as_str(), room.host.display_name.as_str()),
+            ("\u{FFFD}evil", "\u{FFFD}"),
+            "{:?}",
+            store.backend()
+        );
+    }
+}

@@ -485,19 +485,33 @@ export type PublicRoom = {
   viewers: number;
 };
 
-/** `GET /api/rooms/public/` query. */
+/** Where the next page of the public listing starts: an opaque string, passed back exactly as a page's `next_cursor` gave it. */
+export type PublicRoomsCursor = string;
+
+/**
+ * `GET /api/rooms/public/` query.
+ *
+ * Page with `cursor`: the first page without one, each next page with the `next_cursor` of the
+ * page before, until a page has none. `offset` is the older way, kept for old clients: rooms
+ * that come or go between two pages shift every offset after them, so offset paging can show a
+ * room twice or never.
+ */
 export type PublicRoomsQuery = {
+  /** Where this page starts: the `next_cursor` of the page before (absent for the first page). */
+  cursor?: PublicRoomsCursor | null;
   /** Page size, 1 to 100 (default 20). */
   limit?: PageLimit | null;
-  /** Rooms to skip (default 0). */
+  /** Rooms to skip (default 0). Superseded by `cursor`, and refused beside it. */
   offset?: number | null;
 };
 
 /**
  * `GET /api/rooms/public/` answer: `LIVE` public rooms whose host is connected, most viewers
- * first.
+ * first, then newest first.
  */
 export type PublicRoomsResponse = {
+  /** Where the next page starts, for the query's `cursor`; absent on the last page. */
+  next_cursor?: PublicRoomsCursor | null;
   /** This page. */
   rooms: Array<PublicRoom>;
   /** Listed rooms in all. */

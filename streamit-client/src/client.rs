@@ -379,8 +379,12 @@ impl Client {
     /// `GET /api/rooms/public/`: live public rooms whose host is connected, most viewers
     /// first.
     ///
+    /// Page with cursors: start with no cursor, then pass each answer's `next_cursor` back
+    /// (`PublicRoomsQuery::after`) until an answer has none. Unlike `offset`, that shows every
+    /// room that stays listed exactly once while others come and go between pages.
+    ///
     /// # Errors
-    /// `400 INVALID_INPUT`.
+    /// `400 INVALID_INPUT` (a malformed `cursor`, or a cursor beside an `offset`).
     pub async fn public_rooms(&self, query: &PublicRoomsQuery) -> Result<PublicRoomsResponse> {
         self.json(self.get_with("/api/rooms/public/", query, false)?)
             .await

@@ -10,6 +10,7 @@
 //! - `playback`: `Playback` and where the media is at a given server time;
 //! - `media`: `MediaRef`, providers, kinds, embed options and capabilities;
 //! - `auth`, `room`, `progress`: the REST request and response bodies;
+//! - `cursor`: `PublicRoomsCursor`, where the next page of the public listing starts;
 //! - `error`: the `{"error": {...}}` body every HTTP failure carries;
 //! - `client` / `server`: WebSocket events, their envelopes and decoders;
 //! - `frame`: the first decoding step shared by both directions (size, depth, envelope).
@@ -17,6 +18,7 @@
 mod auth;
 mod client;
 mod codes;
+mod cursor;
 mod error;
 mod events;
 mod frame;
@@ -33,6 +35,7 @@ mod values;
 pub use auth::*;
 pub use client::*;
 pub use codes::*;
+pub use cursor::*;
 pub use error::*;
 pub use events::{Empty, UnknownEvent};
 pub use frame::FrameError;

@@ -272,11 +272,19 @@ pub(crate) async fn delete(app: &App, caller: &Caller, code: RoomCode) -> ApiRes
     Ok(room)
 }
 
+/// One page of the public listing, after `query.cursor` or `query.offset` rooms in.
+///
+/// Both together are refused: an offset counted from a cursor is nobody's intent, and would
+/// bring back the skipped and repeated rooms the cursor is there to prevent.
 pub(crate) async fn public(app: &App, query: PublicRoomsQuery) -> ApiResult<PublicRoomsResponse> {
+    if query.cursor.is_some() && query.offset.is_some() {
+        return Err(ApiError::invalid(
+            ErrorCode::InvalidInput,
+            "offset",
+            "give cursor or offset, not both",
+        ));
+    }
     let limit = query.limit.unwrap_or_default().get();
-    let (rooms, total) = app
-        .store
-        .public_rooms(limit, query.offset.unwrap_or(0))
-        .await?;
-    Ok(PublicRoomsResponse::new(rooms, total))
+    let offset = query.offset.unwrap_or(0);
+    Ok(app.store.public_rooms(limit, offset, query.cursor).await?)
 }

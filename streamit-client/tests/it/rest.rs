@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use streamit_client::protocol::v1::{
     AccessToken, CreateRoomRequest, Email, EmbedOptions, EmbedRequest, EntryMode, ErrorCode,
-    JoinRoomRequest, LoginRequest, MediaKind, MediaRef, MemberStatus, Password, ProgressQuery,
-    Provider, PublicRoomsQuery, RefreshToken, RegisterRequest, RoomCode, RoomPassword, RoomState,
-    SaveProgressRequest, Seconds, TokenPair,
+    JoinRoomRequest, LoginRequest, MediaKind, MediaRef, MemberStatus, PageLimit, Password,
+    ProgressQuery, Provider, PublicRoomsQuery, RefreshToken, RegisterRequest, RoomCode,
+    RoomPassword, RoomState, SaveProgressRequest, Seconds, TokenPair,
 };
 use streamit_client::{Client, Error};
 
@@ -285,6 +285,52 @@ async fn room_calls_and_their_failures() {
         410,
         ErrorCode::RoomClosed,
     );
+}
+
+/// The SDK pages the public listing by cursor: it sends a page's `next_cursor` back and gets
+/// the rooms after it, and the last page has none.
+#[tokio::test]
+async fn public_rooms_page_by_cursor() {
+    let server = TestServer::start(|_| {}).await;
+    let host = server.guest("Host").await;
+    let mut codes = vec![open_room(&host).await, open_room(&host).await];
+    let mut sessions = Vec::new();
+    for &code in &codes {
+        sessions.push(join_connected(&host, code).await);
+    }
+    let one = Some(PageLimit::new(1).unwrap());
+    let mut first = host
+        .public_rooms(&PublicRoomsQuery::new(one, None))
+        .await
+        .unwrap();
+    // The listing reads presence the room tasks write behind: poll until both show.
+    for _ in 0..2_000 {
+        if first.total == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        first = host
+            .public_rooms(&PublicRoomsQuery::new(one, None))
+            .await
+            .unwrap();
+    }
+    assert_eq!((first.total, first.rooms.len()), (2, 1), "{first:?}");
+    let cursor = first.next_cursor.expect("a second page");
+    let second = host
+        .public_rooms(&PublicRoomsQuery::after(one, cursor))
+        .await
+        .unwrap();
+    assert_eq!(second.next_cursor, None, "{second:?}");
+    let mut seen = vec![first.rooms[0].code, second.rooms[0].code];
+    seen.sort();
+    codes.sort();
+    assert_eq!(seen, codes);
+
+    let mut both = PublicRoomsQuery::after(one, cursor);
+    both.offset = Some(0);
+    let error = refused(host.public_rooms(&both).await, 400, ErrorCode::InvalidInput);
+    assert_eq!(error.as_api().unwrap().field(), Some("offset"));
+    drop(sessions);
 }
 
 #[tokio::test]

@@ -46,6 +46,9 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 /// Longest token accepted on input, in characters.
 pub const MAX_TOKEN_CHARS: usize = 4096;
 
+/// Longest listing cursor accepted, in characters; the cursors the server writes are shorter.
+pub const MAX_CURSOR_CHARS: usize = 64;
+
 /// Longest media id of a catalogue provider (Vidking, YouTube), in characters.
 pub const MAX_MEDIA_ID_CHARS: usize = 64;
 

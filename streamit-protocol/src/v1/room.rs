@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::auth::UserRef;
+use super::cursor::PublicRoomsCursor;
 use super::ids::{RoomCode, UserId};
 use super::media::MediaRef;
 use super::playback::Playback;
@@ -345,26 +346,47 @@ impl RoomCodeRequest {
 }
 
 /// `GET /api/rooms/public/` query.
+///
+/// Page with `cursor`: the first page without one, each next page with the `next_cursor` of the
+/// page before, until a page has none. `offset` is the older way, kept for old clients: rooms
+/// that come or go between two pages shift every offset after them, so offset paging can show a
+/// room twice or never.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct PublicRoomsQuery {
     /// Page size, 1 to 100 (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<PageLimit>,
-    /// Rooms to skip (default 0).
+    /// Rooms to skip (default 0). Superseded by `cursor`, and refused beside it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u32>,
+    /// Where this page starts: the `next_cursor` of the page before (absent for the first page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<PublicRoomsCursor>,
 }
 
 impl PublicRoomsQuery {
     /// Builds the query.
     pub const fn new(limit: Option<PageLimit>, offset: Option<u32>) -> Self {
-        Self { limit, offset }
+        Self {
+            limit,
+            offset,
+            cursor: None,
+        }
+    }
+
+    /// The query for the page after the one that gave `cursor` as its `next_cursor`.
+    pub const fn after(limit: Option<PageLimit>, cursor: PublicRoomsCursor) -> Self {
+        Self {
+            limit,
+            offset: None,
+            cursor: Some(cursor),
+        }
     }
 }
 
 /// `GET /api/rooms/public/` answer: `LIVE` public rooms whose host is connected, most viewers
-/// first.
+/// first, then newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct PublicRoomsResponse {
@@ -372,12 +394,19 @@ pub struct PublicRoomsResponse {
     pub rooms: Vec<PublicRoom>,
     /// Listed rooms in all.
     pub total: u64,
+    /// Where the next page starts, for the query's `cursor`; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<PublicRoomsCursor>,
 }
 
 impl PublicRoomsResponse {
-    /// Builds the answer.
+    /// Builds the answer of a last page; set `next_cursor` when more follow.
     pub const fn new(rooms: Vec<PublicRoom>, total: u64) -> Self {
-        Self { rooms, total }
+        Self {
+            rooms,
+            total,
+            next_cursor: None,
+        }
     }
 }
 
@@ -447,6 +476,24 @@ mod tests {
         assert_eq!(serde_json::to_value(&parsed).unwrap(), listing);
         let query: PublicRoomsQuery = serde_json::from_value(json!({"limit": 5})).unwrap();
         assert_eq!(query.limit.unwrap().get(), 5);
+        let last = PublicRoomsCursor::after(&parsed.rooms[0]);
+        let mut more = parsed.clone();
+        more.next_cursor = Some(last);
+        let wire = serde_json::to_value(&more).unwrap();
+        assert_eq!(wire["next_cursor"], json!(last.to_string()));
+        assert_eq!(
+            serde_json::from_value::<PublicRoomsResponse>(wire).unwrap(),
+            more
+        );
+        let next = PublicRoomsQuery::after(None, last);
+        assert_eq!(
+            serde_json::to_value(&next).unwrap(),
+            json!({"cursor": last.to_string()})
+        );
+        assert!(
+            serde_json::from_value::<PublicRoomsQuery>(json!({"cursor": "bm9wZQ"})).is_err(),
+            "\"nope\" is no cursor"
+        );
         assert!(serde_json::from_value::<PublicRoomsQuery>(json!({"limit": 0})).is_err());
         let approve = json!({"code": "ABCD2345", "user_id": HOST});
         let parsed: RoomUserRequest = serde_json::from_value(approve.clone()).unwrap();

@@ -1,7 +1,9 @@
 //! Rooms: creation, lookup, the lifecycle compare-and-set, presence and the public listing.
 
 use sqlx::Row;
-use streamit_protocol::v1::{MemberStatus, PublicRoom, Room, RoomCode, RoomState};
+use streamit_protocol::v1::{
+    MemberStatus, PublicRoom, PublicRoomsCursor, PublicRoomsResponse, Room, RoomCode, RoomState,
+};
 
 use super::accounts::conflict_if_taken;
 use super::rows::{self, episode_part, flag, int, wire};
@@ -141,32 +143,58 @@ impl Store {
     }
 
     /// `LIVE`, public rooms whose host is connected, most viewers first (newest first among
-    /// equals), one page of them and the total.
+    /// equals), one page of them after `after` (from the top without it) and `offset` more, the
+    /// total, and the cursor of the next page when there is one.
+    ///
+    /// The key `(viewers, created_at_ms, code)` is sorted descending in all three so "after" is
+    /// one row-value comparison, read alike by SQLite and PostgreSQL. The first page starts
+    /// after a key above every room's (`i64::MAX` viewers), so both kinds of page are one
+    /// statement.
     pub(crate) async fn public_rooms(
         &self,
         limit: u8,
         offset: u32,
-    ) -> Result<(Vec<PublicRoom>, u64)> {
-        let page = sqlx::query(concat!(
+        after: Option<PublicRoomsCursor>,
+    ) -> Result<PublicRoomsResponse> {
+        let (viewers, created_at_ms, code) = match after {
+            Some(cursor) => (
+                i64::from(cursor.viewers()),
+                int(cursor.created_at_ms()),
+                cursor.code().as_str().to_owned(),
+            ),
+            None => (i64::MAX, i64::MAX, String::new()),
+        };
+        // One row more than the page says whether another page follows.
+        let mut page = sqlx::query(concat!(
             room_select!(),
             listed!(),
-            " ORDER BY r.viewers DESC, r.created_at_ms DESC, r.code LIMIT $2 OFFSET $3"
+            " AND (r.viewers, r.created_at_ms, r.code) < ($2, $3, $4) \
+             ORDER BY r.viewers DESC, r.created_at_ms DESC, r.code DESC LIMIT $5 OFFSET $6"
         ))
         .bind(wire(RoomState::Live))
-        .bind(i64::from(limit))
+        .bind(viewers)
+        .bind(created_at_ms)
+        .bind(code)
+        .bind(i64::from(limit) + 1)
         .bind(i64::from(offset))
         .fetch_all(&self.pool)
         .await?;
+        let more = page.len() > usize::from(limit);
+        page.truncate(usize::from(limit));
         let total = sqlx::query(concat!("SELECT COUNT(*) AS total FROM rooms r", listed!()))
             .bind(wire(RoomState::Live))
             .fetch_one(&self.pool)
             .await?;
         let rooms = page
             .iter()
-            .map(|row| rows::room(row).map(|room| PublicRoom::from_room(&room)));
-        Ok((
-            rooms.collect::<Result<_>>()?,
-            rows::get_u64(&total, "total")?,
-        ))
+            .map(|row| rows::room(row).map(|room| PublicRoom::from_room(&room)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut listing = PublicRoomsResponse::new(rooms, rows::get_u64(&total, "total")?);
+        listing.next_cursor = listing
+            .rooms
+            .last()
+            .filter(|_| more)
+            .map(PublicRoomsCursor::after);
+        Ok(listing)
     }
 }

@@ -3,6 +3,8 @@
 
 mod members;
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use streamit_protocol::v1::{
     CreateRoomResponse, JoinRoomResponse, PublicRoomsResponse, Room, RoomCode,
@@ -10,6 +12,7 @@ use streamit_protocol::v1::{
 use streamit_testing::backends;
 
 use crate::support::{Account, Answer, Refusals, StatusCode, TestServer};
+use crate::ws_support::{WsClient, eventually};
 
 /// The keys of a room without media or grace deadline.
 const ROOM_KEYS: [&str; 9] = [
@@ -343,6 +346,13 @@ async fn public_listing_validates_and_lists_no_room_without_a_live_host() {
             ("offset=-1", "offset"),
             ("offset=4294967296", "offset"),
             ("offset=ten", "offset"),
+            ("cursor=", "cursor"),
+            ("cursor=garbage", "cursor"),
+            ("cursor=%E2%80%AE", "cursor"),
+            // base64url of "1.2.abcd2345": a lower-case code is no cursor the server wrote.
+            ("cursor=MS4yLmFiY2QyMzQ1", "cursor"),
+            // base64url of "1.2.ABCD2345", which is one, but not beside an offset.
+            ("cursor=MS4yLkFCQ0QyMzQ1&offset=0", "offset"),
         ];
         let mut refusals = Refusals::default();
         for (query, field) in refused {
@@ -350,6 +360,65 @@ async fn public_listing_validates_and_lists_no_room_without_a_live_host() {
             refusals.check(&answer, "", "INVALID_INPUT", field);
         }
         refusals.assert_none();
+        s.stop().await;
+    }
+}
+
+/// The listing pages by cursor over HTTP: `next_cursor` on every page but the last, and the
+/// pages together show each room once.
+#[tokio::test]
+async fn public_listing_pages_by_cursor() {
+    for db in backends().await {
+        let s = TestServer::start(&db.url, |_| {}).await;
+        let mut hosts = Vec::new();
+        let mut codes = Vec::new();
+        for name in ["Ada", "Bo", "Cy"] {
+            let host = s.guest(name).await;
+            let code = s.room_code(&host, json!({})).await;
+            let (socket, _) = WsClient::join(&s, &code, &host, name).await;
+            hosts.push(socket);
+            codes.push(code);
+        }
+        // Presence reaches the listing behind the socket: wait until all three are listed.
+        let server = &s;
+        eventually(
+            "three listed rooms",
+            Duration::from_secs(10),
+            || async move {
+                let answer = server.get("/api/rooms/public/").await;
+                (answer.ok(StatusCode::OK)["total"] == 3).then_some(())
+            },
+        )
+        .await;
+
+        let first = s.get("/api/rooms/public/?limit=2").await;
+        first.expect(StatusCode::OK).has("/total", 3);
+        let listing: PublicRoomsResponse = first.parse();
+        assert_eq!(listing.rooms.len(), 2, "{}", first.what);
+        let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+        let next = s
+            .get(&format!("/api/rooms/public/?limit=2&cursor={cursor}"))
+            .await;
+        next.expect(StatusCode::OK)
+            .keys_at("", &["rooms", "total"])
+            .has("/total", 3);
+        let rest: PublicRoomsResponse = next.parse();
+        let mut seen: Vec<String> = listing
+            .rooms
+            .iter()
+            .chain(&rest.rooms)
+            .map(|room| room.code.to_string())
+            .collect();
+        seen.sort();
+        codes.sort();
+        assert_eq!(seen, codes, "{}", next.what);
+
+        // The whole listing in one page has no next page either.
+        let all = s.get("/api/rooms/public/?limit=3").await;
+        all.expect(StatusCode::OK).keys_at("", &["rooms", "total"]);
+        for socket in hosts {
+            socket.disconnect().await;
+        }
         s.stop().await;
     }
 }

@@ -459,7 +459,7 @@ async fn a_restart_puts_live_rooms_in_grace_and_clears_presence() {
                 .await
                 .unwrap()
         );
-        assert_eq!(store.public_rooms(20, 0).await.unwrap().1, 0);
+        assert_eq!(store.public_rooms(20, 0, None).await.unwrap().total, 0);
         assert_eq!(store.recover_after_restart(400_000).await.unwrap(), [live]);
         assert!(
             store

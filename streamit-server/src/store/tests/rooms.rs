@@ -1,6 +1,8 @@
 //! Rooms: creation, lookup, the lifecycle compare-and-set, presence and the public listing.
 
-use streamit_protocol::v1::{EntryMode, MemberStatus, Playback, PositionMs, RoomState, UserRef};
+use streamit_protocol::v1::{
+    EntryMode, MemberStatus, Playback, PositionMs, PublicRoomsCursor, RoomCode, RoomState, UserRef,
+};
 
 use super::{Fixture, code, episode, fixtures, guest, movie, new_room};
 use crate::store::{Error, Store};
@@ -209,7 +211,8 @@ async fn the_public_listing_shows_live_public_rooms_with_their_host() {
             .await
             .unwrap();
 
-        let (page, total) = store.public_rooms(20, 0).await.unwrap();
+        let listing = store.public_rooms(20, 0, None).await.unwrap();
+        let (page, total) = (listing.rooms, listing.total);
         let codes: Vec<_> = page.iter().map(|r| r.code.as_str()).collect();
         // Most viewers first, newest first among equals.
         assert_eq!(
@@ -225,15 +228,24 @@ async fn the_public_listing_shows_live_public_rooms_with_their_host() {
         );
         assert_eq!(page[0].host.display_name.as_str(), "Host");
 
-        let (first, total) = store.public_rooms(2, 0).await.unwrap();
-        assert_eq!((first.len(), total), (2, 3));
-        let (rest, _) = store.public_rooms(2, 2).await.unwrap();
+        let first = store.public_rooms(2, 0, None).await.unwrap();
+        assert_eq!((first.rooms.len(), first.total), (2, 3));
+        let rest = store.public_rooms(2, 2, None).await.unwrap();
         assert_eq!(
-            rest.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
+            rest.rooms
+                .iter()
+                .map(|r| r.code.as_str())
+                .collect::<Vec<_>>(),
             ["AAAA2345"]
         );
-        let (beyond, total) = store.public_rooms(2, 10).await.unwrap();
-        assert_eq!((beyond.len(), total), (0, 3));
+        assert_eq!(rest.next_cursor, None, "the last page has no cursor");
+        // A cursor (from an offset page too) goes on where the page ended.
+        let next = first.next_cursor.expect("a full page with more after it");
+        assert_eq!(next, PublicRoomsCursor::after(&first.rooms[1]));
+        let after = store.public_rooms(2, 0, Some(next)).await.unwrap();
+        assert_eq!((after.rooms, after.next_cursor), (rest.rooms, None));
+        let beyond = store.public_rooms(2, 10, None).await.unwrap();
+        assert_eq!((beyond.rooms.len(), beyond.total), (0, 3));
 
         store
             .set_presence(code("AAAA2345"), 10, true)
@@ -243,7 +255,8 @@ async fn the_public_listing_shows_live_public_rooms_with_their_host() {
             .set_presence(code("BBBB2345"), 9, false)
             .await
             .unwrap();
-        let (page, total) = store.public_rooms(20, 0).await.unwrap();
+        let listing = store.public_rooms(20, 0, None).await.unwrap();
+        let (page, total) = (listing.rooms, listing.total);
         assert_eq!(
             page.iter()
                 .map(|r| (r.code.as_str(), r.viewers))
@@ -282,12 +295,106 @@ async fn names_stored_under_an_older_rule_read_back_repaired() {
             .await
             .unwrap();
 
-        let (page, _) = store.public_rooms(20, 0).await.unwrap();
+        let page = store.public_rooms(20, 0, None).await.unwrap().rooms;
         let room = &page[0];
         assert_eq!(
             (room.name.as_str(), room.host.display_name.as_str()),
             ("\u{FFFD}evil", "\u{FFFD}"),
             "{:?}",
+            store.backend()
+        );
+    }
+}
+
+/// The `n`th code starting with `prefix`, for tests that need many rooms.
+fn nth_code(prefix: &str, n: usize) -> String {
+    let letter = |i: usize| char::from(RoomCode::ALPHABET[i % RoomCode::ALPHABET.len()]);
+    format!(
+        "{prefix}{}{}",
+        letter(n / RoomCode::ALPHABET.len()),
+        letter(n)
+    )
+}
+
+/// Pages through the listing by cursor while, between pages, rooms appear above and below the
+/// cursor and rooms already shown or still to come end: each room that stays listed throughout
+/// is shown exactly once, and none twice. (With offsets, each room added above the cursor
+/// would show one room again, and each one ended above it would hide one.)
+#[tokio::test]
+async fn cursor_pages_show_every_staying_room_once_while_others_come_and_go() {
+    for Fixture { store, .. } in &fixtures().await {
+        // (viewers, created_at_ms): ties on viewers, and on both (told apart by code).
+        let staying = [
+            (9, 100),
+            (9, 100),
+            (9, 200),
+            (7, 300),
+            (7, 300),
+            (5, 100),
+            (5, 400),
+            (5, 500),
+            (3, 100),
+            (1, 100),
+        ];
+        let mut stayers = Vec::new();
+        for (n, (viewers, created)) in staying.into_iter().enumerate() {
+            let room = nth_code("STAYER", n);
+            listed_room(store, &room, created, RoomState::Live, viewers, true).await;
+            stayers.push(room);
+        }
+        let mut leavers = Vec::new();
+        for (n, (viewers, created)) in [(9, 150), (8, 1), (6, 1), (5, 100), (2, 1), (0, 1)]
+            .into_iter()
+            .enumerate()
+        {
+            let room = nth_code("DEPART", n);
+            listed_room(store, &room, created, RoomState::Live, viewers, true).await;
+            leavers.push(room);
+        }
+
+        let mut seen: Vec<String> = Vec::new();
+        let mut cursor = None;
+        for round in 0.. {
+            assert!(round < 20, "{:?}: the pages never end", store.backend());
+            let page = store.public_rooms(3, 0, cursor).await.unwrap();
+            seen.extend(page.rooms.iter().map(|r| r.code.as_str().to_owned()));
+            // Between pages: one room above every cursor, one below every cursor, and two
+            // leavers gone, one already shown and one not yet.
+            let above = nth_code("ABVNEW", round);
+            listed_room(store, &above, 1_000, RoomState::Live, 100, true).await;
+            let below = nth_code("BNEATH", round);
+            listed_room(store, &below, 1, RoomState::Live, 0, true).await;
+            let shown = leavers.iter().position(|l| seen.contains(l));
+            let unseen = leavers.iter().position(|l| !seen.contains(l));
+            for gone in [shown, unseen].into_iter().flatten().rev() {
+                let room = leavers.remove(gone);
+                let live = [RoomState::Live];
+                let deleted = store
+                    .transition_room(code(&room), &live, RoomState::Deleted, None)
+                    .await
+                    .unwrap();
+                assert!(deleted, "{room}");
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), seen.len(), "{:?}: {seen:?}", store.backend());
+        for room in &stayers {
+            assert!(
+                seen.contains(room),
+                "{:?}: {room} in {seen:?}",
+                store.backend()
+            );
+        }
+        assert!(
+            !seen.iter().any(|room| room.starts_with("ABVNEW")),
+            "{:?}: rooms above the cursor wait for the next listing: {seen:?}",
             store.backend()
         );
     }

@@ -107,7 +107,7 @@ export type ClientMessage = ClientEvent & {
 export type ClientRef = string;
 
 /** A WebSocket close code the server sends (not part of any JSON body; listed for clients). */
-export type CloseCode = 1000 | 1001 | 1008 | 1009 | 1011 | 1012 | 4001 | 4003 | 4004 | 4009 | 4010 | 4011 | 4029;
+export type CloseCode = 1000 | 1001 | 1002 | 1007 | 1008 | 1009 | 1011 | 1012 | 4001 | 4003 | 4004 | 4009 | 4010 | 4011 | 4029;
 
 /** A colour: 3 or 6 hex digits; a leading '#' is accepted and stripped. */
 export type Color = string;

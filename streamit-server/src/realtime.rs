@@ -7,10 +7,12 @@
 //!   frames, writing through its bounded queue, and leaving;
 //! - `room`: the room task (the actor) and what each client event does;
 //! - `writer`: the bounded per-socket queue and its 4029 rule;
+//! - `closing`: reading on after the close frame until the peer's, so its code arrives;
 //! - `persist`: the room's write-behind to the store;
 //! - `playback`, `chat_rules`: the pure rules the room applies.
 
 mod chat_rules;
+mod closing;
 mod handshake;
 mod persist;
 mod playback;

@@ -146,6 +146,8 @@ export function handle(text: string, lastSeq: number, nowMs: number): { line: st
 export const reconnectAfter: { [K in CloseCode]: boolean } = {
   1000: false,
   1001: true,
+  1002: false,
+  1007: false,
   1008: false,
   1009: false,
   1011: true,

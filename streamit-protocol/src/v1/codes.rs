@@ -212,6 +212,11 @@ close_codes! {
     Normal = 1000, reconnect: false;
     /// The server is going away without a restart planned.
     GoingAway = 1001, reconnect: true;
+    /// The client broke the WebSocket protocol (RFC 6455), such as an unmasked frame or a
+    /// continuation with nothing to continue.
+    ProtocolError = 1002, reconnect: false;
+    /// A text frame that is not valid UTF-8.
+    InvalidPayload = 1007, reconnect: false;
     /// Repeated malformed input.
     PolicyViolation = 1008, reconnect: false;
     /// A frame over 16 KiB.
@@ -291,7 +296,7 @@ mod tests {
         }
         assert!(CloseCode::ServiceRestart.can_reconnect());
         assert!(CloseCode::TooSlow.can_reconnect());
-        for terminal in [4001, 4003, 4004, 4009, 4010, 4011, 1008, 1009] {
+        for terminal in [4001, 4003, 4004, 4009, 4010, 4011, 1002, 1007, 1008, 1009] {
             let code = CloseCode::from_u16(terminal).unwrap();
             assert!(!code.can_reconnect(), "{code}");
         }

@@ -1,6 +1,6 @@
 //! One socket's life: the admission checks in PROTOCOL order (token 4001, room 4004, closed
 //! 4010, banned 4009, approved 4003), joining the room task, then reading frames until the
-//! socket, the room or the server ends it.
+//! socket, the room or the server ends it, and `closing`'s linger after the close frame.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -16,9 +16,11 @@ use streamit_protocol::v1::{
 };
 use tokio::sync::oneshot;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use uuid::Uuid;
 
+use super::closing::{self, Tail};
 use super::room::{Command, Join};
 use super::writer::{self, Writer};
 use super::{ConnId, RoomHandle, Shared};
@@ -140,7 +142,7 @@ pub(super) async fn run(
     let _open = Gauge::hold(&shared.metrics.sockets_open);
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     tracing::Span::current().record("conn", tracing::field::display(conn));
-    let (sink, stream) = stream.split();
+    let (sink, mut stream) = stream.split();
     let (writer, outbox) = writer::channel();
     let writing = shared.tasks.spawn(outbox.drain(sink));
     // Boxed: the checks' database futures are large and would otherwise size this task, which
@@ -155,7 +157,7 @@ pub(super) async fn run(
         Err(close) => {
             tracing::debug!(%close, "socket refused");
             writer.close(close);
-            let _ = writing.await;
+            closing::finish(stream, writing, Tail::Frames).await;
             return;
         }
     };
@@ -181,26 +183,59 @@ pub(super) async fn run(
                 CloseCode::InternalError
             };
             writer.close(refused.ok().and_then(Result::err).unwrap_or(dropped));
-            let _ = writing.await;
+            closing::finish(stream, writing, Tail::Frames).await;
             return;
         }
     };
     tracing::debug!(user = %user_id, "socket admitted");
-    let reason = read(&shared, conn, &room, &writer, stream).await;
-    room.send(Command::Leave { conn, reason }).await;
+    let ended = read(&shared, conn, &room, &writer, &mut stream).await;
+    room.send(Command::Leave {
+        conn,
+        reason: ended.reason,
+    })
+    .await;
     // The room closes the writer when it hears of the leave; if the room is gone, do it here.
     writer.close(CloseCode::Normal);
-    let _ = writing.await;
+    closing::finish(stream, writing, ended.tail).await;
 }
 
-/// Reads frames until the socket ends; the reason is what `USER_LEFT` will say.
+/// How reading a socket ended.
+struct Ended {
+    /// What `USER_LEFT` will say.
+    reason: LeaveReason,
+    /// What is left to read of the socket (see [`closing::finish`]).
+    tail: Tail,
+}
+
+impl Ended {
+    const fn left() -> Self {
+        Self {
+            reason: LeaveReason::Left,
+            tail: Tail::Frames,
+        }
+    }
+}
+
+/// The close a read error calls for: RFC 6455's codes for a frame too big, text that is not
+/// UTF-8, and other protocol violations; none when the connection is gone.
+fn close_for(error: &WsError) -> Option<CloseCode> {
+    match error {
+        WsError::Capacity(_) => Some(CloseCode::MessageTooBig),
+        WsError::Utf8(_) => Some(CloseCode::InvalidPayload),
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        WsError::Protocol(_) => Some(CloseCode::ProtocolError),
+        _ => None,
+    }
+}
+
+/// Reads frames until the socket ends.
 async fn read(
     shared: &Shared,
     conn: ConnId,
     room: &super::RoomHandle,
     writer: &Writer,
-    mut stream: futures_util::stream::SplitStream<Stream>,
-) -> LeaveReason {
+    stream: &mut futures_util::stream::SplitStream<Stream>,
+) -> Ended {
     let mut flood = if shared.flood_limits {
         Bucket::new(FRAMES_PER_SECOND, Duration::from_secs(1))
     } else {
@@ -213,13 +248,13 @@ async fn read(
         let frame = tokio::select! {
             () = shared.shutdown.cancelled() => {
                 writer.close(CloseCode::ServiceRestart);
-                return LeaveReason::Left;
+                return Ended::left();
             }
-            () = writer.closing() => return LeaveReason::Left,
+            () = writer.closing() => return Ended::left(),
             _ = ping.tick() => {
                 if last_heard.elapsed() >= IDLE_TIMEOUT {
                     writer.close(CloseCode::GoingAway);
-                    return LeaveReason::Timeout;
+                    return Ended { reason: LeaveReason::Timeout, tail: Tail::Frames };
                 }
                 writer.ping();
                 continue;
@@ -228,14 +263,25 @@ async fn read(
         };
         last_heard = Instant::now();
         let text = match frame {
-            None | Some(Ok(Message::Close(_))) => return LeaveReason::Left,
-            Some(Err(WsError::Capacity(_))) => {
-                writer.close(CloseCode::MessageTooBig);
-                return LeaveReason::Left;
+            None => {
+                return Ended {
+                    reason: LeaveReason::Left,
+                    tail: Tail::Gone,
+                };
             }
+            Some(Ok(Message::Close(_))) => return Ended::left(),
             Some(Err(error)) => {
-                tracing::debug!(%error, "socket read failed");
-                return LeaveReason::Left;
+                match close_for(&error) {
+                    Some(close) => {
+                        tracing::debug!(%error, %close, "closing the socket");
+                        writer.close(close);
+                    }
+                    None => tracing::debug!(%error, "socket read failed"),
+                }
+                return Ended {
+                    reason: LeaveReason::Left,
+                    tail: Tail::after(&error),
+                };
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
             Some(Ok(Message::Binary(_))) => None,
@@ -244,7 +290,7 @@ async fn read(
         if flood.take(Instant::now()).is_err() {
             tracing::info!("socket flooding; closing it with 4029");
             writer.close(CloseCode::TooSlow);
-            return LeaveReason::Left;
+            return Ended::left();
         }
         let decoded = match &text {
             Some(text) => ClientMessage::decode(text.as_str())
@@ -266,7 +312,7 @@ async fn read(
                 writer.send(writer::reply_frame(reference, error));
                 if malformed_in_a_row >= MALFORMED_IN_A_ROW {
                     writer.close(CloseCode::PolicyViolation);
-                    return LeaveReason::Left;
+                    return Ended::left();
                 }
             }
         }

@@ -127,9 +127,9 @@ impl Writer {
 impl Outbox {
     /// Writes queued frames until the socket is told to close or the sink fails, then sends
     /// the close frame. A slow consumer's queued frames are dropped: it is being cut off. Once
-    /// told to close, the socket gets `CLOSE_TIMEOUT` to finish; after that the connection is
-    /// dropped, even half-way through a write.
-    pub(crate) async fn drain<S>(self, sink: S)
+    /// told to close, the socket gets `CLOSE_TIMEOUT` to finish; after that the writing stops,
+    /// even half-way through a write. Returns the sink, for the socket's last moments.
+    pub(crate) async fn drain<S>(self, mut sink: S) -> S
     where
         S: Sink<Message> + Unpin,
     {
@@ -139,14 +139,15 @@ impl Outbox {
             tokio::time::sleep(CLOSE_TIMEOUT).await;
         };
         tokio::select! {
-            () = self.write_until_closed(sink) => {}
+            () = self.write_until_closed(&mut sink) => {}
             () = closing_too_long => {
                 tracing::info!("peer takes no more frames; dropping the connection unclosed");
             }
         }
+        sink
     }
 
-    async fn write_until_closed<S>(mut self, mut sink: S)
+    async fn write_until_closed<S>(mut self, sink: &mut S)
     where
         S: Sink<Message> + Unpin,
     {
@@ -164,7 +165,7 @@ impl Outbox {
                         if self.frames.len() < YIELD_BELOW_FRAMES {
                             tokio::task::yield_now().await;
                         }
-                        if write_queued(&mut sink, frame, &mut self.frames).await.is_err() {
+                        if write_queued(sink, frame, &mut self.frames).await.is_err() {
                             return;
                         }
                     }
@@ -176,7 +177,7 @@ impl Outbox {
         if code != CloseCode::TooSlow.as_u16() {
             // Deliver what was queued before the close (e.g. ROOM_EXPIRED before 4010).
             while let Ok(frame) = self.frames.try_recv() {
-                if feed(&mut sink, frame).await.is_err() {
+                if feed(sink, frame).await.is_err() {
                     return;
                 }
             }

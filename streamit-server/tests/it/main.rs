@@ -16,6 +16,7 @@ mod progress;
 mod rooms;
 mod support;
 mod ws_chat;
+mod ws_closing;
 mod ws_handshake;
 mod ws_lifecycle;
 mod ws_moderation;

@@ -116,8 +116,14 @@ fn matches(pattern: &str, path: &str) -> Match {
     }
 }
 
-/// Finds the route. Paths match with or without the trailing slash PROTOCOL.md writes.
+/// Finds the route. Paths match with or without the trailing slash PROTOCOL.md writes. HEAD
+/// takes the GET route: hyper sends its answer's head without the body.
 pub(crate) fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
+    let method = if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
     let path = path
         .strip_suffix('/')
         .filter(|p| !p.is_empty())
@@ -130,6 +136,7 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
                 return build(code)
                     .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such path"));
             }
+            Match::Yes(_) if route_method == Method::GET => allowed.extend(["GET", "HEAD"]),
             Match::Yes(_) => allowed.push(route_method.as_str()),
             Match::BadCode => bad_code = true,
             Match::No => {}
@@ -156,6 +163,17 @@ mod tests {
 
     fn code() -> RoomCode {
         RoomCode::parse("ABCD2345").unwrap()
+    }
+
+    #[test]
+    fn head_takes_every_get_route() {
+        assert_eq!(route(&Method::HEAD, "/healthz").unwrap(), Route::Healthz);
+        assert_eq!(
+            route(&Method::HEAD, "/api/rooms/abcd2345/").unwrap(),
+            Route::RoomDetail(code())
+        );
+        let refused = route(&Method::HEAD, "/api/auth/login").unwrap_err();
+        assert_eq!(refused.code, ErrorCode::MethodNotAllowed);
     }
 
     #[test]

@@ -67,17 +67,17 @@ async fn wrong_methods_are_405_with_allow() {
         let cases = [
             (Method::GET, "/api/auth/login/", "POST"),
             (Method::PUT, "/api/auth/register/", "POST"),
-            (Method::POST, "/api/auth/me/", "GET"),
+            (Method::POST, "/api/auth/me/", "GET, HEAD"),
             (Method::GET, "/api/rooms/join/", "POST"),
-            (Method::DELETE, "/api/rooms/ABCD2345/", "GET"),
-            (Method::POST, "/api/rooms/abcd2345/pending/", "GET"),
-            (Method::POST, "/api/rooms/public/", "GET"),
+            (Method::DELETE, "/api/rooms/ABCD2345/", "GET, HEAD"),
+            (Method::POST, "/api/rooms/abcd2345/pending/", "GET, HEAD"),
+            (Method::POST, "/api/rooms/public/", "GET, HEAD"),
             (Method::GET, "/api/media/embed/", "POST"),
-            (Method::POST, "/api/media/providers/", "GET"),
-            (Method::PATCH, "/api/progress/", "GET"),
+            (Method::POST, "/api/media/providers/", "GET, HEAD"),
+            (Method::PATCH, "/api/progress/", "GET, HEAD"),
             (Method::OPTIONS, "/api/rooms/progress/save/", "POST"),
-            (Method::POST, "/healthz", "GET"),
-            (Method::DELETE, "/readyz", "GET"),
+            (Method::POST, "/healthz", "GET, HEAD"),
+            (Method::DELETE, "/readyz", "GET, HEAD"),
         ];
         for (method, path, allow) in cases {
             let answer = s.call(method, path, None, None).await;
@@ -91,6 +91,29 @@ async fn wrong_methods_are_405_with_allow() {
         }
         s.stop().await;
     }
+}
+
+/// HEAD answers as GET does, without the body.
+#[tokio::test]
+async fn head_answers_like_get_without_a_body() {
+    let db = streamit_testing::sqlite();
+    let s = TestServer::start(&db.url, |_| {}).await;
+    for path in ["/healthz", "/api/rooms/public/", "/api/media/providers/"] {
+        let get = s.call(Method::GET, path, None, None).await;
+        let head = s.call(Method::HEAD, path, None, None).await;
+        assert_eq!(head.status, StatusCode::OK, "{}", head.what);
+        assert_eq!(head.text, "", "{}: no body", head.what);
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "{}",
+            head.what
+        );
+    }
+    let refused = s.call(Method::HEAD, "/api/auth/me/", None, None).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.what);
+    assert_eq!(refused.text, "");
+    s.stop().await;
 }
 
 #[tokio::test]

@@ -296,16 +296,11 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
 
     let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(signalled.success());
-    let exited = async {
-        loop {
-            if let Some(status) = server.0.try_wait().unwrap() {
-                return status;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    let status = tokio::time::timeout(Duration::from_secs(30), exited)
-        .await
-        .expect("the binary stops within its shutdown grace");
+    let status = server
+        .exited(
+            Duration::from_secs(30),
+            "the binary stops within its shutdown grace",
+        )
+        .await;
     assert!(status.success(), "{status}");
 }

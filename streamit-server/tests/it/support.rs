@@ -311,6 +311,28 @@ impl From<&Value> for Account {
 pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
 
 #[cfg(target_os = "linux")]
+impl KillOnDrop {
+    /// Waits up to `within` for the process to exit; `what` says why it should have.
+    pub(crate) async fn exited(
+        &mut self,
+        within: Duration,
+        what: &str,
+    ) -> std::process::ExitStatus {
+        let exited = async {
+            loop {
+                if let Some(status) = self.0.try_wait().unwrap() {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(within, exited)
+            .await
+            .unwrap_or_else(|_| panic!("{what}: still running after {within:?}"))
+    }
+}
+
+#[cfg(target_os = "linux")]
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();

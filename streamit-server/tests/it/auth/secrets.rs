@@ -143,17 +143,9 @@ async fn the_binary_refuses_an_empty_secret_from_its_environment() {
         .spawn()
         .unwrap();
     let mut child = KillOnDrop(child);
-    let exited = async {
-        loop {
-            if let Some(status) = child.0.try_wait().unwrap() {
-                return status;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    let status = tokio::time::timeout(Duration::from_secs(30), exited)
-        .await
-        .expect("the binary exits promptly");
+    let status = child
+        .exited(Duration::from_secs(30), "the binary refuses promptly")
+        .await;
     let stderr = std::fs::read_to_string(&stderr_path).unwrap();
     assert!(!status.success(), "{stderr}");
     assert!(stderr.contains("at least 32"), "{stderr}");

@@ -5,6 +5,7 @@ mod handlers;
 mod request;
 mod response;
 mod router;
+mod unparsed;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::realtime;
 pub(crate) use request::bearer;
 pub(crate) use response::Reply;
+pub(crate) use unparsed::JsonRefusals;
 
 /// Answers one request; never fails, so hyper never sees an error.
 pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Incoming>) -> Reply {

@@ -134,7 +134,7 @@ async fn connection(
     let connection = http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(std::time::Duration::from_secs(10))
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(http::JsonRefusals::new(TokioIo::new(stream)), service)
         .with_upgrades();
     tokio::pin!(connection);
     let result = tokio::select! {

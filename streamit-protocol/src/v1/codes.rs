@@ -125,6 +125,10 @@ error_codes! {
     PayloadTooLarge = "PAYLOAD_TOO_LARGE", 413;
     /// The body is not `application/json`.
     UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE", 415;
+    /// The request line (method, path and query) is over 64 KiB.
+    UriTooLong = "URI_TOO_LONG", 414;
+    /// The request's header fields are too many (over 100) or too large together.
+    HeadersTooLarge = "HEADERS_TOO_LARGE", 431;
     /// A service the server needs (database, Redis) does not answer.
     Unavailable = "UNAVAILABLE", 503;
     /// The server failed; the message is generic and the cause is in the server's log.

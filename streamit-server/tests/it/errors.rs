@@ -93,6 +93,33 @@ async fn wrong_methods_are_405_with_allow() {
     }
 }
 
+/// What hyper refuses before any service runs still answers the JSON error shape.
+#[tokio::test]
+async fn requests_refused_unparsed_answer_the_error_shape() {
+    let db = streamit_testing::sqlite();
+    let s = TestServer::start(&db.url, |_| {}).await;
+    let long_uri = format!(
+        "GET /healthz?x={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let headers: String = (0..120).map(|i| format!("X-Field-{i}: 1\r\n")).collect();
+    let many_headers = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
+    let cases = [
+        (long_uri, 414, "URI_TOO_LONG"),
+        (many_headers, 431, "HEADERS_TOO_LARGE"),
+        ("NOT HTTP AT ALL\r\n\r\n".to_owned(), 400, "INVALID_INPUT"),
+    ];
+    for (request, status, code) in cases {
+        let (answered, text) = s.raw(request.into_bytes()).await;
+        assert_eq!(answered, status, "{text}");
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains("content-type: application/json"), "{head}");
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"]["code"], code, "{body}");
+    }
+    s.stop().await;
+}
+
 /// HEAD answers as GET does, without the body.
 #[tokio::test]
 async fn head_answers_like_get_without_a_body() {

@@ -76,8 +76,19 @@ impl ApiError {
     }
 }
 
+/// A database out of reach answers 503 `UNAVAILABLE` (clients retry); any other store failure
+/// is ours, `INTERNAL`.
 impl From<store::Error> for ApiError {
     fn from(error: store::Error) -> Self {
+        if error.is_unavailable() {
+            return Self {
+                cause: Some(Box::new(error)),
+                ..Self::new(
+                    ErrorCode::Unavailable,
+                    "the database does not answer; try again shortly",
+                )
+            };
+        }
         Self::internal(error)
     }
 }

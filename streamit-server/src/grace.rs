@@ -14,19 +14,31 @@ use crate::store::Store;
 
 const SWEEP_EVERY: Duration = Duration::from_millis(250);
 
+/// The longest wait between sweeps while the database fails: it doubles from `SWEEP_EVERY`.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
 pub(crate) async fn sweep(store: Store, realtime: Realtime, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(SWEEP_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let sources = lifecycle::sources(Event::GraceExpired);
+    // While sweeps fail: how long to wait before the next one. The outage is logged when it
+    // starts and when it ends, not on every attempt.
+    let mut backoff: Option<Duration> = None;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
+            () = tokio::time::sleep(backoff.unwrap_or(SWEEP_EVERY)) => {}
         }
         let due = match store.rooms_past_deadline(now_ms()).await {
-            Ok(due) => due,
+            Ok(due) => {
+                if backoff.take().is_some() {
+                    tracing::info!("grace sweeps resumed: the database answers again");
+                }
+                due
+            }
             Err(error) => {
-                tracing::error!(%error, "grace sweep failed");
+                if backoff.is_none() {
+                    tracing::error!(%error, "grace sweeps failing; retrying with backoff");
+                }
+                backoff = Some(backoff.map_or(SWEEP_EVERY, |b| b * 2).min(MAX_BACKOFF));
                 continue;
             }
         };

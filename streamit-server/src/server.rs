@@ -11,6 +11,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 
 use crate::app::App;
 use crate::auth::KeyRing;
@@ -76,11 +77,8 @@ pub async fn run(
         );
     }
     let app = Arc::new(app);
-    connections.spawn(grace::sweep(
-        app.store.clone(),
-        app.realtime.clone(),
-        shutdown.clone(),
-    ));
+    let sweeper = grace::sweep(app.store.clone(), app.realtime.clone(), shutdown.clone());
+    connections.spawn(sweeper.instrument(tracing::info_span!("grace", database = %url)));
     let address = listener
         .local_addr()
         .map(|a| a.to_string())

@@ -49,6 +49,24 @@ pub(crate) enum Error {
     /// A stored value no longer parses as its wire type (corruption or a bad migration).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The database did not answer in time.
+    #[error("database: {0}")]
+    Unavailable(String),
+}
+
+impl Error {
+    /// Whether the database is out of reach (down, unreachable, every connection busy), as
+    /// opposed to refusing or failing one statement: worth a 503 and a retry, not a 500.
+    pub(crate) fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Database(error) => matches!(
+                error,
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            ),
+            Self::Conflict | Self::Corrupt(_) => false,
+        }
+    }
 }
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use http::StatusCode;
 use http::request::Parts;
-use streamit_protocol::v1::{EmbedRequest, EmbedResponse, ErrorCode, LoginRequest};
+use streamit_protocol::v1::{EmbedRequest, EmbedResponse, ErrorCode, LoginRequest, detail};
 
 use super::request::{bearer, json_body, query};
 use super::response::{Reply, json, no_content, text};
@@ -167,10 +167,10 @@ pub(crate) async fn handle(
             Ok(()) => text("ready\n"),
             Err(error) => {
                 tracing::warn!(%error, "database not ready");
-                return Err(ApiError::new(
-                    ErrorCode::Unavailable,
-                    "the database does not answer",
-                ));
+                return Err(
+                    ApiError::new(ErrorCode::Unavailable, "the database does not answer")
+                        .with_detail(detail::REASON, error.to_string()),
+                );
             }
         },
     })

@@ -52,6 +52,10 @@ pub(crate) fn failure(error: ApiError) -> Reply {
     let status =
         StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match (&error.cause, error.code) {
+        // An outage fails every request alike: each one is worth a line, not an alarm each.
+        (Some(cause), ErrorCode::Unavailable) => {
+            tracing::warn!(error = %cause, "request failed: database unavailable")
+        }
         (Some(cause), _) => tracing::error!(error = %cause, "request failed"),
         (None, ErrorCode::Internal | ErrorCode::Unavailable) => {
             tracing::error!(message = %error.message, "request failed")

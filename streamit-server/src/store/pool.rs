@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Connection as _, Executor};
 
-use super::{Backend, Result};
+use super::{Backend, Error, Result};
 use crate::files;
 
 /// SQLite serialises writers, so more connections only add readers; WAL lets a few read while
@@ -29,13 +29,22 @@ pub(super) const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                               PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 
+/// How long a query waits for a connection before it fails (503 `UNAVAILABLE` over HTTP): a
+/// database that went away must not hold every request for sqlx's default 30 s.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long start-up waits for its first connection before saying the database does not answer.
+const FIRST_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Connects a pool to `url` and says which backend it is.
 pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
     sqlx::any::install_default_drivers();
     let backend = backend_of(url)?;
     // sqlx pings every connection it hands out by default: one more round trip per query (for
     // SQLite, a trip to the connection's thread and back) to guard against a dropped link.
-    let options = AnyPoolOptions::new().test_before_acquire(false);
+    let options = AnyPoolOptions::new()
+        .test_before_acquire(false)
+        .acquire_timeout(ACQUIRE_TIMEOUT);
     let options = match backend {
         Backend::Postgres => options
             .max_connections(POSTGRES_CONNECTIONS)
@@ -64,7 +73,22 @@ pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
         }
         Backend::Postgres => url.to_owned(),
     };
+    first_connection(&url).await?;
     Ok((options.connect(&url).await?, backend))
+}
+
+/// One connection, to name why the database cannot be reached (refused, unknown host, bad
+/// password, unreadable file) within seconds: the pool would retry until its timeout and then
+/// say only that it timed out.
+async fn first_connection(url: &str) -> Result<()> {
+    let connecting = sqlx::AnyConnection::connect(url);
+    match tokio::time::timeout(FIRST_CONNECTION_TIMEOUT, connecting).await {
+        Ok(connected) => connected?.close().await.map_err(Into::into),
+        Err(_) => Err(Error::Unavailable(format!(
+            "no answer within {} s",
+            FIRST_CONNECTION_TIMEOUT.as_secs()
+        ))),
+    }
 }
 
 /// The pool of an in-memory SQLite database: every connection to `sqlite::memory:` opens a

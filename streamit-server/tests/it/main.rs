@@ -12,6 +12,7 @@ mod limits;
 mod media;
 mod names;
 mod ops;
+mod outage;
 mod progress;
 mod rooms;
 mod support;

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{Auth, KeyRing};
-use crate::config::{Config, Switch};
+use crate::config::{Config, Switch, TrustedProxy};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::realtime::Realtime;
@@ -23,6 +23,8 @@ pub(crate) struct App {
     pub(crate) metrics: Arc<Metrics>,
     /// Every connection, socket and room task, for the drain and `/metrics`.
     pub(crate) tasks: TaskTracker,
+    /// Peers whose forwarding headers name the client.
+    pub(crate) trusted_proxies: Vec<TrustedProxy>,
 }
 
 /// The HTTP limits; all lifted by `--rate-limits off`.
@@ -75,6 +77,7 @@ impl App {
             limits: Limits::new(config),
             metrics,
             tasks,
+            trusted_proxies: config.trusted_proxies.clone(),
         })
     }
 }

@@ -3,11 +3,13 @@
 //! first start and kept in a file beside it.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use ipnet::IpNet;
 
 /// On or off, for switches operators set from scripts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -16,6 +18,34 @@ pub enum Switch {
     On,
     /// Disabled.
     Off,
+}
+
+/// A network given to `--trusted-proxies`: a CIDR (`10.0.0.0/8`) or a single address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrustedProxy(IpNet);
+
+impl TrustedProxy {
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
+        self.0.contains(&ip)
+    }
+}
+
+impl FromStr for TrustedProxy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        s.parse::<IpNet>()
+            .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+            .map(Self)
+            .map_err(|_| format!("{s:?} is neither a CIDR (10.0.0.0/8) nor an IP address"))
+    }
+}
+
+impl std::fmt::Display for TrustedProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 /// The server's settings.
@@ -109,6 +139,12 @@ pub struct Config {
     #[arg(long, env = "STREAMIT_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
 
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the client, as CIDRs or
+    /// addresses, comma-separated (`10.0.0.0/8,127.0.0.1`). Per-IP limits and logs then use the
+    /// client's address; from any other peer those headers are ignored. Default: none.
+    #[arg(long, env = "STREAMIT_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<TrustedProxy>,
+
     /// Log filter: a level (`info`) or directives (`streamit_server=debug,info`). Without it,
     /// `RUST_LOG`, else `info`.
     #[arg(long, env = "STREAMIT_LOG")]
@@ -165,6 +201,7 @@ impl fmt::Debug for Config {
                 &self.room_actions_per_user_per_minute,
             )
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("log", &self.log)
             .finish()
     }

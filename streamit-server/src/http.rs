@@ -1,13 +1,14 @@
 //! The HTTP side of protocol v1: each request is routed, read, handed to a service, and
 //! answered; every failure leaves as `{"error": {...}}` with its status.
 
+mod client_ip;
 mod handlers;
 mod request;
 mod response;
 mod router;
 mod unparsed;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,16 +27,17 @@ pub(crate) use unparsed::JsonRefusals;
 
 /// Answers one request; never fails, so hyper never sees an error.
 pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Incoming>) -> Reply {
+    let client = client_ip::client_ip(peer.ip(), request.headers(), &app.trusted_proxies);
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
         path = %request.uri().path(),
-        peer = %peer.ip(),
+        peer = %client,
     );
     async move {
         let started = Instant::now();
         crate::metrics::Metrics::count(&app.metrics.http_requests);
-        let reply = dispatch(&app, peer, request)
+        let reply = dispatch(&app, client, request)
             .await
             .unwrap_or_else(response::failure);
         tracing::debug!(
@@ -49,7 +51,7 @@ pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Inco
     .await
 }
 
-async fn dispatch(app: &App, peer: SocketAddr, request: Request<Incoming>) -> ApiResult<Reply> {
+async fn dispatch(app: &App, client: IpAddr, request: Request<Incoming>) -> ApiResult<Reply> {
     if let Some(rest) = request.uri().path().strip_prefix("/ws/room/") {
         if request.method() != http::Method::GET {
             return Err(
@@ -63,5 +65,5 @@ async fn dispatch(app: &App, peer: SocketAddr, request: Request<Incoming>) -> Ap
     let route = router::route(request.method(), request.uri().path())?;
     let (parts, body) = request.into_parts();
     let body = request::read_body(&parts, body).await?;
-    handlers::handle(app, peer.ip(), route, &parts, &body).await
+    handlers::handle(app, client, route, &parts, &body).await
 }

@@ -38,7 +38,7 @@ mod rooms;
 mod server;
 mod store;
 
-pub use config::{Config, Switch};
+pub use config::{Config, Switch, TrustedProxy};
 pub use server::{StartError, run};
 
 #[cfg(test)]

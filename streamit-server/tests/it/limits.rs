@@ -204,3 +204,44 @@ async fn limits_off_lifts_every_limit() {
         s.stop().await;
     }
 }
+
+/// A guest sign-up whose request claims to come from `forwarded_for`.
+async fn guest_via(s: &TestServer, forwarded_for: &str) -> Answer {
+    let request = s
+        .request(reqwest::Method::POST, "/api/auth/guest/")
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({}));
+    s.send(&format!("guest via {forwarded_for}"), request).await
+}
+
+/// Behind a trusted proxy, per-IP limits count each client apart; from anyone else the
+/// forwarding headers are ignored, so forging them wins no fresh bucket.
+#[tokio::test]
+async fn per_ip_limits_see_the_client_behind_a_trusted_proxy_only() {
+    let db = streamit_testing::sqlite();
+    let s = TestServer::start(&db.url, |c| {
+        limited(c, |c| c.signups_per_ip_per_minute = 3);
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    for _ in 0..3 {
+        guest_via(&s, "203.0.113.1")
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    assert_limited(&guest_via(&s, "6.6.6.6, 203.0.113.1").await);
+    guest_via(&s, "203.0.113.2")
+        .await
+        .expect(StatusCode::CREATED);
+    s.stop().await;
+
+    let db = streamit_testing::sqlite();
+    let s = TestServer::start(&db.url, |c| limited(c, |c| c.signups_per_ip_per_minute = 3)).await;
+    for n in 1..=3 {
+        guest_via(&s, &format!("203.0.113.{n}"))
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    assert_limited(&guest_via(&s, "203.0.113.4").await);
+    s.stop().await;
+}

@@ -73,17 +73,23 @@ pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
         }
         Backend::Postgres => url.to_owned(),
     };
-    first_connection(&url).await?;
+    first_connection(&url, backend).await?;
     Ok((options.connect(&url).await?, backend))
 }
 
-/// One connection, to name why the database cannot be reached (refused, unknown host, bad
-/// password, unreadable file) within seconds: the pool would retry until its timeout and then
-/// say only that it timed out.
-async fn first_connection(url: &str) -> Result<()> {
-    let connecting = sqlx::AnyConnection::connect(url);
+/// One connection, set up as the pool's will be, to name why the database cannot be used
+/// (refused, unknown host, bad password, unreadable or read-only file) within seconds: the pool
+/// would retry until its timeout and then say only that it timed out.
+async fn first_connection(url: &str, backend: Backend) -> Result<()> {
+    let connecting = async {
+        let mut conn = sqlx::AnyConnection::connect(url).await?;
+        if backend == Backend::Sqlite {
+            conn.execute(SQLITE_PRAGMAS).await?;
+        }
+        conn.close().await
+    };
     match tokio::time::timeout(FIRST_CONNECTION_TIMEOUT, connecting).await {
-        Ok(connected) => connected?.close().await.map_err(Into::into),
+        Ok(connected) => connected.map_err(Into::into),
         Err(_) => Err(Error::Unavailable(format!(
             "no answer within {} s",
             FIRST_CONNECTION_TIMEOUT.as_secs()

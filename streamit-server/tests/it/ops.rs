@@ -37,13 +37,28 @@ async fn health_and_readiness_answer_200() {
 }
 
 #[tokio::test]
-async fn a_database_that_cannot_open_stops_start_up_without_leaking_its_password() {
+async fn a_database_that_cannot_open_stops_start_up_naming_why_without_leaking_its_password() {
     let dir = std::env::temp_dir().join(format!("streamit-missing-{}", std::process::id()));
+    let existing = streamit_testing::sqlite();
+    let file = existing.url.strip_prefix("sqlite://").unwrap();
+    std::fs::File::create(file).unwrap();
+    // Each URL, and what the refusal must name.
     let urls = [
-        "mysql://app:s3cret-db-password@127.0.0.1/streamit".to_owned(),
-        format!("sqlite://{}/no/such/dir/streamit.db?mode=rw", dir.display()),
+        (
+            "mysql://app:s3cret-db-password@127.0.0.1/streamit".to_owned(),
+            "scheme",
+        ),
+        (
+            format!("sqlite://{}/no/such/dir/streamit.db?mode=rw", dir.display()),
+            "unable to open",
+        ),
+        (format!("{}?mode=ro", existing.url), "readonly"),
+        (
+            "postgres://app:s3cret-db-password@127.0.0.1:1/streamit".to_owned(),
+            "refused",
+        ),
     ];
-    for url in urls {
+    for (url, cause) in urls {
         let mut config = Config::defaults();
         config.database_url = url.clone();
         config.jwt_secret = Some(TEST_SECRET.to_owned());
@@ -53,6 +68,7 @@ async fn a_database_that_cannot_open_stops_start_up_without_leaking_its_password
         let error = ended.expect("start-up fails promptly").expect_err(&url);
         let shown = format!("{error} {error:?}");
         assert!(shown.contains("database"), "{url}: {shown}");
+        assert!(shown.contains(cause), "{url}: names {cause:?}: {shown}");
         assert!(
             !shown.contains("s3cret-db-password"),
             "{url}: the password leaked: {shown}"

@@ -11,6 +11,15 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use ipnet::IpNet;
 
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event, for people.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
 /// On or off, for switches operators set from scripts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Switch {
@@ -149,6 +158,11 @@ pub struct Config {
     /// `RUST_LOG`, else `info`.
     #[arg(long, env = "STREAMIT_LOG")]
     pub log: Option<String>,
+
+    /// `text` for people, `json` (one object per line) for log collectors. Text is coloured
+    /// only on a terminal and without `NO_COLOR`.
+    #[arg(long, env = "STREAMIT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 impl Config {
@@ -203,6 +217,7 @@ impl fmt::Debug for Config {
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("log", &self.log)
+            .field("log_format", &self.log_format)
             .finish()
     }
 }

@@ -22,6 +22,8 @@ use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime;
 pub(crate) use request::bearer;
+#[cfg(feature = "fuzzing")]
+pub(crate) use request::json_body;
 pub(crate) use response::Reply;
 pub(crate) use unparsed::JsonRefusals;
 
@@ -31,7 +33,7 @@ pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Inco
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %logged_path(request.uri().path()),
         peer = %client,
     );
     async move {
@@ -40,7 +42,11 @@ pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Inco
         let reply = dispatch(&app, client, request)
             .await
             .unwrap_or_else(response::failure);
-        tracing::debug!(
+        // The access log: one line per request, its own target so it can be filtered apart
+        // (`--log info,streamit_server::access=warn`). The query is never logged: it may hold
+        // a token (`/ws/room/CODE?token=…`).
+        tracing::info!(
+            target: "streamit_server::access",
             status = reply.status().as_u16(),
             micros = started.elapsed().as_micros() as u64,
             "answered"
@@ -49,6 +55,15 @@ pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Inco
     }
     .instrument(span)
     .await
+}
+
+/// Paths longer than this are cut in the log: a client may send up to 64 KiB of one.
+const LOGGED_PATH_CHARS: usize = 200;
+
+fn logged_path(path: &str) -> &str {
+    path.char_indices()
+        .nth(LOGGED_PATH_CHARS)
+        .map_or(path, |(end, _)| &path[..end])
 }
 
 async fn dispatch(app: &App, client: IpAddr, request: Request<Incoming>) -> ApiResult<Reply> {

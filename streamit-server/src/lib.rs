@@ -18,10 +18,12 @@
 //! - `rate_limit`: keyed token buckets for the limits on logins, sign-ups and joins;
 //! - `store`: every SQL statement, for both databases;
 //! - `app`: the shared state handlers reach;
+//! - `audit`: host and moderation actions as structured events;
 //! - `clock`: server time in Unix epoch ms;
 //! - `files`: files only their owner may read (the SQLite database, the signing secret).
 
 mod app;
+mod audit;
 mod auth;
 mod clock;
 mod config;
@@ -38,7 +40,7 @@ mod rooms;
 mod server;
 mod store;
 
-pub use config::{Config, Switch, TrustedProxy};
+pub use config::{Config, LogFormat, Switch, TrustedProxy};
 pub use server::{StartError, run};
 
 #[cfg(test)]

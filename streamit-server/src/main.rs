@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use streamit_server::{Config, run};
+use streamit_server::{Config, LogFormat, run};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -29,14 +29,20 @@ async fn serve() -> anyhow::Result<()> {
         .clone()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".to_owned());
-    // Colour only for a person at a terminal: log files and journald get plain text.
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_ansi(colour)
-        .with_env_filter(
-            EnvFilter::try_new(&filter).with_context(|| format!("bad log filter {filter:?}"))?,
-        )
-        .init();
+    let filter =
+        EnvFilter::try_new(&filter).with_context(|| format!("bad log filter {filter:?}"))?;
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match config.log_format {
+        // Colour only for a person at a terminal: log files and journald get plain text.
+        LogFormat::Text => logs
+            .with_ansi(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .init(),
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
     raise_open_files_limit();
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

@@ -14,6 +14,7 @@ use streamit_protocol::v1::{
 };
 
 use crate::app::App;
+use crate::audit::{self, Action};
 use crate::auth::{Caller, password};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
@@ -143,7 +144,7 @@ pub(crate) async fn create(
         };
         match app.store.create_room(new).await {
             Ok(room) => {
-                tracing::info!(room = %room.code, host = %caller.user_id, "room created");
+                audit::record(room.code, caller.user_id, Action::Create, None);
                 return Ok(CreateRoomResponse::new(room, shown_password));
             }
             Err(store::Error::Conflict) => continue,
@@ -241,15 +242,29 @@ pub(crate) async fn approve(
     request: RoomUserRequest,
 ) -> ApiResult<Participant> {
     find_hosted(app, caller, request.code).await?;
-    app.store
+    let approved = app
+        .store
         .approve(request.code, request.user_id)
         .await?
-        .ok_or_else(not_pending)
+        .ok_or_else(not_pending)?;
+    audit::record(
+        request.code,
+        caller.user_id,
+        Action::Approve,
+        Some(request.user_id),
+    );
+    Ok(approved)
 }
 
 pub(crate) async fn deny(app: &App, caller: &Caller, request: RoomUserRequest) -> ApiResult<()> {
     find_hosted(app, caller, request.code).await?;
     if app.store.deny(request.code, request.user_id).await? {
+        audit::record(
+            request.code,
+            caller.user_id,
+            Action::Deny,
+            Some(request.user_id),
+        );
         Ok(())
     } else {
         Err(not_pending())
@@ -264,7 +279,7 @@ pub(crate) async fn delete(app: &App, caller: &Caller, code: RoomCode) -> ApiRes
     if !app.store.transition_room(code, &sources, to, None).await? {
         return Err(closed());
     }
-    tracing::info!(room = %code, "room deleted");
+    audit::record(code, caller.user_id, Action::Delete, None);
     app.realtime.room_deleted(code).await;
     let mut room = record.room;
     room.state = to;

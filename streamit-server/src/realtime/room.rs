@@ -388,6 +388,7 @@ impl LiveRoom {
             .collect();
         for conn in conns {
             if let Some(socket) = self.sockets.get(&conn) {
+                tracing::info!(room = %self.code, user = %socket.user_id, %conn, %close, "closing the socket");
                 socket.writer.close(close);
             }
             self.leave(conn, reason).await;

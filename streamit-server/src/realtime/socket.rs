@@ -132,7 +132,7 @@ fn internal(error: crate::store::Error) -> CloseCode {
 }
 
 /// Runs one socket from upgrade to close.
-#[tracing::instrument(skip_all, fields(room = ?code.ok(), conn))]
+#[tracing::instrument(skip_all, fields(room = ?code.ok(), conn, user))]
 pub(super) async fn run(
     shared: Arc<Shared>,
     code: Result<RoomCode, ()>,
@@ -143,7 +143,7 @@ pub(super) async fn run(
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     tracing::Span::current().record("conn", tracing::field::display(conn));
     let (sink, mut stream) = stream.split();
-    let (writer, outbox) = writer::channel();
+    let (writer, outbox) = writer::channel(tracing::Span::current());
     let writing = shared.tasks.spawn(outbox.drain(sink));
     // Boxed: the checks' database futures are large and would otherwise size this task, which
     // lives as long as the socket, for its whole life.
@@ -187,7 +187,8 @@ pub(super) async fn run(
             return;
         }
     };
-    tracing::debug!(user = %user_id, "socket admitted");
+    tracing::Span::current().record("user", tracing::field::display(user_id));
+    tracing::debug!("socket admitted");
     let ended = read(&shared, conn, &room, &writer, &mut stream).await;
     room.send(Command::Leave {
         conn,

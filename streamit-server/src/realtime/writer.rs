@@ -57,6 +57,9 @@ pub(crate) struct Writer {
     frames: mpsc::Sender<Outgoing>,
     close: CancellationToken,
     close_code: Arc<AtomicU16>,
+    /// The socket's span (room, connection, user), so what the writer logs from the room's
+    /// task still says whose socket it was.
+    span: tracing::Span,
 }
 
 /// The writer task's end.
@@ -71,7 +74,8 @@ pub(crate) fn reply_frame(reference: Option<ClientRef>, event: ServerEvent) -> U
     Utf8Bytes::from(ServerMessage::reply(reference, now_ms(), event).encode())
 }
 
-pub(crate) fn channel() -> (Writer, Outbox) {
+/// A writer for the socket of `span`, and its writer task's end.
+pub(crate) fn channel(span: tracing::Span) -> (Writer, Outbox) {
     let (frames, receiver) = mpsc::channel(QUEUE_FRAMES);
     let close = CancellationToken::new();
     let close_code = Arc::new(AtomicU16::new(CloseCode::Normal.as_u16()));
@@ -79,6 +83,7 @@ pub(crate) fn channel() -> (Writer, Outbox) {
         frames,
         close: close.clone(),
         close_code: Arc::clone(&close_code),
+        span,
     };
     (
         writer,
@@ -96,7 +101,7 @@ impl Writer {
         match self.frames.try_send(Outgoing::Text(frame)) {
             Ok(()) => Delivery::Queued,
             Err(mpsc::error::TrySendError::Full(_)) if !self.close.is_cancelled() => {
-                tracing::info!("socket cannot keep up; closing it with 4029");
+                tracing::info!(parent: &self.span, "socket cannot keep up; closing it with 4029");
                 self.close(CloseCode::TooSlow);
                 Delivery::TooSlow
             }

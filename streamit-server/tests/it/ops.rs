@@ -320,3 +320,68 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
         .await;
     assert!(status.success(), "{status}");
 }
+
+/// `--log-format json`: every line is one JSON object, with an access line per request that
+/// never carries the query (where a token may sit).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn json_logs_have_an_access_line_per_request_without_the_query() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    use crate::support::KillOnDrop;
+
+    let db = streamit_testing::sqlite();
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("server.log");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Command::new(env!("CARGO_BIN_EXE_streamit-server"))
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", &db.url, "--log", "info"])
+        .args(["--log-format", "json"])
+        .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = KillOnDrop(server);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let probe = format!("http://127.0.0.1:{port}/healthz?token=log-secret-in-query");
+    let serving = async {
+        while !client
+            .get(&probe)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), serving)
+        .await
+        .expect("the binary serves");
+    let pid = server.0.id().to_string();
+    let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(signalled.success());
+    let status = server
+        .exited(Duration::from_secs(30), "SIGTERM stops it")
+        .await;
+    assert!(status.success(), "{status}");
+
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(!logged.contains("log-secret-in-query"), "{logged}");
+    let lines: Vec<serde_json::Value> = logged
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let access = lines
+        .iter()
+        .find(|l| l["target"] == "streamit_server::access" && l["status"] == 200)
+        .unwrap_or_else(|| panic!("no access line for /healthz:\n{logged}"));
+    assert_eq!(access["spans"][0]["path"], "/healthz", "{access}");
+    assert!(access["micros"].is_u64(), "{access}");
+}

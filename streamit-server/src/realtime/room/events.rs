@@ -14,6 +14,7 @@ use super::super::ConnId;
 use super::super::chat_rules::Refusal;
 use super::super::playback;
 use super::LiveRoom;
+use crate::audit::{self, Action};
 use crate::clock::now_ms;
 use crate::media;
 use crate::progress;
@@ -195,6 +196,7 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving media failed");
             return Err(Refused::internal());
         }
+        audit::record(self.code, user_id, Action::SetMedia, None);
         self.room.media = Some(media.clone());
         self.room.embed_url = Some(embed_url.clone());
         self.broadcast(ServerEvent::MediaChanged(MediaChanged::new(
@@ -251,6 +253,12 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving chat setting failed");
             return Err(Refused::internal());
         }
+        let action = if enabled {
+            Action::ChatOn
+        } else {
+            Action::ChatOff
+        };
+        audit::record(self.code, user_id, action, None);
         self.room.chat_enabled = enabled;
         let mut update = RoomUpdate::default();
         update.chat_enabled = Some(enabled);
@@ -313,6 +321,12 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving mute failed");
             return Err(Refused::internal());
         }
+        let action = if until.is_some() {
+            Action::Mute
+        } else {
+            Action::Unmute
+        };
+        audit::record(self.code, host, action, Some(target));
         let event = match until {
             Some(until) => {
                 self.mutes.insert(target, until);
@@ -339,6 +353,8 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving removal failed");
             return Err(Refused::internal());
         }
+        let action = if ban { Action::Ban } else { Action::Kick };
+        audit::record(self.code, host, action, Some(target));
         let (event, close, reason) = if ban {
             (
                 ServerEvent::UserBanned(Moderation::new(user, None)),
@@ -370,6 +386,7 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving host failed");
             return Err(Refused::internal());
         }
+        audit::record(self.code, host, Action::TransferHost, Some(target));
         self.room.host = user.clone();
         self.publish_presence();
         self.broadcast(ServerEvent::HostChanged(HostChanged::new(user)))

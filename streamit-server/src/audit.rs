@@ -1,6 +1,7 @@
 //! Host and moderation actions as structured events of their own target
-//! (`streamit_server::audit`): room, actor, target and action, so operators can keep or ship
-//! them apart from the rest of the log (`--log info,streamit_server::audit=info`).
+//! (`streamit_server::audit`): room, actor, subject (the user acted on) and action, so
+//! operators can keep or ship them apart from the rest of the log. The user acted on is
+//! `subject`, not `target`: JSON log lines already use `target` for the event's target.
 
 use streamit_protocol::v1::{RoomCode, UserId};
 
@@ -45,7 +46,7 @@ pub(crate) fn record(room: RoomCode, actor: UserId, action: Action, target: Opti
     let action = action.as_str();
     match target {
         Some(target) => {
-            tracing::info!(target: "streamit_server::audit", %room, %actor, %target, action, "host action");
+            tracing::info!(target: "streamit_server::audit", %room, %actor, subject = %target, action, "host action");
         }
         None => {
             tracing::info!(target: "streamit_server::audit", %room, %actor, action, "host action")

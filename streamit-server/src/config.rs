@@ -144,6 +144,15 @@ pub struct Config {
     )]
     pub room_actions_per_user_per_minute: u32,
 
+    /// WebSockets one user may hold open on this node at once; more are closed with 4029.
+    #[arg(long, env = "STREAMIT_MAX_SOCKETS_PER_USER", default_value_t = 16)]
+    pub max_sockets_per_user: u32,
+
+    /// WebSockets one client address may hold open on this node at once (a school or an
+    /// office behind one NAT counts as one address); more are closed with 4029.
+    #[arg(long, env = "STREAMIT_MAX_SOCKETS_PER_IP", default_value_t = 512)]
+    pub max_sockets_per_ip: u32,
+
     /// How long shutdown waits for open requests before closing them, in seconds.
     #[arg(long, env = "STREAMIT_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
@@ -214,6 +223,8 @@ impl fmt::Debug for Config {
                 "room_actions_per_user_per_minute",
                 &self.room_actions_per_user_per_minute,
             )
+            .field("max_sockets_per_user", &self.max_sockets_per_user)
+            .field("max_sockets_per_ip", &self.max_sockets_per_ip)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("log", &self.log)

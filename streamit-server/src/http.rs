@@ -75,7 +75,7 @@ async fn dispatch(app: &App, client: IpAddr, request: Request<Incoming>) -> ApiR
             );
         }
         let code = RoomCode::parse(rest.strip_suffix('/').unwrap_or(rest)).map_err(|_| ());
-        return realtime::upgrade(&app.realtime, code, request);
+        return realtime::upgrade(&app.realtime, code, client, request);
     }
     let route = router::route(request.method(), request.uri().path())?;
     let (parts, body) = request.into_parts();

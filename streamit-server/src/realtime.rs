@@ -9,6 +9,7 @@
 //! - `writer`: the bounded per-socket queue and its 4029 rule;
 //! - `closing`: reading on after the close frame until the peer's, so its code arrives;
 //! - `persist`: the room's write-behind to the store;
+//! - `quota`: the sockets one user, and one address, may hold open;
 //! - `playback`, `chat_rules`: the pure rules the room applies.
 
 mod chat_rules;
@@ -16,6 +17,7 @@ mod closing;
 mod handshake;
 mod persist;
 mod playback;
+mod quota;
 mod room;
 mod roster;
 mod socket;
@@ -64,6 +66,7 @@ pub(crate) struct Shared {
     grace_seconds: u32,
     sync_threshold_ms: u64,
     flood_limits: bool,
+    sockets: quota::SocketQuota,
     next_conn: AtomicU64,
 }
 
@@ -161,6 +164,13 @@ impl Realtime {
             grace_seconds: config.grace_seconds,
             sync_threshold_ms: config.sync_threshold_ms,
             flood_limits: config.rate_limits == Switch::On,
+            sockets: match config.rate_limits {
+                Switch::On => quota::SocketQuota::new(
+                    Some(config.max_sockets_per_user),
+                    Some(config.max_sockets_per_ip),
+                ),
+                Switch::Off => quota::SocketQuota::new(None, None),
+            },
             next_conn: AtomicU64::new(1),
         };
         Self {

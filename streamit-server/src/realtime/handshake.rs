@@ -2,6 +2,8 @@
 //! upgraded connection to a socket task with the protocol's limits (16 KiB frames and
 //! messages; larger ones close with 1009).
 
+use std::net::IpAddr;
+
 use http::header::{
     CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
@@ -48,6 +50,7 @@ const WRITE_BATCH_BYTES: usize = 4 * 1024;
 pub(crate) fn upgrade(
     realtime: &Realtime,
     code: Result<RoomCode, ()>,
+    client: IpAddr,
     mut request: Request<Incoming>,
 ) -> ApiResult<Reply> {
     let is_upgrade =
@@ -76,7 +79,7 @@ pub(crate) fn upgrade(
                     Some(websocket_config()),
                 )
                 .await;
-                socket::run(realtime.shared, code, token, stream).await;
+                socket::run(realtime.shared, code, token, client, stream).await;
             }
             Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
         }

@@ -2,6 +2,7 @@
 //! 4010, banned 4009, approved 4003), joining the room task, then reading frames until the
 //! socket, the room or the server ends it, and `closing`'s linger after the close frame.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -137,6 +138,7 @@ pub(super) async fn run(
     shared: Arc<Shared>,
     code: Result<RoomCode, ()>,
     token: Option<String>,
+    client: IpAddr,
     stream: Stream,
 ) {
     let _open = Gauge::hold(&shared.metrics.sockets_open);
@@ -145,6 +147,14 @@ pub(super) async fn run(
     let (sink, mut stream) = stream.split();
     let (writer, outbox) = writer::channel(tracing::Span::current());
     let writing = shared.tasks.spawn(outbox.drain(sink));
+    // Held while the socket is open, given back once its close is decided: a closing socket
+    // that lingers for its peer's close frame no longer counts.
+    let Some(address_slot) = shared.sockets.ip(client) else {
+        tracing::info!(%client, "too many sockets from one address; closing with 4029");
+        writer.close(CloseCode::TooSlow);
+        closing::finish(stream, writing, Tail::Frames).await;
+        return;
+    };
     // Boxed: the checks' database futures are large and would otherwise size this task, which
     // lives as long as the socket, for its whole life.
     let admission = Box::pin(admit(&shared, code, token));
@@ -157,11 +167,19 @@ pub(super) async fn run(
         Err(close) => {
             tracing::debug!(%close, "socket refused");
             writer.close(close);
+            drop(address_slot);
             closing::finish(stream, writing, Tail::Frames).await;
             return;
         }
     };
     let user_id = admitted.user.id;
+    let Some(user_slot) = shared.sockets.user(user_id) else {
+        tracing::info!(user = %user_id, "too many sockets for one user; closing with 4029");
+        writer.close(CloseCode::TooSlow);
+        drop(address_slot);
+        closing::finish(stream, writing, Tail::Frames).await;
+        return;
+    };
     let (reply, joined) = oneshot::channel();
     let join = Join {
         conn,
@@ -183,6 +201,7 @@ pub(super) async fn run(
                 CloseCode::InternalError
             };
             writer.close(refused.ok().and_then(Result::err).unwrap_or(dropped));
+            drop((address_slot, user_slot));
             closing::finish(stream, writing, Tail::Frames).await;
             return;
         }
@@ -197,6 +216,7 @@ pub(super) async fn run(
     .await;
     // The room closes the writer when it hears of the leave; if the room is gone, do it here.
     writer.close(CloseCode::Normal);
+    drop((address_slot, user_slot));
     closing::finish(stream, writing, ended.tail).await;
 }
 

@@ -245,3 +245,51 @@ async fn per_ip_limits_see_the_client_behind_a_trusted_proxy_only() {
     assert_limited(&guest_via(&s, "203.0.113.4").await);
     s.stop().await;
 }
+
+/// Sockets per user and per address are bounded on a node: one over the limit closes 4029,
+/// and a closed socket frees its place.
+#[tokio::test]
+async fn sockets_per_user_and_per_address_are_bounded() {
+    use crate::ws_support::{WsClient, hosted_room, member};
+
+    let db = streamit_testing::sqlite();
+    let s = TestServer::start(&db.url, |c| {
+        limited(c, |c| {
+            c.max_sockets_per_user = 2;
+            c.max_sockets_per_ip = 3;
+        });
+    })
+    .await;
+    let (host, code) = hosted_room(&s, json!({})).await;
+    let (first, _) = WsClient::join(&s, &code, &host, "host 1").await;
+    let (_second, _) = WsClient::join(&s, &code, &host, "host 2").await;
+    let mut third = WsClient::connect(&s, &code, Some(&host.access), "host 3").await;
+    assert_eq!(
+        third.expect_close().await,
+        4029,
+        "a third socket for one user"
+    );
+    first.disconnect().await;
+    let (_again, _) = crate::ws_support::eventually(
+        "a closed socket frees its place",
+        std::time::Duration::from_secs(10),
+        || async {
+            let mut socket = WsClient::connect(&s, &code, Some(&host.access), "host again").await;
+            match socket.read(std::time::Duration::from_secs(5)).await {
+                Ok(snapshot) => Some((socket, snapshot)),
+                Err(_) => None,
+            }
+        },
+    )
+    .await;
+    // The host's two and Ada's first make three from 127.0.0.1: the address is full.
+    let ada = member(&s, &code, "Ada").await;
+    let (_ada_first, _) = WsClient::join(&s, &code, &ada, "ada 1").await;
+    let mut ada_second = WsClient::connect(&s, &code, Some(&ada.access), "ada 2").await;
+    assert_eq!(
+        ada_second.expect_close().await,
+        4029,
+        "a fourth socket from one address"
+    );
+    s.stop().await;
+}

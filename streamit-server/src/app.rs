@@ -33,6 +33,10 @@ pub(crate) struct Limits {
     pub(crate) login_per_email: RateLimiter,
     pub(crate) signup_per_ip: RateLimiter,
     pub(crate) room_actions_per_user: RateLimiter,
+    /// Open rooms one user may host; `None` when lifted.
+    pub(crate) rooms_per_user: Option<u32>,
+    /// Join requests one room may hold pending; `None` when lifted.
+    pub(crate) pending_per_room: Option<u32>,
 }
 
 impl Limits {
@@ -46,6 +50,9 @@ impl Limits {
             login_per_email: per_minute(config.logins_per_email_per_minute),
             signup_per_ip: per_minute(config.signups_per_ip_per_minute),
             room_actions_per_user: per_minute(config.room_actions_per_user_per_minute),
+            rooms_per_user: (config.rate_limits == Switch::On).then_some(config.max_rooms_per_user),
+            pending_per_room: (config.rate_limits == Switch::On)
+                .then_some(config.max_pending_per_room),
         }
     }
 }

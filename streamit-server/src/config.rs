@@ -144,6 +144,16 @@ pub struct Config {
     )]
     pub room_actions_per_user_per_minute: u32,
 
+    /// Rooms one user may host at once (created, live or in grace); creating another answers
+    /// 403 `LIMIT_REACHED` until one ends.
+    #[arg(long, env = "STREAMIT_MAX_ROOMS_PER_USER", default_value_t = 10)]
+    pub max_rooms_per_user: u32,
+
+    /// Join requests one `APPROVAL` room may hold waiting for its host; more answer 403
+    /// `LIMIT_REACHED` until the host approves or denies some.
+    #[arg(long, env = "STREAMIT_MAX_PENDING_PER_ROOM", default_value_t = 100)]
+    pub max_pending_per_room: u32,
+
     /// WebSockets one user may hold open on this node at once; more are closed with 4029.
     #[arg(long, env = "STREAMIT_MAX_SOCKETS_PER_USER", default_value_t = 16)]
     pub max_sockets_per_user: u32,
@@ -223,6 +233,8 @@ impl fmt::Debug for Config {
                 "room_actions_per_user_per_minute",
                 &self.room_actions_per_user_per_minute,
             )
+            .field("max_rooms_per_user", &self.max_rooms_per_user)
+            .field("max_pending_per_room", &self.max_pending_per_room)
             .field("max_sockets_per_user", &self.max_sockets_per_user)
             .field("max_sockets_per_ip", &self.max_sockets_per_ip)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)

@@ -67,6 +67,13 @@ impl ApiError {
         .with_detail(detail::RETRY_AFTER_MS, ms)
     }
 
+    /// A standing limit (`limit`, of `max`) is reached.
+    pub(crate) fn limit_reached(limit: &str, max: u32, message: &'static str) -> Self {
+        Self::new(ErrorCode::LimitReached, message)
+            .with_detail(detail::LIMIT, limit)
+            .with_detail(detail::MAX, max)
+    }
+
     #[must_use]
     pub(crate) fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.details

@@ -88,6 +88,15 @@ pub(crate) async fn create(
     caller: &Caller,
     request: CreateRoomRequest,
 ) -> ApiResult<CreateRoomResponse> {
+    if let Some(max) = app.limits.rooms_per_user
+        && app.store.open_rooms_hosted_by(caller.user_id).await? >= u64::from(max)
+    {
+        return Err(ApiError::limit_reached(
+            "rooms_per_user",
+            max,
+            "you host as many open rooms as allowed; delete one first",
+        ));
+    }
     let entry_mode = request.entry_mode.unwrap_or_default();
     if request.password.is_some() && entry_mode != EntryMode::Password {
         return Err(ApiError::invalid(
@@ -187,6 +196,16 @@ pub(crate) async fn join(
             MemberStatus::Approved
         }
     };
+    if status == MemberStatus::Pending
+        && let Some(max) = app.limits.pending_per_room
+        && app.store.pending_count(room.code).await? >= u64::from(max)
+    {
+        return Err(ApiError::limit_reached(
+            "pending_per_room",
+            max,
+            "this room has as many join requests waiting as it may; try again later",
+        ));
+    }
     let membership = app
         .store
         .ensure_membership(room.code, caller.user_id, status, now_ms())

@@ -129,6 +129,10 @@ error_codes! {
     UriTooLong = "URI_TOO_LONG", 414;
     /// The request's header fields are too many (over 100) or too large together.
     HeadersTooLarge = "HEADERS_TOO_LARGE", 431;
+    /// A standing limit is reached (`details.limit` names it, `details.max` gives its value):
+    /// open rooms per host, pending join requests per room. It lifts when something closes,
+    /// not with time.
+    LimitReached = "LIMIT_REACHED", 403;
     /// A service the server needs (database, Redis) does not answer.
     Unavailable = "UNAVAILABLE", 503;
     /// The server failed; the message is generic and the cause is in the server's log.

@@ -16,8 +16,13 @@ pub mod detail {
     pub const RETRY_AFTER_MS: &str = "retry_after_ms";
     /// For a method the path does not take: the methods it does, comma-separated.
     pub const ALLOW: &str = "allow";
-    /// For a body that could not be read: why, for developers.
+    /// For a body that could not be read, or a service that does not answer: why, for
+    /// developers.
     pub const REASON: &str = "reason";
+    /// For `LIMIT_REACHED`: which limit (`rooms_per_user`, `pending_per_room`).
+    pub const LIMIT: &str = "limit";
+    /// For `LIMIT_REACHED`: the limit's value on this server.
+    pub const MAX: &str = "max";
 }
 
 /// Every HTTP failure's body.

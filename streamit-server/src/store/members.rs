@@ -146,6 +146,19 @@ impl Store {
         found.iter().map(rows::participant).collect()
     }
 
+    /// How many join requests wait for the room's host.
+    pub(crate) async fn pending_count(&self, code: RoomCode) -> Result<u64> {
+        let count: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM participants WHERE room_code = $1 AND status = $2",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(wire(MemberStatus::Pending))
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// Turns a pending membership into an approved one; `None` when it was not pending.
     pub(crate) async fn approve(
         &self,

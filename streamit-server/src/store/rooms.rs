@@ -3,6 +3,7 @@
 use sqlx::Row;
 use streamit_protocol::v1::{
     MemberStatus, PublicRoom, PublicRoomsCursor, PublicRoomsResponse, Room, RoomCode, RoomState,
+    UserId,
 };
 
 use super::accounts::conflict_if_taken;
@@ -34,6 +35,21 @@ macro_rules! listed {
 const STATES: usize = crate::rooms::lifecycle::STATES.len();
 
 impl Store {
+    /// How many rooms `host` hosts that have not ended (created, live or in grace).
+    pub(crate) async fn open_rooms_hosted_by(&self, host: UserId) -> Result<u64> {
+        let count: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM rooms WHERE host_id = $1 AND state IN ($2, $3, $4)",
+        )
+        .bind(host.to_string())
+        .bind(wire(RoomState::Created))
+        .bind(wire(RoomState::Live))
+        .bind(wire(RoomState::Grace))
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// Creates a room and its host's approved membership in one transaction; `Conflict` when
     /// the code is taken. Playback starts paused at 0, version 0; `seq` starts at 0.
     pub(crate) async fn create_room(&self, room: NewRoom) -> Result<Room> {

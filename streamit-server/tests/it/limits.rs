@@ -293,3 +293,50 @@ async fn sockets_per_user_and_per_address_are_bounded() {
     );
     s.stop().await;
 }
+
+/// Standing limits answer 403 `LIMIT_REACHED` naming the limit and its value, and lift when
+/// something ends: open rooms per host, pending join requests per room.
+#[tokio::test]
+async fn open_rooms_per_host_and_pending_requests_per_room_are_bounded() {
+    for db in backends().await {
+        let s = TestServer::start(&db.url, |c| {
+            limited(c, |c| {
+                c.max_rooms_per_user = 2;
+                c.max_pending_per_room = 2;
+            });
+        })
+        .await;
+        let host = s.guest("Host").await;
+        let first = s.room_code(&host, json!({})).await;
+        let second = s.room_code(&host, json!({"entry_mode": "APPROVAL"})).await;
+        let third = s
+            .post_as(&host.access, "/api/rooms/create/", json!({}))
+            .await;
+        third.error(StatusCode::FORBIDDEN, "LIMIT_REACHED");
+        third.has("/error/details/limit", "rooms_per_user");
+        third.has("/error/details/max", 2);
+        s.post_as(&host.access, "/api/rooms/delete/", json!({"code": first}))
+            .await
+            .ok(StatusCode::OK);
+        s.post_as(&host.access, "/api/rooms/create/", json!({}))
+            .await
+            .ok(StatusCode::CREATED);
+
+        let mut waiting = Vec::new();
+        for n in 0..2 {
+            let who = s.guest(&format!("Guest {n}")).await;
+            s.join(&who, &second).await.has("/status", "PENDING");
+            waiting.push(who);
+        }
+        let late = s.guest("Late").await;
+        let refused = s.join(&late, &second).await;
+        refused.error(StatusCode::FORBIDDEN, "LIMIT_REACHED");
+        refused.has("/error/details/limit", "pending_per_room");
+        let body = json!({"code": second, "user_id": waiting[0].user_id});
+        s.post_as(&host.access, "/api/rooms/deny/", body)
+            .await
+            .expect(StatusCode::NO_CONTENT);
+        s.join(&late, &second).await.has("/status", "PENDING");
+        s.stop().await;
+    }
+}

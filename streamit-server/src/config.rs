@@ -163,6 +163,12 @@ pub struct Config {
     #[arg(long, env = "STREAMIT_MAX_SOCKETS_PER_IP", default_value_t = 512)]
     pub max_sockets_per_ip: u32,
 
+    /// Days the store keeps what ended: rooms that expired or were deleted (with their chat,
+    /// members and progress), guests who can no longer sign in, ended logins and expired
+    /// refresh tokens. Registered accounts are kept. `0` keeps everything forever.
+    #[arg(long, env = "STREAMIT_RETENTION_DAYS", default_value_t = 30)]
+    pub retention_days: u32,
+
     /// How long shutdown waits for open requests before closing them, in seconds.
     #[arg(long, env = "STREAMIT_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
@@ -237,6 +243,7 @@ impl fmt::Debug for Config {
             .field("max_pending_per_room", &self.max_pending_per_room)
             .field("max_sockets_per_user", &self.max_sockets_per_user)
             .field("max_sockets_per_ip", &self.max_sockets_per_ip)
+            .field("retention_days", &self.retention_days)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("log", &self.log)

@@ -13,6 +13,7 @@
 //! - `realtime`: WebSocket rooms: the handshake, socket tasks and one task per live room;
 //! - `grace`: the sweeper that expires rooms whose host did not come back in time;
 //! - `progress`: watch progress;
+//! - `purge`: the retention sweeper that forgets what ended long ago;
 //! - `media`: providers and their canonical embed URLs;
 //! - `metrics`: the counters `/metrics` exposes;
 //! - `rate_limit`: keyed token buckets for the limits on logins, sign-ups and joins;
@@ -34,6 +35,7 @@ mod http;
 mod media;
 mod metrics;
 mod progress;
+mod purge;
 mod rate_limit;
 mod realtime;
 mod rooms;

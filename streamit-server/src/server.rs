@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -17,7 +18,7 @@ use crate::app::App;
 use crate::auth::KeyRing;
 use crate::config::{Config, redact_url};
 use crate::rooms::lifecycle;
-use crate::{grace, http, store};
+use crate::{grace, http, purge, store};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +80,10 @@ pub async fn run(
     let app = Arc::new(app);
     let sweeper = grace::sweep(app.store.clone(), app.realtime.clone(), shutdown.clone());
     connections.spawn(sweeper.instrument(tracing::info_span!("grace", database = %url)));
+    if config.retention_days > 0 {
+        let retention = Duration::from_secs(u64::from(config.retention_days) * 24 * 60 * 60);
+        connections.spawn(purge::sweep(app.store.clone(), retention, shutdown.clone()));
+    }
     let address = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -94,7 +99,7 @@ pub async fn run(
                 // Out of descriptors or a reset during the handshake: log and keep serving.
                 Err(error) => {
                     tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
         }

@@ -16,6 +16,7 @@
 //! - `members`: participants, approvals, bans and the one-read admission check;
 //! - `live`: what live rooms write behind, their counter ceilings and restart recovery;
 //! - `progress`: watch progress;
+//! - `retention`: what is purged after the retention period;
 //! - `rows`: how values become columns and columns become wire types.
 
 mod accounts;
@@ -24,6 +25,7 @@ mod members;
 mod migrate;
 mod pool;
 mod progress;
+mod retention;
 mod rooms;
 mod rows;
 #[cfg(test)]

@@ -36,6 +36,7 @@ migrations! {
     2 => "0002_live.sql",
     3 => "0003_members_version.sql",
     4 => "0004_no_secrets_in_the_database.sql",
+    5 => "0005_ended_at.sql",
 }
 
 /// The advisory lock key migrations hold on PostgreSQL: "STREAMIT" in ASCII, so it cannot

@@ -126,8 +126,10 @@ impl Store {
         for (slot, state) in allowed.iter_mut().zip(from) {
             *slot = *state;
         }
+        // A room that ends says when, for the retention purge.
+        let ended_at_ms = to.is_closed().then(crate::clock::now_ms);
         let updated = sqlx::query(
-            "UPDATE rooms SET state = $2, grace_deadline_ms = $3 \
+            "UPDATE rooms SET state = $2, grace_deadline_ms = $3, ended_at_ms = $9 \
              WHERE code = $1 AND state IN ($4, $5, $6, $7, $8)",
         )
         .bind(code.as_str().to_owned())
@@ -136,6 +138,7 @@ impl Store {
         let updated = allowed
             .into_iter()
             .fold(updated, |query, state| query.bind(wire(state)))
+            .bind(ended_at_ms.map(int))
             .execute(&self.pool)
             .await?;
         Ok(updated.rows_affected() == 1)

@@ -6,6 +6,7 @@ mod accounts;
 mod live;
 mod members;
 mod progress;
+mod retention;
 mod rooms;
 
 use streamit_protocol::v1::{

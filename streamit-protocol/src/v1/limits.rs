@@ -22,6 +22,9 @@ pub const MAX_CHAT_CHARS: usize = 500;
 /// Chat lines a room keeps; older ones are dropped.
 pub const CHAT_HISTORY_KEPT: usize = 500;
 
+/// Watch-progress entries kept per user; saving one more drops the least recently updated.
+pub const PROGRESS_KEPT_PER_USER: usize = 1000;
+
 /// Chat lines a `ROOM_SNAPSHOT` carries.
 pub const CHAT_HISTORY_IN_SNAPSHOT: usize = 50;
 

@@ -1,6 +1,8 @@
 //! Watch progress: one row per user × room × media, never touching the room's playback.
 
-use streamit_protocol::v1::{COMPLETED_AT_SHARE, MediaRef, RoomCode, UserId, WatchProgress};
+use streamit_protocol::v1::{
+    COMPLETED_AT_SHARE, MediaRef, PROGRESS_KEPT_PER_USER, RoomCode, UserId, WatchProgress,
+};
 
 use super::rows::{self, flag, int};
 use super::{ProgressUpdate, Result, Store};
@@ -44,6 +46,29 @@ impl Store {
     /// to PostgreSQL as `float4`, and a connection that cached the statement that way then
     /// refuses every real length ("incorrect binary data format in bind parameter").
     pub(crate) async fn save_progress(&self, update: ProgressUpdate<'_>) -> Result<WatchProgress> {
+        let user_id = update.user_id;
+        let saved = self.upsert_progress(update).await?;
+        self.trim_progress(user_id).await?;
+        Ok(saved)
+    }
+
+    /// Keeps the user's newest [`PROGRESS_KEPT_PER_USER`] entries: a client names the media it
+    /// saves progress for, so without a bound one user could grow the table without end. Rows
+    /// tied with the last one kept stay too.
+    async fn trim_progress(&self, user_id: UserId) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM watch_progress WHERE user_id = $1 AND updated_at_ms < \
+             (SELECT updated_at_ms FROM watch_progress WHERE user_id = $1 \
+              ORDER BY updated_at_ms DESC LIMIT 1 OFFSET $2)",
+        )
+        .bind(user_id.to_string())
+        .bind(i64::try_from(PROGRESS_KEPT_PER_USER - 1).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn upsert_progress(&self, update: ProgressUpdate<'_>) -> Result<WatchProgress> {
         let sql = match update.duration_s {
             Some(_) => save_progress_sql!(
                 ", duration_s",

@@ -45,11 +45,17 @@ impl Store {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        let logins = sqlx::query("DELETE FROM logins WHERE revoked_at_ms < $1")
-            .bind(int(cutoff_ms))
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+        // Revoked ones, and ones whose every refresh token had expired by then: nobody can
+        // use them again, and each sign-in would otherwise leave a row for ever.
+        let logins = sqlx::query(
+            "DELETE FROM logins WHERE revoked_at_ms < $1 \
+             OR (created_at_ms < $1 AND NOT EXISTS (SELECT 1 FROM refresh_tokens t \
+                 WHERE t.login_id = logins.id AND t.expires_at_ms >= $1))",
+        )
+        .bind(int(cutoff_ms))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         let refresh_tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at_ms < $1")
             .bind(int(cutoff_ms))
             .execute(&self.pool)

@@ -275,3 +275,41 @@ async fn progress_never_touches_playback() {
         assert_eq!(after.seq, before.seq);
     }
 }
+
+/// A user's progress is bounded: past `PROGRESS_KEPT_PER_USER` entries, each save drops the
+/// least recently updated one.
+#[tokio::test]
+async fn a_users_progress_keeps_the_newest_entries_only() {
+    use streamit_protocol::v1::PROGRESS_KEPT_PER_USER;
+
+    for Fixture { store, .. } in &fixtures().await {
+        let (user, room) = watcher(store, "MANY2345").await;
+        let extra = 3;
+        for n in 0..PROGRESS_KEPT_PER_USER + extra {
+            let media = movie(&format!("{}", 1000 + n));
+            store
+                .save_progress(save(user, room, &media, 1.0, None, 100 + n as u64))
+                .await
+                .unwrap();
+        }
+        let rows: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM watch_progress WHERE user_id = $1")
+                .bind(user.to_string())
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            rows as usize,
+            PROGRESS_KEPT_PER_USER,
+            "{:?}",
+            store.backend()
+        );
+        let oldest_kept: i64 =
+            sqlx::query_scalar("SELECT MIN(updated_at_ms) FROM watch_progress WHERE user_id = $1")
+                .bind(user.to_string())
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(oldest_kept, 100 + extra as i64, "{:?}", store.backend());
+    }
+}

@@ -4,6 +4,27 @@
 /** An access token (JWT). */
 export type AccessToken = string;
 
+/** What a host did; `SCREAMING_SNAKE_CASE` on the wire. */
+export type AuditAction = "CREATE" | "DELETE" | "APPROVE" | "DENY" | "KICK" | "BAN" | "MUTE" | "UNMUTE" | "TRANSFER_HOST" | "SET_MEDIA" | "CHAT_ON" | "CHAT_OFF" | "UNKNOWN";
+
+/** One host action. */
+export type AuditEvent = {
+  /** What was done. */
+  action: AuditAction;
+  /** Who did it (the host at the time). */
+  actor: UserId;
+  /** When, server clock, Unix epoch ms. */
+  at_ms: number;
+  /** The user it was done to, for approve, deny, kick, ban, mute, unmute and transfer. */
+  subject?: UserId | null;
+};
+
+/** `GET /api/rooms/{code}/audit/` answer. */
+export type AuditLogResponse = {
+  /** The room's host actions, oldest first; at most `AUDIT_KEPT_PER_ROOM`, the newest. */
+  events: Array<AuditEvent>;
+};
+
 /** Register, login and guest answer: the user and their tokens. */
 export type AuthResponse = {
   /** Access token (JWT). */

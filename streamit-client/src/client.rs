@@ -9,11 +9,11 @@ use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use streamit_protocol::v1::{
-    AccessToken, AuthResponse, CreateRoomRequest, CreateRoomResponse, DisplayName, EmbedRequest,
-    EmbedResponse, ErrorBody, ErrorCode, GuestRequest, JoinRoomRequest, JoinRoomResponse,
-    LoginRequest, LogoutRequest, MemberStatus, Participant, PendingResponse, ProgressListResponse,
-    ProgressQuery, ProvidersResponse, PublicRoomsQuery, PublicRoomsResponse, RefreshRequest,
-    RegisterRequest, Room, RoomCode, RoomCodeRequest, RoomDetail, RoomUserRequest,
+    AccessToken, AuditLogResponse, AuthResponse, CreateRoomRequest, CreateRoomResponse,
+    DisplayName, EmbedRequest, EmbedResponse, ErrorBody, ErrorCode, GuestRequest, JoinRoomRequest,
+    JoinRoomResponse, LoginRequest, LogoutRequest, MemberStatus, Participant, PendingResponse,
+    ProgressListResponse, ProgressQuery, ProvidersResponse, PublicRoomsQuery, PublicRoomsResponse,
+    RefreshRequest, RegisterRequest, Room, RoomCode, RoomCodeRequest, RoomDetail, RoomUserRequest,
     SaveProgressRequest, TokenPair, User, UserId, WatchProgress,
 };
 
@@ -332,6 +332,16 @@ impl Client {
     /// `403 NOT_A_MEMBER`, `404 ROOM_NOT_FOUND`.
     pub async fn room(&self, code: RoomCode) -> Result<RoomDetail> {
         self.json(self.get(&format!("/api/rooms/{code}/"), true)?)
+            .await
+    }
+
+    /// `GET /api/rooms/{code}/audit/`: the room's host actions, oldest first (host only).
+    ///
+    /// # Errors
+    /// [`Error::Api`] with `NOT_HOST` for anyone but the host, `ROOM_NOT_FOUND`; transport
+    /// errors.
+    pub async fn audit_log(&self, code: RoomCode) -> Result<AuditLogResponse> {
+        self.json(self.get(&format!("/api/rooms/{code}/audit/"), true)?)
             .await
     }
 

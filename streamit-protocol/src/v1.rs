@@ -10,11 +10,13 @@
 //! - `playback`: `Playback` and where the media is at a given server time;
 //! - `media`: `MediaRef`, providers, kinds, embed options and capabilities;
 //! - `auth`, `room`, `progress`: the REST request and response bodies;
+//! - `audit`: a room's audit log of host actions;
 //! - `cursor`: `PublicRoomsCursor`, where the next page of the public listing starts;
 //! - `error`: the `{"error": {...}}` body every HTTP failure carries;
 //! - `client` / `server`: WebSocket events, their envelopes and decoders;
 //! - `frame`: the first decoding step shared by both directions (size, depth, envelope).
 
+mod audit;
 mod auth;
 mod client;
 mod codes;
@@ -32,6 +34,7 @@ mod server;
 mod text;
 mod values;
 
+pub use audit::*;
 pub use auth::*;
 pub use client::*;
 pub use codes::*;

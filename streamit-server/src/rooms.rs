@@ -7,14 +7,14 @@ pub(crate) mod lifecycle;
 
 use rand::Rng as _;
 use streamit_protocol::v1::{
-    CreateRoomRequest, CreateRoomResponse, EmbedOptions, EntryMode, ErrorCode, JoinRoomRequest,
-    JoinRoomResponse, MAX_ROOM_NAME_CHARS, MemberStatus, Participant, PendingResponse,
-    PublicRoomsQuery, PublicRoomsResponse, Room, RoomCode, RoomDetail, RoomName, RoomPassword,
-    RoomUserRequest, UserId,
+    AuditAction, AuditLogResponse, CreateRoomRequest, CreateRoomResponse, EmbedOptions, EntryMode,
+    ErrorCode, JoinRoomRequest, JoinRoomResponse, MAX_ROOM_NAME_CHARS, MemberStatus, Participant,
+    PendingResponse, PublicRoomsQuery, PublicRoomsResponse, Room, RoomCode, RoomDetail, RoomName,
+    RoomPassword, RoomUserRequest, UserId,
 };
 
 use crate::app::App;
-use crate::audit::{self, Action};
+use crate::audit;
 use crate::auth::{Caller, password};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
@@ -153,7 +153,14 @@ pub(crate) async fn create(
         };
         match app.store.create_room(new).await {
             Ok(room) => {
-                audit::record(room.code, caller.user_id, Action::Create, None);
+                audit::record(
+                    &app.store,
+                    room.code,
+                    caller.user_id,
+                    AuditAction::Create,
+                    None,
+                )
+                .await;
                 return Ok(CreateRoomResponse::new(room, shown_password));
             }
             Err(store::Error::Conflict) => continue,
@@ -242,6 +249,16 @@ pub(crate) async fn detail(app: &App, caller: &Caller, code: RoomCode) -> ApiRes
     Ok(RoomDetail::new(record.room, participants, record.playback))
 }
 
+/// The room's audit log (host only), oldest first.
+pub(crate) async fn audit_log(
+    app: &App,
+    caller: &Caller,
+    code: RoomCode,
+) -> ApiResult<AuditLogResponse> {
+    find_hosted(app, caller, code).await?;
+    Ok(AuditLogResponse::new(app.store.audit_log(code).await?))
+}
+
 pub(crate) async fn pending(
     app: &App,
     caller: &Caller,
@@ -267,11 +284,13 @@ pub(crate) async fn approve(
         .await?
         .ok_or_else(not_pending)?;
     audit::record(
+        &app.store,
         request.code,
         caller.user_id,
-        Action::Approve,
+        AuditAction::Approve,
         Some(request.user_id),
-    );
+    )
+    .await;
     Ok(approved)
 }
 
@@ -279,11 +298,13 @@ pub(crate) async fn deny(app: &App, caller: &Caller, request: RoomUserRequest) -
     find_hosted(app, caller, request.code).await?;
     if app.store.deny(request.code, request.user_id).await? {
         audit::record(
+            &app.store,
             request.code,
             caller.user_id,
-            Action::Deny,
+            AuditAction::Deny,
             Some(request.user_id),
-        );
+        )
+        .await;
         Ok(())
     } else {
         Err(not_pending())
@@ -298,7 +319,7 @@ pub(crate) async fn delete(app: &App, caller: &Caller, code: RoomCode) -> ApiRes
     if !app.store.transition_room(code, &sources, to, None).await? {
         return Err(closed());
     }
-    audit::record(code, caller.user_id, Action::Delete, None);
+    audit::record(&app.store, code, caller.user_id, AuditAction::Delete, None).await;
     app.realtime.room_deleted(code).await;
     let mut room = record.room;
     room.state = to;

@@ -12,6 +12,7 @@
 //! - `pool`: URLs, pool sizes and the per-connection SQLite settings;
 //! - `migrate`: the embedded migrations and the runner that applies them once;
 //! - `accounts`: users, logins and refresh tokens;
+//! - `audit`: each room's audit log of host actions;
 //! - `rooms`: rooms, their lifecycle compare-and-set and the public listing;
 //! - `members`: participants, approvals, bans and the one-read admission check;
 //! - `live`: what live rooms write behind, their counter ceilings and restart recovery;
@@ -20,6 +21,7 @@
 //! - `rows`: how values become columns and columns become wire types.
 
 mod accounts;
+mod audit;
 mod live;
 mod members;
 mod migrate;

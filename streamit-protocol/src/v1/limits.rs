@@ -25,6 +25,9 @@ pub const CHAT_HISTORY_KEPT: usize = 500;
 /// Watch-progress entries kept per user; saving one more drops the least recently updated.
 pub const PROGRESS_KEPT_PER_USER: usize = 1000;
 
+/// Host actions a room's audit log keeps; older ones are dropped.
+pub const AUDIT_KEPT_PER_ROOM: usize = 1000;
+
 /// Chat lines a `ROOM_SNAPSHOT` carries.
 pub const CHAT_HISTORY_IN_SNAPSHOT: usize = 50;
 

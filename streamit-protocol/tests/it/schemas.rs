@@ -60,6 +60,7 @@ fn roots() -> Vec<Root> {
         root::<Participant>(),
         root::<PublicRoom>(),
         root::<PendingResponse>(),
+        root::<AuditLogResponse>(),
         root::<RoomUserRequest>(),
         root::<RoomCodeRequest>(),
         root::<PublicRoomsQuery>(),

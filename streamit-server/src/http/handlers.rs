@@ -105,6 +105,10 @@ pub(crate) async fn handle(
             StatusCode::OK,
             &rooms::detail(app, &caller(app, parts).await?, code).await?,
         ),
+        Route::AuditLog(code) => json(
+            StatusCode::OK,
+            &rooms::audit_log(app, &caller(app, parts).await?, code).await?,
+        ),
         Route::Pending(code) => json(
             StatusCode::OK,
             &rooms::pending(app, &caller(app, parts).await?, code).await?,

@@ -18,6 +18,7 @@ pub(crate) enum Route {
     JoinRoom,
     RoomDetail(RoomCode),
     Pending(RoomCode),
+    AuditLog(RoomCode),
     Approve,
     Deny,
     DeleteRoom,
@@ -55,6 +56,9 @@ const TABLE: &[(Method, &str, Build)] = &[
     }),
     (Method::GET, "/api/rooms/{code}/pending", |code| {
         code.map(Route::Pending)
+    }),
+    (Method::GET, "/api/rooms/{code}/audit", |code| {
+        code.map(Route::AuditLog)
     }),
     (Method::POST, "/api/rooms/approve", |_| Some(Route::Approve)),
     (Method::POST, "/api/rooms/deny", |_| Some(Route::Deny)),

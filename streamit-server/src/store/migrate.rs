@@ -37,6 +37,7 @@ migrations! {
     3 => "0003_members_version.sql",
     4 => "0004_no_secrets_in_the_database.sql",
     5 => "0005_ended_at.sql",
+    6 => "0006_audit.sql",
 }
 
 /// The advisory lock key migrations hold on PostgreSQL: "STREAMIT" in ASCII, so it cannot

@@ -97,6 +97,12 @@ pub(super) fn get_user_id(row: &AnyRow, column: &str) -> Result<UserId> {
     get_parsed(row, column, str::parse)
 }
 
+pub(super) fn get_opt_user_id(row: &AnyRow, column: &str) -> Result<Option<UserId>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| t.parse().map_err(|e| corrupt(column, &t, e)))
+        .transpose()
+}
+
 pub(super) fn get_room_code(row: &AnyRow, column: &str) -> Result<RoomCode> {
     get_parsed(row, column, RoomCode::parse)
 }

@@ -215,3 +215,69 @@ async fn transfer_host_hands_over_authority() {
         .await;
     assert_eq!(room_detail(&s, &ada, &code).await["state"], "LIVE");
 }
+
+/// Every host action lands in the room's audit log, oldest first, with who did it and to whom;
+/// only the host may read it.
+#[tokio::test]
+async fn host_actions_are_kept_in_the_audit_log_the_host_alone_reads() {
+    use streamit_protocol::v1::{AuditAction, AuditLogResponse, MuteUser, SetChatEnabled};
+
+    for db in streamit_testing::backends().await {
+        let s = TestServer::start(&db.url, |_| {}).await;
+        let host = s.guest("Host").await;
+        let code = s.room_code(&host, json!({"entry_mode": "APPROVAL"})).await;
+        let ada = s.guest("Ada").await;
+        let bo = s.guest("Bo").await;
+        for who in [&ada, &bo] {
+            s.join(who, &code).await.has("/status", "PENDING");
+        }
+        let approve = json!({"code": code, "user_id": ada.user_id});
+        s.post_as(&host.access, "/api/rooms/approve/", approve)
+            .await
+            .ok(StatusCode::OK);
+        let deny = json!({"code": code, "user_id": bo.user_id});
+        s.post_as(&host.access, "/api/rooms/deny/", deny)
+            .await
+            .expect(StatusCode::NO_CONTENT);
+        let (mut host_socket, _) = WsClient::join(&s, &code, &host, "host").await;
+        let mute = ClientEvent::MuteUser(MuteUser::new(uid(&ada), None));
+        host_socket.send(mute, None).await;
+        let _ = next_event!(host_socket, UserMuted);
+        let chat_off = ClientEvent::SetChatEnabled(SetChatEnabled::new(false));
+        host_socket.send(chat_off, None).await;
+        let _ = next_event!(host_socket, RoomUpdated);
+        let kick = ClientEvent::KickUser(UserTarget::new(uid(&ada)));
+        host_socket.send(kick, None).await;
+        let _ = next_event!(host_socket, UserKicked);
+
+        let path = format!("/api/rooms/{code}/audit/");
+        let answer = s.get_as(&host.access, &path).await;
+        answer.ok(StatusCode::OK);
+        let log: AuditLogResponse = answer.parse();
+        let seen: Vec<_> = log
+            .events
+            .iter()
+            .map(|e| (e.action, e.subject.map(|u| u.to_string())))
+            .collect();
+        let (a, b) = (Some(ada.user_id.clone()), Some(bo.user_id.clone()));
+        assert_eq!(
+            seen,
+            [
+                (AuditAction::Create, None),
+                (AuditAction::Approve, a.clone()),
+                (AuditAction::Deny, b),
+                (AuditAction::Mute, a.clone()),
+                (AuditAction::ChatOff, None),
+                (AuditAction::Kick, a),
+            ],
+            "{}",
+            s.backend
+        );
+        assert!(log.events.iter().all(|e| e.actor == uid(&host)));
+        assert!(log.events.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
+        s.get_as(&bo.access, &path)
+            .await
+            .error(StatusCode::FORBIDDEN, "NOT_HOST");
+        s.stop().await;
+    }
+}

@@ -135,6 +135,15 @@ fn endpoints() -> Vec<Endpoint> {
         ),
         endpoint(
             "get",
+            "/api/rooms/{code}/audit/",
+            "The room's audit log of host actions, oldest first (host only)",
+            Bearer,
+            None,
+            (200, Some("AuditLogResponse")),
+            &[401, 403, 404],
+        ),
+        endpoint(
+            "get",
             "/api/rooms/{code}/pending/",
             "Pending join requests (host only)",
             Bearer,

@@ -3,10 +3,10 @@
 use std::borrow::Cow;
 
 use streamit_protocol::v1::{
-    ChatMessage, ClientEvent, ClientMessage, ClientRef, CloseCode, EmbedOptions, ErrorCode,
-    ErrorEvent, HostChanged, LeaveReason, MUTED_FOREVER_MS, MediaChanged, MemberStatus, MessageId,
-    Moderation, Playback, PlaybackCause, PlaybackState, PlayerEventKind, Pong, RoomUpdate, Seconds,
-    ServerEvent, SyncCorrection, UserId, UserRef,
+    AuditAction, ChatMessage, ClientEvent, ClientMessage, ClientRef, CloseCode, EmbedOptions,
+    ErrorCode, ErrorEvent, HostChanged, LeaveReason, MUTED_FOREVER_MS, MediaChanged, MemberStatus,
+    MessageId, Moderation, Playback, PlaybackCause, PlaybackState, PlayerEventKind, Pong,
+    RoomUpdate, Seconds, ServerEvent, SyncCorrection, UserId, UserRef,
 };
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use super::super::ConnId;
 use super::super::chat_rules::Refusal;
 use super::super::playback;
 use super::LiveRoom;
-use crate::audit::{self, Action};
+use crate::audit;
 use crate::clock::now_ms;
 use crate::media;
 use crate::progress;
@@ -196,7 +196,14 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving media failed");
             return Err(Refused::internal());
         }
-        audit::record(self.code, user_id, Action::SetMedia, None);
+        audit::record(
+            &self.shared.store,
+            self.code,
+            user_id,
+            AuditAction::SetMedia,
+            None,
+        )
+        .await;
         self.room.media = Some(media.clone());
         self.room.embed_url = Some(embed_url.clone());
         self.broadcast(ServerEvent::MediaChanged(MediaChanged::new(
@@ -254,11 +261,11 @@ impl LiveRoom {
             return Err(Refused::internal());
         }
         let action = if enabled {
-            Action::ChatOn
+            AuditAction::ChatOn
         } else {
-            Action::ChatOff
+            AuditAction::ChatOff
         };
-        audit::record(self.code, user_id, action, None);
+        audit::record(&self.shared.store, self.code, user_id, action, None).await;
         self.room.chat_enabled = enabled;
         let mut update = RoomUpdate::default();
         update.chat_enabled = Some(enabled);
@@ -322,11 +329,11 @@ impl LiveRoom {
             return Err(Refused::internal());
         }
         let action = if until.is_some() {
-            Action::Mute
+            AuditAction::Mute
         } else {
-            Action::Unmute
+            AuditAction::Unmute
         };
-        audit::record(self.code, host, action, Some(target));
+        audit::record(&self.shared.store, self.code, host, action, Some(target)).await;
         let event = match until {
             Some(until) => {
                 self.mutes.insert(target, until);
@@ -353,8 +360,12 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving removal failed");
             return Err(Refused::internal());
         }
-        let action = if ban { Action::Ban } else { Action::Kick };
-        audit::record(self.code, host, action, Some(target));
+        let action = if ban {
+            AuditAction::Ban
+        } else {
+            AuditAction::Kick
+        };
+        audit::record(&self.shared.store, self.code, host, action, Some(target)).await;
         let (event, close, reason) = if ban {
             (
                 ServerEvent::UserBanned(Moderation::new(user, None)),
@@ -386,7 +397,14 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving host failed");
             return Err(Refused::internal());
         }
-        audit::record(self.code, host, Action::TransferHost, Some(target));
+        audit::record(
+            &self.shared.store,
+            self.code,
+            host,
+            AuditAction::TransferHost,
+            Some(target),
+        )
+        .await;
         self.room.host = user.clone();
         self.publish_presence();
         self.broadcast(ServerEvent::HostChanged(HostChanged::new(user)))

@@ -38,10 +38,10 @@ pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Inco
     );
     async move {
         let started = Instant::now();
-        crate::metrics::Metrics::count(&app.metrics.http_requests);
-        let reply = dispatch(&app, client, request)
-            .await
-            .unwrap_or_else(response::failure);
+        let (route, answered) = dispatch(&app, client, request).await;
+        let reply = answered.unwrap_or_else(response::failure);
+        app.metrics
+            .http(route, reply.status().as_u16(), started.elapsed());
         // The access log: one line per request, its own target so it can be filtered apart
         // (`--log info,streamit_server::access=warn`). The query is never logged: it may hold
         // a token (`/ws/room/CODE?token=…`).
@@ -66,18 +66,38 @@ fn logged_path(path: &str) -> &str {
         .map_or(path, |(end, _)| &path[..end])
 }
 
-async fn dispatch(app: &App, client: IpAddr, request: Request<Incoming>) -> ApiResult<Reply> {
+/// The route's name (for metrics: `websocket`, or `unrouted` when no route matched) and the
+/// answer.
+async fn dispatch(
+    app: &App,
+    client: IpAddr,
+    request: Request<Incoming>,
+) -> (&'static str, ApiResult<Reply>) {
     if let Some(rest) = request.uri().path().strip_prefix("/ws/room/") {
         if request.method() != http::Method::GET {
-            return Err(
-                ApiError::new(ErrorCode::MethodNotAllowed, "WebSockets open with GET")
-                    .with_detail(detail::ALLOW, "GET"),
-            );
+            let refused = ApiError::new(ErrorCode::MethodNotAllowed, "WebSockets open with GET")
+                .with_detail(detail::ALLOW, "GET");
+            return ("websocket", Err(refused));
         }
         let code = RoomCode::parse(rest.strip_suffix('/').unwrap_or(rest)).map_err(|_| ());
-        return realtime::upgrade(&app.realtime, code, client, request);
+        return (
+            "websocket",
+            realtime::upgrade(&app.realtime, code, client, request),
+        );
     }
-    let route = router::route(request.method(), request.uri().path())?;
+    let route = match router::route(request.method(), request.uri().path()) {
+        Ok(route) => route,
+        Err(refused) => return ("unrouted", Err(refused)),
+    };
+    (route.name(), answer(app, client, route, request).await)
+}
+
+async fn answer(
+    app: &App,
+    client: IpAddr,
+    route: router::Route,
+    request: Request<Incoming>,
+) -> ApiResult<Reply> {
     let (parts, body) = request.into_parts();
     let body = request::read_body(&parts, body).await?;
     handlers::handle(app, client, route, &parts, &body).await

@@ -193,6 +193,16 @@ impl Store {
         self.backend
     }
 
+    /// Connections open, idle, and allowed in this node's pool, for `/metrics`.
+    pub(crate) fn pool_stats(&self) -> (u32, u32, u32) {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        (
+            self.pool.size(),
+            idle,
+            self.pool.options().get_max_connections(),
+        )
+    }
+
     /// A trivial query, for `/readyz`.
     pub(crate) async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

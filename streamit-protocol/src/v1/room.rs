@@ -32,6 +32,26 @@ pub enum RoomState {
 }
 
 impl RoomState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [Self; 5] = [
+        Self::Created,
+        Self::Live,
+        Self::Grace,
+        Self::Expired,
+        Self::Deleted,
+    ];
+
+    /// The wire spelling, e.g. `"LIVE"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Live => "LIVE",
+            Self::Grace => "GRACE",
+            Self::Expired => "EXPIRED",
+            Self::Deleted => "DELETED",
+        }
+    }
+
     /// Whether the room is over for good (joins answer 410, sockets close 4010).
     pub const fn is_closed(self) -> bool {
         matches!(self, Self::Expired | Self::Deleted)
@@ -511,6 +531,9 @@ mod tests {
     #[test]
     fn closed_states() {
         assert!(RoomState::Expired.is_closed() && RoomState::Deleted.is_closed());
+        for state in RoomState::ALL {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
         assert!(!RoomState::Grace.is_closed());
     }
 }

@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use http::StatusCode;
 use http::request::Parts;
-use streamit_protocol::v1::{EmbedRequest, EmbedResponse, ErrorCode, LoginRequest, detail};
+use streamit_protocol::v1::{
+    EmbedRequest, EmbedResponse, ErrorCode, LoginRequest, RoomState, detail,
+};
 
 use super::request::{bearer, json_body, query};
 use super::response::{Reply, json, no_content, text};
@@ -13,8 +15,39 @@ use super::router::Route;
 use crate::app::App;
 use crate::auth::{self, Caller, Refreshed};
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::Scrape;
 use crate::rate_limit::RateLimiter;
 use crate::{media, progress, rooms};
+
+/// What `/metrics` reads at each scrape. Rooms by state come from the store; when it does not
+/// answer, they are left out and the rest is still served.
+async fn scrape(app: &App) -> Scrape {
+    // Every state, so a state with no room reads 0 rather than missing.
+    let rooms_by_state = match app.store.rooms_by_state().await {
+        Ok(counts) => RoomState::ALL
+            .iter()
+            .map(|state| {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == state)
+                    .map_or(0, |(_, n)| *n);
+                (state.as_str(), n)
+            })
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "counting rooms for /metrics failed");
+            Vec::new()
+        }
+    };
+    let (pool_connections, pool_idle, pool_max) = app.store.pool_stats();
+    Scrape {
+        tasks: app.tasks.len(),
+        rooms_by_state,
+        pool_connections,
+        pool_idle,
+        pool_max,
+    }
+}
 
 fn limit(limiter: &RateLimiter, key: &str) -> ApiResult<()> {
     limiter
@@ -166,7 +199,7 @@ pub(crate) async fn handle(
             &progress::list(app, &caller(app, parts).await?).await?,
         ),
         Route::Healthz => text("ok\n"),
-        Route::Metrics => text(app.metrics.render(app.tasks.len())),
+        Route::Metrics => text(app.metrics.render(&scrape(app).await)),
         Route::Readyz => match app.store.ping().await {
             Ok(()) => text("ready\n"),
             Err(error) => {

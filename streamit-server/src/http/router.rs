@@ -34,6 +34,38 @@ pub(crate) enum Route {
     Metrics,
 }
 
+impl Route {
+    /// The route's name for metrics: never its parameters, which would make a series per room.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Login => "login",
+            Self::Guest => "guest",
+            Self::Refresh => "refresh",
+            Self::Logout => "logout",
+            Self::Me => "me",
+            Self::CreateRoom => "create_room",
+            Self::JoinRoom => "join_room",
+            Self::RoomDetail(_) => "room_detail",
+            Self::Pending(_) => "pending",
+            Self::AuditLog(_) => "audit_log",
+            Self::Approve => "approve",
+            Self::Deny => "deny",
+            Self::DeleteRoom => "delete_room",
+            Self::PublicRooms => "public_rooms",
+            Self::Embed => "embed",
+            Self::Providers => "providers",
+            Self::SaveProgress => "save_progress",
+            Self::GetProgress => "get_progress",
+            Self::Resume(_) => "resume",
+            Self::ProgressList => "progress_list",
+            Self::Healthz => "healthz",
+            Self::Readyz => "readyz",
+            Self::Metrics => "metrics",
+        }
+    }
+}
+
 /// Builds a route from the `{code}` segment, if the pattern has one.
 type Build = fn(Option<RoomCode>) -> Option<Route>;
 

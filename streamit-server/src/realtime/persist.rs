@@ -3,6 +3,7 @@
 //! presence coalesce (only the newest value is written; playback at most every 20 ms, presence
 //! every 250 ms); chat lines are batched, each line written once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use streamit_protocol::v1::{ChatMessage, Playback, RoomCode};
@@ -10,6 +11,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Lines one write may batch.
@@ -35,6 +37,7 @@ pub(crate) struct Persister {
 /// The persister task's inputs.
 struct Inputs {
     store: Store,
+    metrics: Arc<Metrics>,
     code: RoomCode,
     playback: watch::Receiver<(Playback, u64)>,
     presence: watch::Receiver<(u32, bool)>,
@@ -43,13 +46,20 @@ struct Inputs {
 }
 
 impl Persister {
-    pub(crate) fn start(store: Store, code: RoomCode, playback: Playback, seq: u64) -> Self {
+    pub(crate) fn start(
+        store: Store,
+        metrics: Arc<Metrics>,
+        code: RoomCode,
+        playback: Playback,
+        seq: u64,
+    ) -> Self {
         let (playback_tx, playback) = watch::channel((playback, seq));
         let (presence_tx, presence) = watch::channel((0, false));
         let (chat_tx, chat) = mpsc::channel(CHAT_BACKLOG);
         let (stop_tx, stop) = oneshot::channel();
         let task = tokio::spawn(run(Inputs {
             store,
+            metrics,
             code,
             playback,
             presence,
@@ -140,21 +150,25 @@ async fn run(mut inputs: Inputs) {
 }
 
 async fn save_playback(inputs: &Inputs, playback: &Playback, seq: u64, settle: Option<(u64, u64)>) {
-    if let Err(error) = inputs
+    let started = Instant::now();
+    let saved = inputs
         .store
         .save_playback(inputs.code, playback, seq, settle)
-        .await
-    {
+        .await;
+    inputs.metrics.store_write("playback", started.elapsed());
+    if let Err(error) = saved {
         tracing::error!(room = %inputs.code, %error, "saving playback failed");
     }
 }
 
 async fn save_presence(inputs: &Inputs, viewers: u32, host_connected: bool) {
-    if let Err(error) = inputs
+    let started = Instant::now();
+    let saved = inputs
         .store
         .set_presence(inputs.code, viewers, host_connected)
-        .await
-    {
+        .await;
+    inputs.metrics.store_write("presence", started.elapsed());
+    if let Err(error) = saved {
         tracing::error!(room = %inputs.code, %error, "saving presence failed");
     }
 }
@@ -163,7 +177,10 @@ async fn save_chat(inputs: &Inputs, lines: &[ChatMessage]) {
     if lines.is_empty() {
         return;
     }
-    if let Err(error) = inputs.store.insert_chat(inputs.code, lines).await {
+    let started = Instant::now();
+    let saved = inputs.store.insert_chat(inputs.code, lines).await;
+    inputs.metrics.store_write("chat", started.elapsed());
+    if let Err(error) = saved {
         tracing::error!(room = %inputs.code, %error, lines = lines.len(), "storing chat failed");
     }
 }

@@ -23,7 +23,6 @@ use super::persist::Persister;
 use super::writer::{Delivery, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
 use crate::clock::now_ms;
-use crate::metrics::{Gauge, Metrics};
 use crate::rooms::lifecycle::{self, Event};
 use crate::store;
 
@@ -125,7 +124,13 @@ impl LiveRoom {
         );
         let mut playback = record.playback;
         playback.version = version;
-        let persister = Persister::start(shared.store.clone(), code, playback, seq);
+        let persister = Persister::start(
+            shared.store.clone(),
+            Arc::clone(&shared.metrics),
+            code,
+            playback,
+            seq,
+        );
         Ok(Some(Self {
             shared,
             handle,
@@ -166,12 +171,15 @@ impl LiveRoom {
         }
         self.seq += 1;
         let frame = Utf8Bytes::from(ServerMessage::broadcast(self.seq, now_ms(), event).encode());
+        let mut delivered = 0;
         for socket in self.sockets.values() {
-            if socket.writer.send(frame.clone()) == Delivery::TooSlow {
-                Metrics::count(&self.shared.metrics.slow_consumers);
+            match socket.writer.send(frame.clone()) {
+                Delivery::Queued => delivered += 1,
+                Delivery::TooSlow => self.shared.metrics.slow_consumer(),
+                Delivery::Gone => {}
             }
         }
-        Metrics::count(&self.shared.metrics.broadcasts);
+        self.shared.metrics.broadcast(delivered);
     }
 
     /// Keeps the store's ceilings ahead of the counters, so a crash never makes them go back.
@@ -462,7 +470,7 @@ pub(super) async fn run(
             return settle_joins(&shared, code, id, commands, refusal).await;
         }
     };
-    let _live = Gauge::hold(&shared.metrics.rooms_live);
+    let _live = shared.metrics.room_live();
     let mut prune = tokio::time::interval(std::time::Duration::from_secs(30));
     let stop = loop {
         tokio::select! {

@@ -25,7 +25,6 @@ use super::closing::{self, Tail};
 use super::room::{Command, Join};
 use super::writer::{self, Writer};
 use super::{ConnId, RoomHandle, Shared};
-use crate::metrics::Gauge;
 use crate::rate_limit::Bucket;
 
 type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
@@ -141,11 +140,11 @@ pub(super) async fn run(
     client: IpAddr,
     stream: Stream,
 ) {
-    let _open = Gauge::hold(&shared.metrics.sockets_open);
+    let _open = shared.metrics.socket_open();
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     tracing::Span::current().record("conn", tracing::field::display(conn));
     let (sink, mut stream) = stream.split();
-    let (writer, outbox) = writer::channel(tracing::Span::current());
+    let (writer, outbox) = writer::channel(tracing::Span::current(), Arc::clone(&shared.metrics));
     let writing = shared.tasks.spawn(outbox.drain(sink));
     // Held while the socket is open, given back once its close is decided: a closing socket
     // that lingers for its peer's close frame no longer counts.
@@ -208,6 +207,7 @@ pub(super) async fn run(
     };
     tracing::Span::current().record("user", tracing::field::display(user_id));
     tracing::debug!("socket admitted");
+    shared.metrics.admitted();
     let ended = read(&shared, conn, &room, &writer, &mut stream).await;
     room.send(Command::Leave {
         conn,

@@ -2,9 +2,9 @@
 //! writer task. The room hands every socket the same bytes with `try_send`; a socket whose
 //! queue is full is closed with 4029 instead of growing memory or slowing the room.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use futures_util::{Sink, SinkExt as _};
 use streamit_protocol::v1::{ClientRef, CloseCode, ServerEvent, ServerMessage};
@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::now_ms;
+use crate::metrics::Metrics;
 
 /// Frames a socket may have queued before it counts as too slow.
 pub(crate) const QUEUE_FRAMES: usize = 512;
@@ -51,12 +52,35 @@ pub(crate) enum Delivery {
     Gone,
 }
 
+/// What a socket's writers and its writer task share besides the queue.
+#[derive(Debug)]
+struct Shared {
+    /// The close code to send; the first close wins.
+    close_code: AtomicU16,
+    /// When the oldest frame not yet written was queued, in ns since [`epoch`]; 0 when none
+    /// waits. The writer task reads it back after each write, for the fan-out latency.
+    queued_since_ns: AtomicU64,
+}
+
+/// A fixed instant of this process, so an instant fits an atomic as ns since it.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Now, in ns since [`epoch`], never 0.
+fn now_ns() -> u64 {
+    u64::try_from(epoch().elapsed().as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
 /// Hands frames to one socket; cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
     frames: mpsc::Sender<Outgoing>,
     close: CancellationToken,
-    close_code: Arc<AtomicU16>,
+    shared: Arc<Shared>,
     /// The socket's span (room, connection, user), so what the writer logs from the room's
     /// task still says whose socket it was.
     span: tracing::Span,
@@ -66,7 +90,8 @@ pub(crate) struct Writer {
 pub(crate) struct Outbox {
     frames: mpsc::Receiver<Outgoing>,
     close: CancellationToken,
-    close_code: Arc<AtomicU16>,
+    shared: Arc<Shared>,
+    metrics: Arc<Metrics>,
 }
 
 /// A frame for one socket, or a few (the hosts): a reply, so no `seq`.
@@ -74,15 +99,18 @@ pub(crate) fn reply_frame(reference: Option<ClientRef>, event: ServerEvent) -> U
     Utf8Bytes::from(ServerMessage::reply(reference, now_ms(), event).encode())
 }
 
-/// A writer for the socket of `span`, and its writer task's end.
-pub(crate) fn channel(span: tracing::Span) -> (Writer, Outbox) {
+/// A writer for the socket of `span`, and its writer task's end, which reports to `metrics`.
+pub(crate) fn channel(span: tracing::Span, metrics: Arc<Metrics>) -> (Writer, Outbox) {
     let (frames, receiver) = mpsc::channel(QUEUE_FRAMES);
     let close = CancellationToken::new();
-    let close_code = Arc::new(AtomicU16::new(CloseCode::Normal.as_u16()));
+    let shared = Arc::new(Shared {
+        close_code: AtomicU16::new(CloseCode::Normal.as_u16()),
+        queued_since_ns: AtomicU64::new(0),
+    });
     let writer = Writer {
         frames,
         close: close.clone(),
-        close_code: Arc::clone(&close_code),
+        shared: Arc::clone(&shared),
         span,
     };
     (
@@ -90,7 +118,8 @@ pub(crate) fn channel(span: tracing::Span) -> (Writer, Outbox) {
         Outbox {
             frames: receiver,
             close,
-            close_code,
+            shared,
+            metrics,
         },
     )
 }
@@ -99,7 +128,18 @@ impl Writer {
     /// Queues a frame without waiting. A full queue closes the socket with 4029.
     pub(crate) fn send(&self, frame: Utf8Bytes) -> Delivery {
         match self.frames.try_send(Outgoing::Text(frame)) {
-            Ok(()) => Delivery::Queued,
+            Ok(()) => {
+                // Only the first frame of a burst reads the clock.
+                if self.shared.queued_since_ns.load(Ordering::Relaxed) == 0 {
+                    let _ = self.shared.queued_since_ns.compare_exchange(
+                        0,
+                        now_ns(),
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                }
+                Delivery::Queued
+            }
             Err(mpsc::error::TrySendError::Full(_)) if !self.close.is_cancelled() => {
                 tracing::info!(parent: &self.span, "socket cannot keep up; closing it with 4029");
                 self.close(CloseCode::TooSlow);
@@ -112,7 +152,9 @@ impl Writer {
     /// Closes the socket with `code` after the frames already queued (the first close wins).
     pub(crate) fn close(&self, code: CloseCode) {
         if !self.close.is_cancelled() {
-            self.close_code.store(code.as_u16(), Ordering::Relaxed);
+            self.shared
+                .close_code
+                .store(code.as_u16(), Ordering::Relaxed);
             self.close.cancel();
         }
     }
@@ -173,12 +215,17 @@ impl Outbox {
                         if write_queued(sink, frame, &mut self.frames).await.is_err() {
                             return;
                         }
+                        let since = self.shared.queued_since_ns.swap(0, Ordering::Relaxed);
+                        if since != 0 {
+                            let waited = now_ns().saturating_sub(since);
+                            self.metrics.fanout(Duration::from_nanos(waited));
+                        }
                     }
                     None => break,
                 },
             }
         }
-        let code = self.close_code.load(Ordering::Relaxed);
+        let code = self.shared.close_code.load(Ordering::Relaxed);
         if code != CloseCode::TooSlow.as_u16() {
             // Deliver what was queued before the close (e.g. ROOM_EXPIRED before 4010).
             while let Ok(frame) = self.frames.try_recv() {
@@ -194,6 +241,7 @@ impl Outbox {
             code: WireCloseCode::from(code),
             reason: reason.into(),
         };
+        self.metrics.closed(code);
         let _ = sink.send(Message::Close(Some(frame))).await;
         let _ = sink.close().await;
     }

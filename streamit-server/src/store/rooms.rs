@@ -35,6 +35,17 @@ macro_rules! listed {
 const STATES: usize = crate::rooms::lifecycle::STATES.len();
 
 impl Store {
+    /// How many rooms are in each lifecycle state, for `/metrics`.
+    pub(crate) async fn rooms_by_state(&self) -> Result<Vec<(RoomState, u64)>> {
+        let found = sqlx::query("SELECT state, COUNT(*) AS n FROM rooms GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        found
+            .iter()
+            .map(|row| Ok((rows::get_wire(row, "state")?, rows::get_u64(row, "n")?)))
+            .collect()
+    }
+
     /// How many rooms `host` hosts that have not ended (created, live or in grace).
     pub(crate) async fn open_rooms_hosted_by(&self, host: UserId) -> Result<u64> {
         let count: i64 = sqlx::query(

@@ -10,6 +10,7 @@ mod auth;
 mod errors;
 mod limits;
 mod media;
+mod metrics;
 mod names;
 mod ops;
 mod outage;

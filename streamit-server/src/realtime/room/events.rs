@@ -123,7 +123,9 @@ impl LiveRoom {
             }
             ClientEvent::SyncCheck(data) => {
                 let drift = self.playback.drift_ms(data.position_ms, now_ms());
-                if drift.unsigned_abs() > self.shared.sync_threshold_ms {
+                let corrected = drift.unsigned_abs() > self.shared.sync_threshold_ms;
+                self.shared.metrics.sync_check(drift, corrected);
+                if corrected {
                     let correction = SyncCorrection::new(self.playback, drift);
                     self.reply(
                         conn,

@@ -257,11 +257,12 @@ fn status_text(status: u16) -> &'static str {
         204 => "No Content",
         400 => "Bad input (INVALID_INPUT, INVALID_MEDIA); details.field names the field",
         401 => "Not authenticated (UNAUTHORIZED, INVALID_CREDENTIALS, INVALID_TOKEN)",
-        403 => "Refused (NOT_A_MEMBER, NOT_HOST, WRONG_PASSWORD, BANNED)",
+        403 => "Refused (NOT_A_MEMBER, NOT_HOST, WRONG_PASSWORD, BANNED, LIMIT_REACHED)",
         404 => "Not found (ROOM_NOT_FOUND, NOT_PENDING, NO_PROGRESS)",
         409 => "Conflict (EMAIL_TAKEN)",
         410 => "The room expired or was deleted (ROOM_CLOSED)",
         429 => "Too many requests (RATE_LIMITED); see the Retry-After header",
+        503 => "The database does not answer (UNAVAILABLE); retry later",
         _ => "Error",
     }
 }
@@ -323,7 +324,7 @@ fn operation(endpoint: &Endpoint, definitions: &BTreeMap<String, Value>) -> Valu
     responses.insert(
         "default".into(),
         error_response(
-            "Any other failure (404 unknown path, 405, 413, 415, 500), always the error body",
+            "Any other failure (404 unknown path, 405, 413, 414, 415, 431, 500, 503), always the error body",
         ),
     );
     let mut operation = json!({"summary": endpoint.summary, "responses": responses});
@@ -343,7 +344,7 @@ fn operation(endpoint: &Endpoint, definitions: &BTreeMap<String, Value>) -> Valu
 fn operations_paths() -> Value {
     json!({
         "/healthz": {"get": {"summary": "The process is up", "responses": {"200": {"description": "OK"}}}},
-        "/readyz": {"get": {"summary": "The database (and Redis, when configured) answer", "responses": {
+        "/readyz": {"get": {"summary": "The database answers", "responses": {
             "200": {"description": "Ready"},
             "503": error_response("A dependency does not answer (UNAVAILABLE)")
         }}},
@@ -361,15 +362,21 @@ fn operations_paths() -> Value {
     })
 }
 
-/// Rewrites `#/$defs/X` references to `#/components/schemas/X`.
+/// Rewrites `#/$defs/X` references (the schemas') to `#/components/schemas/X`, leaving those
+/// already there alone.
 fn to_components(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .map(|(key, value)| match (key.as_str(), value) {
                     ("$ref", Value::String(reference)) => {
-                        let name = reference.trim_start_matches("#/$defs/");
-                        (key, Value::String(format!("#/components/schemas/{name}")))
+                        match reference.strip_prefix("#/$defs/") {
+                            Some(name) => {
+                                (key, Value::String(format!("#/components/schemas/{name}")))
+                            }
+                            // Already a component reference (the operations' own).
+                            None => (key, Value::String(reference)),
+                        }
                     }
                     (_, value) => (key, to_components(value)),
                 })

@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::{Auth, KeyRing};
 use crate::config::{Config, Switch, TrustedProxy};
+use crate::http::Origins;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::realtime::Realtime;
@@ -25,6 +26,8 @@ pub(crate) struct App {
     pub(crate) tasks: TaskTracker,
     /// Peers whose forwarding headers name the client.
     pub(crate) trusted_proxies: Vec<TrustedProxy>,
+    /// Browser origins allowed to call the API and open sockets.
+    pub(crate) cors: Origins,
 }
 
 /// The HTTP limits; all lifted by `--rate-limits off`.
@@ -63,6 +66,7 @@ impl App {
     pub(crate) async fn start(
         config: &Config,
         keys: &KeyRing,
+        cors: Origins,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Result<Self, store::Error> {
@@ -85,6 +89,7 @@ impl App {
             metrics,
             tasks,
             trusted_proxies: config.trusted_proxies.clone(),
+            cors,
         })
     }
 }

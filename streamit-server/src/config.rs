@@ -179,6 +179,13 @@ pub struct Config {
     #[arg(long, env = "STREAMIT_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<TrustedProxy>,
 
+    /// Browser origins allowed to call the API and open WebSockets from their pages, exact
+    /// (`https://watch.example.com`), comma-separated. Default: none, so only same-origin pages
+    /// and non-browser clients can. Credentials are never allowed: the API takes bearer
+    /// tokens, not cookies.
+    #[arg(long, env = "STREAMIT_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
     /// Log filter: a level (`info`) or directives (`streamit_server=debug,info`). Without it,
     /// `RUST_LOG`, else `info`.
     #[arg(long, env = "STREAMIT_LOG")]
@@ -246,6 +253,7 @@ impl fmt::Debug for Config {
             .field("retention_days", &self.retention_days)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors_origins", &self.cors_origins)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .finish()

@@ -2,6 +2,7 @@
 //! answered; every failure leaves as `{"error": {...}}` with its status.
 
 mod client_ip;
+mod cors;
 mod handlers;
 mod request;
 mod response;
@@ -21,6 +22,7 @@ use streamit_protocol::v1::{ErrorCode, RoomCode, detail};
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime;
+pub(crate) use cors::Origins;
 pub(crate) use request::bearer;
 #[cfg(feature = "fuzzing")]
 pub(crate) use request::json_body;
@@ -77,6 +79,13 @@ async fn dispatch(
         if request.method() != http::Method::GET {
             let refused = ApiError::new(ErrorCode::MethodNotAllowed, "WebSockets open with GET")
                 .with_detail(detail::ALLOW, "GET");
+            return ("websocket", Err(refused));
+        }
+        if !app.cors.allow_socket(request.headers()) {
+            let refused = ApiError::new(
+                ErrorCode::OriginNotAllowed,
+                "this page's origin may not open sockets here",
+            );
             return ("websocket", Err(refused));
         }
         let code = RoomCode::parse(rest.strip_suffix('/').unwrap_or(rest)).map_err(|_| ());

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -32,6 +32,9 @@ pub enum StartError {
         /// What went wrong; already in the message, so not a `source` that would say it twice.
         cause: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A setting that cannot be used, named in the message.
+    #[error("{0}")]
+    Setting(String),
     /// No usable token-signing secret: too short, unreadable, or none for PostgreSQL.
     #[error("token-signing secret: {cause}")]
     Secret {
@@ -60,8 +63,10 @@ pub async fn run(
     let url = redact_url(&config.database_url);
     // Checked before the database is touched: a bad setting should not leave a new file behind.
     let keys = KeyRing::load(&config).map_err(|e| StartError::Secret { cause: Box::new(e) })?;
+    let cors = http::Origins::parse(&config.cors_origins)
+        .map_err(|e| StartError::Setting(format!("--cors-origins: {e}")))?;
     let connections = TaskTracker::new();
-    let app = App::start(&config, &keys, shutdown.clone(), connections.clone())
+    let app = App::start(&config, &keys, cors, shutdown.clone(), connections.clone())
         .await
         .map_err(|e| database_error(&url, e))?;
     // No socket survived the last stop: rooms whose host was live get their grace from now.
@@ -130,10 +135,16 @@ async fn connection(
     shutdown: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| {
+    let cors = app.cors.layer();
+    let handler = tower::service_fn(move |request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(http::serve(app, peer, request).await) }
     });
+    let service = TowerToHyperService::new(
+        tower::ServiceBuilder::new()
+            .option_layer(cors)
+            .service(handler),
+    );
     let connection = http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(std::time::Duration::from_secs(10))

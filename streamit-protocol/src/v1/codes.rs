@@ -129,6 +129,8 @@ error_codes! {
     UriTooLong = "URI_TOO_LONG", 414;
     /// The request's header fields are too many (over 100) or too large together.
     HeadersTooLarge = "HEADERS_TOO_LARGE", 431;
+    /// A browser page on an origin the server does not allow tried to open a WebSocket.
+    OriginNotAllowed = "ORIGIN_NOT_ALLOWED", 403;
     /// A standing limit is reached (`details.limit` names it, `details.max` gives its value):
     /// open rooms per host, pending join requests per room. It lifts when something closes,
     /// not with time.

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod cors;
 mod errors;
 mod limits;
 mod media;

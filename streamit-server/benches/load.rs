@@ -1165,7 +1165,7 @@ mod soak {
                 .find_map(|l| l.strip_prefix("Threads:")?.trim().parse().ok())
                 .unwrap_or(0.0)
         });
-        let metrics = async {
+        let metrics_text = async {
             soak.http
                 .get(format!("{}/metrics", soak.url))
                 .timeout(Duration::from_secs(5))
@@ -1174,16 +1174,19 @@ mod soak {
                 .text()
                 .await
         };
-        let metrics: HashMap<String, f64> = metrics
-            .await
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| {
-                let (name, value) = l.split_once(' ')?;
-                Some((name.to_owned(), value.trim().parse().ok()?))
-            })
-            .collect();
+        // Each metric's series summed over their labels (`streamit_http_requests_total{…}`).
+        let mut metrics: HashMap<String, f64> = HashMap::new();
+        for line in metrics_text.await.unwrap_or_default().lines() {
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let (Some(name), Ok(value)) = (series.split('{').next(), value.parse::<f64>()) else {
+                continue;
+            };
+            if !line.starts_with('#') {
+                *metrics.entry(name.to_owned()).or_default() += value;
+            }
+        }
         let metric = |name: &str| metrics.get(name).copied().unwrap_or(-1.0);
         let values = BTreeMap::from([
             ("rss_kib", rss as f64),
@@ -1193,6 +1196,12 @@ mod soak {
             ("sockets_open", metric("streamit_sockets_open")),
             ("rooms_live", metric("streamit_rooms_live")),
             ("broadcasts_total", metric("streamit_broadcasts_total")),
+            ("deliveries_total", metric("streamit_deliveries_total")),
+            ("admissions_total", metric("streamit_admissions_total")),
+            (
+                "socket_closes_total",
+                metric("streamit_socket_closes_total"),
+            ),
             (
                 "http_requests_total",
                 metric("streamit_http_requests_total"),

@@ -7,12 +7,23 @@
 //! The server is `STREAMIT_URL` (default `http://127.0.0.1:8000`).
 
 use std::error::Error;
+use std::process::ExitCode;
 
 use streamit_client::protocol::v1::{DisplayName, RoomCode, ServerEvent};
 use streamit_client::{Client, RoomEvent, RoomSession};
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let code = args.next().ok_or("usage: guest ROOMCODE [NAME]")?;
     let code = RoomCode::parse(&code)?;
@@ -28,13 +39,18 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let (session, mut events) = client.join_room(code).await?;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    // Ctrl-C closes the session once; the events then run out and the loop ends.
+    let mut closing = false;
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Some(event) => print_event(&session, &event),
                 None => break,
             },
-            _ = &mut ctrl_c => session.close().await,
+            _ = &mut ctrl_c, if !closing => {
+                closing = true;
+                session.close().await;
+            }
         }
     }
     Ok(())

@@ -9,6 +9,7 @@
 //! code it prints (see the `guest` example).
 
 use std::error::Error;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use streamit_client::protocol::v1::{
@@ -20,7 +21,17 @@ use streamit_client::{Client, RoomEvent, RoomSession};
 const STEP: Duration = Duration::from_secs(8);
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let name = std::env::args()
         .nth(1)
         .map(|name| DisplayName::new(&name))
@@ -39,6 +50,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let mut media_set = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    // Ctrl-C closes the session once; the events then run out and the loop ends.
+    let mut closing = false;
     loop {
         tokio::select! {
             event = events.recv() => match event {
@@ -58,7 +71,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 }
                 step += 1;
             }
-            _ = &mut ctrl_c => session.close().await,
+            _ = &mut ctrl_c, if !closing => {
+                closing = true;
+                session.close().await;
+            }
         }
     }
     Ok(())

@@ -157,7 +157,7 @@ export type CreateRoomResponse = {
   room: Room;
 };
 
-/** A display name: trimmed, 1 to 32 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use or unassigned code points, no line or paragraph separators. */
+/** A display name: trimmed, 1 to 32 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use code points, no line or paragraph separators. */
 export type DisplayName = string;
 
 /** An e-mail address; trimmed and lower-cased by the server. */
@@ -630,7 +630,7 @@ export type RoomDetail = {
   viewers: number;
 };
 
-/** A room name: trimmed, 1 to 64 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use or unassigned code points, no line or paragraph separators. */
+/** A room name: trimmed, 1 to 64 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use code points, no line or paragraph separators. */
 export type RoomName = string;
 
 /** A room password: 1 to 256 characters, taken as typed. */

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{Auth, KeyRing};
-use crate::config::{Config, Switch, TrustedProxy};
+use crate::config::{Config, ForwardedHeader, Switch, TrustedProxy};
 use crate::http::Origins;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
@@ -24,8 +24,9 @@ pub(crate) struct App {
     pub(crate) metrics: Arc<Metrics>,
     /// Every connection, socket and room task, for the drain and `/metrics`.
     pub(crate) tasks: TaskTracker,
-    /// Peers whose forwarding headers name the client.
+    /// Peers whose forwarding header names the client, and which header that is.
     pub(crate) trusted_proxies: Vec<TrustedProxy>,
+    pub(crate) forwarded_header: ForwardedHeader,
     /// Browser origins allowed to call the API and open sockets.
     pub(crate) cors: Origins,
 }
@@ -89,6 +90,7 @@ impl App {
             metrics,
             tasks,
             trusted_proxies: config.trusted_proxies.clone(),
+            forwarded_header: config.forwarded_header,
             cors,
         })
     }

@@ -10,14 +10,15 @@ use crate::clock::now_ms;
 use crate::store::Store;
 
 /// Records that `actor` did `action` in `room`, to `subject` when it names a user. The action
-/// has happened already: a failed write is logged, not undone.
-pub(crate) async fn record(
-    store: &Store,
+/// has happened already: a failed write is logged, not undone. The time is taken now, so a
+/// room may spawn the write off its task and the log still reads in order.
+pub(crate) fn record(
+    store: Store,
     room: RoomCode,
     actor: UserId,
     action: AuditAction,
     subject: Option<UserId>,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
     let name = action.as_str();
     match subject {
         Some(subject) => tracing::info!(
@@ -28,7 +29,9 @@ pub(crate) async fn record(
         ),
     }
     let event = AuditEvent::new(now_ms(), action, actor, subject);
-    if let Err(error) = store.record_audit(room, &event).await {
-        tracing::error!(%room, %error, "keeping a host action in the audit log failed");
+    async move {
+        if let Err(error) = store.record_audit(room, &event).await {
+            tracing::error!(%room, %error, "keeping a host action in the audit log failed");
+        }
     }
 }

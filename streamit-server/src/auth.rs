@@ -151,10 +151,15 @@ impl Auth {
                     .ok_or_else(invalid_refresh)?;
                 Ok(Refreshed::Issued(self.issue(&user, login_id, now).await?))
             }
+            // Only the replay that revokes the login tells its sockets: later replays of a
+            // token of a dead login change nothing and must not cost a message to every room.
             Spend::Reused { login_id } => {
-                tracing::warn!(%login_id, "refresh token reused; revoking the login");
-                self.store.revoke_login(login_id, now).await?;
-                Ok(Refreshed::Replayed(login_id))
+                if self.store.revoke_login(login_id, now).await? {
+                    tracing::warn!(%login_id, "refresh token reused; login revoked");
+                    Ok(Refreshed::Replayed(login_id))
+                } else {
+                    Err(invalid_refresh())
+                }
             }
             Spend::Expired | Spend::Unknown => Err(invalid_refresh()),
         }

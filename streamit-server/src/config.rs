@@ -20,6 +20,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which header trusted proxies name the client in. One only: a proxy that appends to one
+/// usually passes a client's copy of the other through untouched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …`.
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    Forwarded,
+}
+
 /// On or off, for switches operators set from scripts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Switch {
@@ -35,7 +45,7 @@ pub struct TrustedProxy(IpNet);
 
 impl TrustedProxy {
     pub(crate) fn contains(&self, ip: IpAddr) -> bool {
-        self.0.contains(&ip)
+        self.0.contains(&ip.to_canonical())
     }
 }
 
@@ -179,6 +189,17 @@ pub struct Config {
     #[arg(long, env = "STREAMIT_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<TrustedProxy>,
 
+    /// The header trusted proxies name the client in: `x-forwarded-for` or `forwarded`. The
+    /// other is ignored, so a client cannot slip its own copy past a proxy that appends to this
+    /// one.
+    #[arg(
+        long,
+        env = "STREAMIT_FORWARDED_HEADER",
+        value_enum,
+        default_value_t = ForwardedHeader::XForwardedFor
+    )]
+    pub forwarded_header: ForwardedHeader,
+
     /// Browser origins allowed to call the API and open WebSockets from their pages, exact
     /// (`https://watch.example.com`), comma-separated. Default: none, so only same-origin pages
     /// and non-browser clients can. Credentials are never allowed: the API takes bearer
@@ -253,6 +274,7 @@ impl fmt::Debug for Config {
             .field("retention_days", &self.retention_days)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("forwarded_header", &self.forwarded_header)
             .field("cors_origins", &self.cors_origins)
             .field("log", &self.log)
             .field("log_format", &self.log_format)

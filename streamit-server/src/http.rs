@@ -31,7 +31,12 @@ pub(crate) use unparsed::JsonRefusals;
 
 /// Answers one request; never fails, so hyper never sees an error.
 pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Incoming>) -> Reply {
-    let client = client_ip::client_ip(peer.ip(), request.headers(), &app.trusted_proxies);
+    let client = client_ip::client_ip(
+        peer.ip(),
+        request.headers(),
+        &app.trusted_proxies,
+        app.forwarded_header,
+    );
     let span = tracing::info_span!(
         "request",
         method = %request.method(),

@@ -42,7 +42,7 @@ mod rooms;
 mod server;
 mod store;
 
-pub use config::{Config, LogFormat, Switch, TrustedProxy};
+pub use config::{Config, ForwardedHeader, LogFormat, Switch, TrustedProxy};
 pub use server::{StartError, run};
 
 #[cfg(test)]

@@ -270,6 +270,9 @@ impl Metrics {
     pub(crate) fn render(&self, scrape: &Scrape) -> String {
         self.tasks
             .set(i64::try_from(scrape.tasks).unwrap_or(i64::MAX));
+        // Cleared first: when the store does not answer, the states are left out rather than
+        // repeating the last scrape's counts.
+        self.rooms_by_state.clear();
         for (state, count) in &scrape.rooms_by_state {
             self.rooms_by_state
                 .get_or_create(&StateLabel { state })

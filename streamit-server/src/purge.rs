@@ -24,7 +24,7 @@ pub(crate) async fn sweep(store: Store, retention: Duration, shutdown: Cancellat
         wait = EVERY;
         let now = now_ms();
         let keep_ms = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
-        match store.purge(now.saturating_sub(keep_ms), now).await {
+        match store.purge(now.saturating_sub(keep_ms)).await {
             Ok(purged) if purged.is_empty() => {}
             Ok(purged) => tracing::info!(
                 rooms = purged.rooms,

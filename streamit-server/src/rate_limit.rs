@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -182,6 +183,19 @@ impl fmt::Debug for RateLimiter {
             .field("rule", &self.rule)
             .field("max_keys", &self.max_keys)
             .finish_non_exhaustive()
+    }
+}
+
+/// The key per-address limits count a client under: an IPv4 address as it is, an IPv6 one by
+/// its /64, the block one subscriber usually gets whole, so a client cannot escape a limit by
+/// moving within its own block.
+pub(crate) fn address_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(Ipv6Addr::from(prefix))
+        }
+        v4 => v4,
     }
 }
 

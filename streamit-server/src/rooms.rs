@@ -154,7 +154,7 @@ pub(crate) async fn create(
         match app.store.create_room(new).await {
             Ok(room) => {
                 audit::record(
-                    &app.store,
+                    app.store.clone(),
                     room.code,
                     caller.user_id,
                     AuditAction::Create,
@@ -284,7 +284,7 @@ pub(crate) async fn approve(
         .await?
         .ok_or_else(not_pending)?;
     audit::record(
-        &app.store,
+        app.store.clone(),
         request.code,
         caller.user_id,
         AuditAction::Approve,
@@ -298,7 +298,7 @@ pub(crate) async fn deny(app: &App, caller: &Caller, request: RoomUserRequest) -
     find_hosted(app, caller, request.code).await?;
     if app.store.deny(request.code, request.user_id).await? {
         audit::record(
-            &app.store,
+            app.store.clone(),
             request.code,
             caller.user_id,
             AuditAction::Deny,
@@ -319,7 +319,14 @@ pub(crate) async fn delete(app: &App, caller: &Caller, code: RoomCode) -> ApiRes
     if !app.store.transition_room(code, &sources, to, None).await? {
         return Err(closed());
     }
-    audit::record(&app.store, code, caller.user_id, AuditAction::Delete, None).await;
+    audit::record(
+        app.store.clone(),
+        code,
+        caller.user_id,
+        AuditAction::Delete,
+        None,
+    )
+    .await;
     app.realtime.room_deleted(code).await;
     let mut room = record.room;
     room.state = to;

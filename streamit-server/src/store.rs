@@ -59,6 +59,17 @@ pub(crate) enum Error {
 }
 
 impl Error {
+    /// A short, fixed reason for a probe's answer: the error's own text may name hosts, roles
+    /// or databases, and belongs in the log only.
+    pub(crate) fn probe_reason(&self) -> &'static str {
+        match self {
+            Self::Database(sqlx::Error::PoolTimedOut) | Self::Unavailable(_) => "timeout",
+            Self::Database(sqlx::Error::Io(_)) => "connection failed",
+            Self::Database(sqlx::Error::PoolClosed) => "pool closed",
+            Self::Database(_) | Self::Conflict | Self::Corrupt(_) => "query failed",
+        }
+    }
+
     /// Whether the database is out of reach (down, unreachable, every connection busy), as
     /// opposed to refusing or failing one statement: worth a 503 and a retry, not a 500.
     pub(crate) fn is_unavailable(&self) -> bool {

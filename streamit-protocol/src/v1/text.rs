@@ -38,7 +38,7 @@ pub enum TextError {
     ControlCharacter,
     /// Holds a character that shows nothing or reorders the text around it: a bidirectional
     /// control in names and chat; in names also other format characters (but the joiners),
-    /// private-use and unassigned code points, and line or paragraph separators.
+    /// private-use code points, and line or paragraph separators.
     #[error("must not contain invisible or direction-changing characters")]
     InvisibleCharacter,
     /// Has no visible character: only default-ignorable code points (fillers, joiners, variation
@@ -73,8 +73,10 @@ const JOIN_CONTROL: CodePointSetDataBorrowed<'static> = CodePointSetData::new::<
 const DEFAULT_IGNORABLE: CodePointSetDataBorrowed<'static> =
     CodePointSetData::new::<DefaultIgnorableCodePoint>();
 
-/// Whether a name must not hold `c` anywhere: it shows nothing, is not a character at all yet,
-/// breaks the line, or reorders what others see around it (the names are shown to everyone).
+/// Whether a name must not hold `c` anywhere: it shows nothing, breaks the line, or reorders
+/// what others see around it (the names are shown to everyone). Unassigned code points are not
+/// refused: which ones are unassigned depends on the Unicode data a build carries, and a client
+/// built with older data must still decode a name a newer server accepted.
 fn hidden_in_name(c: char) -> bool {
     if JOIN_CONTROL.contains(c) {
         return false;
@@ -84,7 +86,6 @@ fn hidden_in_name(c: char) -> bool {
             GENERAL_CATEGORY.get(c),
             GeneralCategory::Format
                 | GeneralCategory::PrivateUse
-                | GeneralCategory::Unassigned
                 | GeneralCategory::Surrogate
                 | GeneralCategory::LineSeparator
                 | GeneralCategory::ParagraphSeparator
@@ -303,7 +304,7 @@ text_type! {
     Rule { trim: true, min: 1, max: MAX_DISPLAY_NAME_CHARS, chars: Chars::Name, lowercase: false, check: no_check },
     debug = plain,
     schema = {
-        "description": "A display name: trimmed, 1 to 32 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use or unassigned code points, no line or paragraph separators.",
+        "description": "A display name: trimmed, 1 to 32 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use code points, no line or paragraph separators.",
         "type": "string", "minLength": 1, "maxLength": MAX_DISPLAY_NAME_CHARS
     }
 }
@@ -315,7 +316,7 @@ text_type! {
     Rule { trim: true, min: 1, max: MAX_ROOM_NAME_CHARS, chars: Chars::Name, lowercase: false, check: no_check },
     debug = plain,
     schema = {
-        "description": "A room name: trimmed, 1 to 64 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use or unassigned code points, no line or paragraph separators.",
+        "description": "A room name: trimmed, 1 to 64 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use code points, no line or paragraph separators.",
         "type": "string", "minLength": 1, "maxLength": MAX_ROOM_NAME_CHARS
     }
 }
@@ -472,20 +473,12 @@ mod tests {
     }
 
     #[test]
-    fn names_refuse_private_use_and_unassigned_code_points() {
+    fn names_refuse_private_use_code_points() {
         for code_point in ['\u{E000}', '\u{F8FF}', '\u{F0000}', '\u{10FFFD}'] {
             assert_eq!(
                 DisplayName::new(&format!("a{code_point}")),
                 Err(TextError::InvisibleCharacter),
                 "private use {code_point:?}"
-            );
-        }
-        // Unassigned in every Unicode version so far: U+0378, a noncharacter, plane 3's end.
-        for code_point in ['\u{0378}', '\u{FFFF}', '\u{3FFFD}'] {
-            assert_eq!(
-                RoomName::new(&format!("a{code_point}")),
-                Err(TextError::InvisibleCharacter),
-                "unassigned {code_point:?}"
             );
         }
     }

@@ -124,28 +124,57 @@ impl KeyRing {
 }
 
 /// `<database>.jwt-secret`, created 0600 on first start, read on every later one.
+///
+/// The secret is written to a file of its own first and linked into place whole, so a racing
+/// start or a crash never leaves the real path empty: it is either absent or complete.
 fn generated_beside(database: &Path) -> Result<KeyRing, KeyError> {
-    let mut path = database.as_os_str().to_owned();
-    path.push(".jwt-secret");
-    let path = PathBuf::from(path);
-    match files::create_private(&path) {
-        Ok(mut file) => {
-            let secret = generate();
-            let written = writeln!(file, "{secret}").and_then(|()| file.sync_all());
-            written.map_err(|error| KeyError::File {
-                path: path.clone(),
-                error,
-            })?;
+    let path = with_suffix(database, ".jwt-secret");
+    if path.exists() {
+        return read_file(&path);
+    }
+    let draft = with_suffix(
+        database,
+        &format!(
+            ".jwt-secret.{}.{:x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ),
+    );
+    let file_error = |error| KeyError::File {
+        path: path.clone(),
+        error,
+    };
+    let secret = generate();
+    let written = write_draft(&draft, &secret);
+    let linked = written.and_then(|()| fs::hard_link(&draft, &path));
+    let _ = fs::remove_file(&draft);
+    match linked {
+        Ok(()) => {
             tracing::info!(path = %path.display(), "made a token-signing secret");
             Ok(KeyRing {
                 signing: Secret(secret.into_bytes()),
                 previous: Vec::new(),
             })
         }
-        // Made by an earlier start (or a racing one): read it like any secret file.
+        // A racing start linked its own first: use that one, as every later start will.
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => read_file(&path),
-        Err(error) => Err(KeyError::File { path, error }),
+        Err(error) => Err(file_error(error)),
     }
+}
+
+/// `path` with `suffix` added to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Writes `secret` to a fresh 0600 `draft`, replacing one a crash left behind, and syncs it.
+fn write_draft(draft: &Path, secret: &str) -> io::Result<()> {
+    let _ = fs::remove_file(draft);
+    let mut file = files::create_private(draft)?;
+    writeln!(file, "{secret}")?;
+    file.sync_all()
 }
 
 /// One secret per line, the first signs; blank lines and surrounding whitespace are ignored.
@@ -259,6 +288,24 @@ mod tests {
         assert_eq!(first.signing.as_bytes().len(), 2 * GENERATED_BYTES);
         let again = KeyRing::load(&config(&["--database-url", &url])).unwrap();
         assert_eq!(again.signing, first.signing);
+    }
+
+    #[test]
+    fn starts_racing_to_make_the_secret_all_end_with_the_same_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("race.db").display());
+        let rings: Vec<KeyRing> = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| KeyRing::load(&config(&["--database-url", &url]))))
+                .collect();
+            starts
+                .into_iter()
+                .map(|s| s.join().unwrap().unwrap())
+                .collect()
+        });
+        assert!(rings.iter().all(|r| r.signing == rings[0].signing));
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the secret itself, no drafts");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::auth::{self, Caller, Refreshed};
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Scrape;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{RateLimiter, address_key};
 use crate::{media, progress, rooms};
 
 /// What `/metrics` reads at each scrape. Rooms by state come from the store; when it does not
@@ -84,20 +84,20 @@ pub(crate) async fn handle(
 ) -> ApiResult<Reply> {
     Ok(match route {
         Route::Register => {
-            limit(&app.limits.signup_per_ip, &ip.to_string())?;
+            limit(&app.limits.signup_per_ip, &address_key(ip).to_string())?;
             json(
                 StatusCode::CREATED,
                 &app.auth.register(json_body(parts, body)?).await?,
             )
         }
         Route::Login => {
-            limit(&app.limits.login_per_ip, &ip.to_string())?;
+            limit(&app.limits.login_per_ip, &address_key(ip).to_string())?;
             let request: LoginRequest = json_body(parts, body)?;
             limit(&app.limits.login_per_email, request.email.as_str())?;
             json(StatusCode::OK, &app.auth.login(request).await?)
         }
         Route::Guest => {
-            limit(&app.limits.signup_per_ip, &ip.to_string())?;
+            limit(&app.limits.signup_per_ip, &address_key(ip).to_string())?;
             json(
                 StatusCode::CREATED,
                 &app.auth.guest(json_body(parts, body)?).await?,
@@ -206,7 +206,7 @@ pub(crate) async fn handle(
                 tracing::warn!(%error, "database not ready");
                 return Err(
                     ApiError::new(ErrorCode::Unavailable, "the database does not answer")
-                        .with_detail(detail::REASON, error.to_string()),
+                        .with_detail(detail::REASON, error.probe_reason()),
                 );
             }
         },

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use streamit_protocol::v1::UserId;
 
+use crate::rate_limit::address_key;
+
 /// Open sockets per key, at most `max` each (`None`: no limit).
 struct Counts<K> {
     open: Mutex<HashMap<K, u32>>,
@@ -81,8 +83,9 @@ impl SocketQuota {
         self.per_user.take(user)
     }
 
+    /// One more socket for the address (an IPv6 one counts by its /64).
     pub(super) fn ip(&self, ip: IpAddr) -> Option<Slot<IpAddr>> {
-        self.per_ip.take(ip)
+        self.per_ip.take(address_key(ip))
     }
 }
 

@@ -149,9 +149,11 @@ pub(super) async fn run(
     // Held while the socket is open, given back once its close is decided: a closing socket
     // that lingers for its peer's close frame no longer counts.
     let Some(address_slot) = shared.sockets.ip(client) else {
-        tracing::info!(%client, "too many sockets from one address; closing with 4029");
+        // No linger for a socket over a limit: lingering would let one address hold a task
+        // and a file per refused attempt for seconds, which is what the limit is there to stop.
+        tracing::debug!(%client, "too many sockets from one address; closing with 4029");
         writer.close(CloseCode::TooSlow);
-        closing::finish(stream, writing, Tail::Frames).await;
+        closing::finish(stream, writing, Tail::Gone).await;
         return;
     };
     // Boxed: the checks' database futures are large and would otherwise size this task, which
@@ -173,10 +175,10 @@ pub(super) async fn run(
     };
     let user_id = admitted.user.id;
     let Some(user_slot) = shared.sockets.user(user_id) else {
-        tracing::info!(user = %user_id, "too many sockets for one user; closing with 4029");
+        tracing::debug!(user = %user_id, "too many sockets for one user; closing with 4029");
         writer.close(CloseCode::TooSlow);
         drop(address_slot);
-        closing::finish(stream, writing, Tail::Frames).await;
+        closing::finish(stream, writing, Tail::Gone).await;
         return;
     };
     let (reply, joined) = oneshot::channel();

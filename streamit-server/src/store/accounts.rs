@@ -90,14 +90,17 @@ impl Store {
     }
 
     /// Revokes a login: its access tokens and refresh tokens stop working.
-    pub(crate) async fn revoke_login(&self, login_id: Uuid, now_ms: u64) -> Result<()> {
+    /// Revokes a login; whether this call did (false when it was revoked already).
+    pub(crate) async fn revoke_login(&self, login_id: Uuid, now_ms: u64) -> Result<bool> {
         // The first revocation's time stays: later ones (a replay after logout) change nothing.
-        sqlx::query("UPDATE logins SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL")
-            .bind(login_id.to_string())
-            .bind(int(now_ms))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let updated = sqlx::query(
+            "UPDATE logins SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL",
+        )
+        .bind(login_id.to_string())
+        .bind(int(now_ms))
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
     }
 
     /// Stores a refresh token by its hash.

@@ -33,11 +33,11 @@ impl Store {
         Ok(())
     }
 
-    /// The room's log, oldest first.
+    /// The room's log, oldest first (writes may land out of order; their times do not).
     pub(crate) async fn audit_log(&self, room: RoomCode) -> Result<Vec<AuditEvent>> {
         let found = sqlx::query(
             "SELECT at_ms, action, actor_id, subject_id FROM audit_events \
-             WHERE room_code = $1 ORDER BY id",
+             WHERE room_code = $1 ORDER BY at_ms, id",
         )
         .bind(room.as_str().to_owned())
         .fetch_all(&self.pool)

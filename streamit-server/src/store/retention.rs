@@ -23,9 +23,9 @@ impl Purged {
 }
 
 impl Store {
-    /// Removes what ended before `cutoff_ms`; `now_ms` tells which refresh tokens still work.
-    /// Rooms go first: a guest who hosted one can go only once the room has.
-    pub(crate) async fn purge(&self, cutoff_ms: u64, now_ms: u64) -> Result<Purged> {
+    /// Removes what ended before `cutoff_ms`. Rooms go first: a guest who hosted one can go
+    /// only once the room has. A purged guest's chat lines and memberships go with it.
+    pub(crate) async fn purge(&self, cutoff_ms: u64) -> Result<Purged> {
         let rooms = sqlx::query("DELETE FROM rooms WHERE state IN ($1, $2) AND ended_at_ms < $3")
             .bind(wire(RoomState::Expired))
             .bind(wire(RoomState::Deleted))
@@ -33,15 +33,18 @@ impl Store {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        // A guest goes once nobody could sign in as it for the whole retention period: every
+        // login revoked, or every refresh token expired, before the cutoff. (A token spent by a
+        // refresh still counts until it expires, so a refresh in progress keeps its guest.)
         let guests = sqlx::query(
             "DELETE FROM users WHERE is_guest = 1 AND created_at_ms < $1 \
              AND NOT EXISTS (SELECT 1 FROM rooms r WHERE r.host_id = users.id) \
              AND NOT EXISTS (SELECT 1 FROM logins l JOIN refresh_tokens t ON t.login_id = l.id \
-                 WHERE l.user_id = users.id AND l.revoked_at_ms IS NULL \
-                 AND t.spent_at_ms IS NULL AND t.expires_at_ms > $2)",
+                 WHERE l.user_id = users.id \
+                 AND (l.revoked_at_ms IS NULL OR l.revoked_at_ms >= $1) \
+                 AND t.expires_at_ms >= $1)",
         )
         .bind(int(cutoff_ms))
-        .bind(int(now_ms))
         .execute(&self.pool)
         .await?
         .rows_affected();

@@ -251,9 +251,15 @@ async fn host_actions_are_kept_in_the_audit_log_the_host_alone_reads() {
         let _ = next_event!(host_socket, UserKicked);
 
         let path = format!("/api/rooms/{code}/audit/");
-        let answer = s.get_as(&host.access, &path).await;
-        answer.ok(StatusCode::OK);
-        let log: AuditLogResponse = answer.parse();
+        // The room writes its entries off its own task: wait for the last to land.
+        let wait = std::time::Duration::from_secs(10);
+        let log: AuditLogResponse = crate::ws_support::eventually("six entries", wait, || async {
+            let answer = s.get_as(&host.access, &path).await;
+            answer.ok(StatusCode::OK);
+            let log: AuditLogResponse = answer.parse();
+            (log.events.len() == 6).then_some(log)
+        })
+        .await;
         let seen: Vec<_> = log
             .events
             .iter()

@@ -198,14 +198,13 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving media failed");
             return Err(Refused::internal());
         }
-        audit::record(
-            &self.shared.store,
+        self.shared.tasks.spawn(audit::record(
+            self.shared.store.clone(),
             self.code,
             user_id,
             AuditAction::SetMedia,
             None,
-        )
-        .await;
+        ));
         self.room.media = Some(media.clone());
         self.room.embed_url = Some(embed_url.clone());
         self.broadcast(ServerEvent::MediaChanged(MediaChanged::new(
@@ -267,7 +266,13 @@ impl LiveRoom {
         } else {
             AuditAction::ChatOff
         };
-        audit::record(&self.shared.store, self.code, user_id, action, None).await;
+        self.shared.tasks.spawn(audit::record(
+            self.shared.store.clone(),
+            self.code,
+            user_id,
+            action,
+            None,
+        ));
         self.room.chat_enabled = enabled;
         let mut update = RoomUpdate::default();
         update.chat_enabled = Some(enabled);
@@ -335,7 +340,13 @@ impl LiveRoom {
         } else {
             AuditAction::Unmute
         };
-        audit::record(&self.shared.store, self.code, host, action, Some(target)).await;
+        self.shared.tasks.spawn(audit::record(
+            self.shared.store.clone(),
+            self.code,
+            host,
+            action,
+            Some(target),
+        ));
         let event = match until {
             Some(until) => {
                 self.mutes.insert(target, until);
@@ -367,7 +378,13 @@ impl LiveRoom {
         } else {
             AuditAction::Kick
         };
-        audit::record(&self.shared.store, self.code, host, action, Some(target)).await;
+        self.shared.tasks.spawn(audit::record(
+            self.shared.store.clone(),
+            self.code,
+            host,
+            action,
+            Some(target),
+        ));
         let (event, close, reason) = if ban {
             (
                 ServerEvent::UserBanned(Moderation::new(user, None)),
@@ -399,14 +416,13 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving host failed");
             return Err(Refused::internal());
         }
-        audit::record(
-            &self.shared.store,
+        self.shared.tasks.spawn(audit::record(
+            self.shared.store.clone(),
             self.code,
             host,
             AuditAction::TransferHost,
             Some(target),
-        )
-        .await;
+        ));
         self.room.host = user.clone();
         self.publish_presence();
         self.broadcast(ServerEvent::HostChanged(HostChanged::new(user)))

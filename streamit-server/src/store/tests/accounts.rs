@@ -82,9 +82,15 @@ async fn logins_are_active_until_revoked() {
         assert!(store.login_active(login).await.unwrap());
         assert!(!store.login_active(Uuid::new_v4()).await.unwrap());
 
-        store.revoke_login(login, 2_000).await.unwrap();
+        assert!(
+            store.revoke_login(login, 2_000).await.unwrap(),
+            "revoked now"
+        );
         assert!(!store.login_active(login).await.unwrap());
-        store.revoke_login(login, 3_000).await.unwrap();
+        assert!(
+            !store.revoke_login(login, 3_000).await.unwrap(),
+            "already revoked"
+        );
         assert!(!store.login_active(login).await.unwrap());
     }
 }

@@ -40,6 +40,22 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    /// Every action this library knows.
+    pub const ALL: [Self; 12] = [
+        Self::Create,
+        Self::Delete,
+        Self::Approve,
+        Self::Deny,
+        Self::Kick,
+        Self::Ban,
+        Self::Mute,
+        Self::Unmute,
+        Self::TransferHost,
+        Self::SetMedia,
+        Self::ChatOn,
+        Self::ChatOff,
+    ];
+
     /// The wire spelling, e.g. `"TRANSFER_HOST"`.
     pub const fn as_str(self) -> &'static str {
         match self {

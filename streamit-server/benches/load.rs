@@ -13,9 +13,9 @@
 //!   `--stay-ms` while reading everything, chat every `--member-chat-seconds`, leave cleanly and
 //!   rejoin after `--pause-ms`. Every socket checks that `seq` rises by one from its snapshot's,
 //!   every sender that its chat lines come back. A JSON line every `--sample-seconds` (the
-//!   server's RSS, open files and threads from `/proc`, its `/metrics`, the bots' totals so
-//!   far), then a summary line (first, last, max and slope of each, totals, the bots' CPU).
-//!   Real server only (not `--bare`).
+//!   server's RSS, open files and threads from `/proc`, its `/metrics`, with `--sqlite PATH`
+//!   the database's and its WAL's sizes, the bots' totals so far), then a summary line (first,
+//!   last, max and slope of each, totals, the bots' CPU). Real server only (not `--bare`).
 //!
 //! `cargo bench -p streamit-server --bench load -- --url http://127.0.0.1:8000 --rooms 10
 //! --members 50 --rate 4 --seconds 20 --server-pid <pid>` against a server started with
@@ -58,6 +58,8 @@ struct Args {
     pause_ms: (u64, u64),
     /// Soak: seconds between two sample lines.
     sample_seconds: u64,
+    /// Soak: the server's SQLite file, whose size and WAL's size are sampled too.
+    sqlite: Option<String>,
 }
 
 fn args() -> Args {
@@ -76,6 +78,7 @@ fn args() -> Args {
         stay_ms: (1_000, 8_000),
         pause_ms: (200, 2_000),
         sample_seconds: 10,
+        sqlite: None,
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -94,6 +97,7 @@ fn args() -> Args {
             "--member-chat-seconds" => {
                 args.member_chat_seconds = value.parse().expect("--member-chat-seconds S");
             }
+            "--sqlite" => args.sqlite = Some(value),
             "--stay-ms" => args.stay_ms = range(&value, "--stay-ms MIN-MAX"),
             "--pause-ms" => args.pause_ms = range(&value, "--pause-ms MIN-MAX"),
             "--sample-seconds" => {
@@ -646,6 +650,8 @@ mod soak {
         latency: Mutex<Latencies>,
         /// Failures told on stderr so far (the first `NOTES` are).
         notes: AtomicU64,
+        /// The server's SQLite file, if given.
+        sqlite: Option<String>,
     }
 
     impl Soak {
@@ -1142,13 +1148,15 @@ mod soak {
     }
 
     /// The series the summary follows, as named in the sample lines.
-    const SERIES: [&str; 8] = [
+    const SERIES: [&str; 10] = [
         "rss_kib",
         "open_files",
         "threads",
         "tasks",
         "sockets_open",
         "rooms_live",
+        "db_kib",
+        "wal_kib",
         "bots_rss_kib",
         "members_in",
     ];
@@ -1165,18 +1173,27 @@ mod soak {
                 .find_map(|l| l.strip_prefix("Threads:")?.trim().parse().ok())
                 .unwrap_or(0.0)
         });
-        let metrics_text = async {
+        let scrape = || async {
             soak.http
                 .get(format!("{}/metrics", soak.url))
                 .timeout(Duration::from_secs(5))
                 .send()
                 .await?
+                .error_for_status()?
                 .text()
                 .await
         };
+        // Once more on failure: an idle keep-alive connection may close as it is reused.
+        let metrics_text = match scrape().await {
+            Ok(text) => Ok(text),
+            Err(error) => {
+                soak.note(&format!("/metrics: {error}"));
+                scrape().await
+            }
+        };
         // Each metric's series summed over their labels (`streamit_http_requests_total{…}`).
         let mut metrics: HashMap<String, f64> = HashMap::new();
-        for line in metrics_text.await.unwrap_or_default().lines() {
+        for line in metrics_text.unwrap_or_default().lines() {
             let Some((series, value)) = line.rsplit_once(' ') else {
                 continue;
             };
@@ -1188,6 +1205,13 @@ mod soak {
             }
         }
         let metric = |name: &str| metrics.get(name).copied().unwrap_or(-1.0);
+        // KiB; -1 without `--sqlite` or the file.
+        let file_kib = |suffix: &str| {
+            soak.sqlite.as_ref().map_or(-1.0, |path| {
+                std::fs::metadata(format!("{path}{suffix}"))
+                    .map_or(-1.0, |m| (m.len() / 1024) as f64)
+            })
+        };
         let values = BTreeMap::from([
             ("rss_kib", rss as f64),
             ("open_files", open_files as f64),
@@ -1210,6 +1234,8 @@ mod soak {
                 "slow_consumers_total",
                 metric("streamit_slow_consumers_total"),
             ),
+            ("db_kib", file_kib("")),
+            ("wal_kib", file_kib("-wal")),
             ("bots_rss_kib", proc_stats("self").1 as f64),
             (
                 "members_in",
@@ -1266,6 +1292,7 @@ mod soak {
                 .collect(),
             latency: Mutex::new(Latencies::new()),
             notes: AtomicU64::new(0),
+            sqlite: args.sqlite.clone(),
         };
         // Accounts and rooms, rooms in parallel: a host who created the room, members who
         // joined it over REST.

@@ -22,6 +22,9 @@
 //! - `audit`: host and moderation actions as structured events;
 //! - `clock`: server time in Unix epoch ms;
 //! - `files`: files only their owner may read (the SQLite database, the signing secret).
+//!
+//! With the `fuzzing` feature (off by default), the hidden `fuzzing` module exposes the
+//! decoders that take untrusted input to the fuzz targets in `fuzz/`.
 
 mod app;
 mod audit;
@@ -30,6 +33,9 @@ mod clock;
 mod config;
 mod error;
 mod files;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod grace;
 mod http;
 mod media;

@@ -177,8 +177,15 @@ impl Rule {
         if self.trim { raw.trim() } else { raw }
     }
 
+    /// Checks the text as it will be kept: lower-casing comes first, since it can lengthen a
+    /// text (`İ` becomes `i` and a combining dot), and a value kept must decode again.
     fn apply(&self, raw: &str) -> Result<String, TextError> {
-        let text = self.trimmed(raw);
+        let trimmed = self.trimmed(raw);
+        let text = if self.lowercase {
+            trimmed.to_lowercase()
+        } else {
+            trimmed.to_owned()
+        };
         if text.is_empty() {
             return Err(TextError::Empty);
         }
@@ -189,13 +196,9 @@ impl Rule {
         if count > self.max {
             return Err(TextError::TooLong(self.max));
         }
-        self.chars.check(text)?;
-        (self.check)(text)?;
-        Ok(if self.lowercase {
-            text.to_lowercase()
-        } else {
-            text.to_owned()
-        })
+        self.chars.check(&text)?;
+        (self.check)(&text)?;
+        Ok(text)
     }
 
     fn apply_lossy(&self, raw: &str) -> Result<String, TextError> {
@@ -634,5 +637,17 @@ mod tests {
         assert!(serde_json::from_value::<DisplayName>(json!(5)).is_err());
         let name: DisplayName = serde_json::from_value(json!(" Bo ")).unwrap();
         assert_eq!(name.as_str(), "Bo");
+    }
+
+    #[test]
+    fn an_email_is_measured_as_kept_so_it_decodes_again() {
+        // U+0130 lower-cases to two characters: 240 of them make 480 once kept.
+        let long = format!("{}@example.com", "\u{130}".repeat(240));
+        assert_eq!(Email::new(&long), Err(TextError::TooLong(MAX_EMAIL_CHARS)));
+        let short = format!("{}@example.com", "\u{130}".repeat(10));
+        let kept = Email::new(&short).unwrap();
+        assert_eq!(Email::new(kept.as_str()), Ok(kept.clone()));
+        let json = serde_json::to_string(&kept).unwrap();
+        assert_eq!(serde_json::from_str::<Email>(&json).unwrap(), kept);
     }
 }

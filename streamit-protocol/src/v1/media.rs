@@ -493,6 +493,13 @@ impl EmbedRequest {
             options: None,
         }
     }
+
+    /// With player options.
+    #[must_use]
+    pub fn with_options(mut self, options: EmbedOptions) -> Self {
+        self.options = Some(options);
+        self
+    }
 }
 
 /// `POST /api/media/embed/` answer.

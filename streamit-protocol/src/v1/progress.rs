@@ -34,6 +34,20 @@ impl SaveProgressRequest {
             duration_s: None,
         }
     }
+
+    /// Progress on `media` rather than the room's current media.
+    #[must_use]
+    pub fn with_media(mut self, media: MediaRef) -> Self {
+        self.media = Some(media);
+        self
+    }
+
+    /// With the media's length, when the player knows it.
+    #[must_use]
+    pub const fn with_duration(mut self, duration_s: Seconds) -> Self {
+        self.duration_s = Some(duration_s);
+        self
+    }
 }
 
 /// `GET /api/rooms/progress/get/` query: the room and the `MediaRef` fields, flat.

@@ -236,6 +236,18 @@ impl PublicRoom {
 }
 
 /// `POST /api/rooms/create/` body; every field is optional.
+///
+/// Built from [`Default`] with the `with_*` methods, since more optional fields may come:
+///
+/// ```
+/// use streamit_protocol::v1::{CreateRoomRequest, EntryMode, RoomName};
+///
+/// let request = CreateRoomRequest::default()
+///     .with_name(RoomName::new("Movie night").unwrap())
+///     .with_entry_mode(EntryMode::Approval)
+///     .with_private(true);
+/// assert_eq!(request.is_private, Some(true));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct CreateRoomRequest {
@@ -257,6 +269,50 @@ pub struct CreateRoomRequest {
     /// What to play first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<MediaRef>,
+}
+
+impl CreateRoomRequest {
+    /// Names the room.
+    #[must_use]
+    pub fn with_name(mut self, name: RoomName) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Keeps the room out of the public listing, or not.
+    #[must_use]
+    pub const fn with_private(mut self, private: bool) -> Self {
+        self.is_private = Some(private);
+        self
+    }
+
+    /// How people get in.
+    #[must_use]
+    pub const fn with_entry_mode(mut self, mode: EntryMode) -> Self {
+        self.entry_mode = Some(mode);
+        self
+    }
+
+    /// The password of a `PASSWORD` room.
+    #[must_use]
+    pub fn with_password(mut self, password: RoomPassword) -> Self {
+        self.password = Some(password);
+        self
+    }
+
+    /// Chat on or off from the start.
+    #[must_use]
+    pub const fn with_chat_enabled(mut self, enabled: bool) -> Self {
+        self.chat_enabled = Some(enabled);
+        self
+    }
+
+    /// What to play first.
+    #[must_use]
+    pub fn with_media(mut self, media: MediaRef) -> Self {
+        self.media = Some(media);
+        self
+    }
 }
 
 /// `POST /api/rooms/create/` answer.

@@ -366,7 +366,10 @@ async fn cursor_pages_show_every_staying_room_once_while_others_come_and_go() {
             listed_room(store, &below, 1, RoomState::Live, 0, true).await;
             let shown = leavers.iter().position(|l| seen.contains(l));
             let unseen = leavers.iter().position(|l| !seen.contains(l));
-            for gone in [shown, unseen].into_iter().flatten().rev() {
+            // Highest index first, so removing one leaves the other's index as it was.
+            let mut gone: Vec<usize> = [shown, unseen].into_iter().flatten().collect();
+            gone.sort_unstable_by(|a, b| b.cmp(a));
+            for gone in gone {
                 let room = leavers.remove(gone);
                 let live = [RoomState::Live];
                 let deleted = store

@@ -44,7 +44,7 @@ pub(crate) async fn sweep(store: Store, realtime: Realtime, shutdown: Cancellati
         };
         for code in due {
             match store
-                .transition_room(code, &sources, RoomState::Expired, None)
+                .transition_room(code, &sources, RoomState::Expired, None, now_ms())
                 .await
             {
                 Ok(true) => {

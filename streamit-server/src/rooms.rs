@@ -316,7 +316,11 @@ pub(crate) async fn delete(app: &App, caller: &Caller, code: RoomCode) -> ApiRes
     let record = find_hosted(app, caller, code).await?;
     let sources = lifecycle::sources(Event::Deleted);
     let to = lifecycle::next(record.room.state, Event::Deleted).map_err(|_| closed())?;
-    if !app.store.transition_room(code, &sources, to, None).await? {
+    if !app
+        .store
+        .transition_room(code, &sources, to, None, now_ms())
+        .await?
+    {
         return Err(closed());
     }
     audit::record(

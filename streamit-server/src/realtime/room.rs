@@ -245,7 +245,7 @@ impl LiveRoom {
         match self
             .shared
             .store
-            .transition_room(self.code, &sources, to, deadline)
+            .transition_room(self.code, &sources, to, deadline, now_ms())
             .await
         {
             Ok(true) => {

@@ -121,13 +121,15 @@ impl Store {
     }
 
     /// Moves a room to `to` only if it is in one of `from` (a compare-and-set, safe when several
-    /// nodes race), setting `grace_deadline_ms`; whether it moved.
+    /// nodes race), setting `grace_deadline_ms`; whether it moved. A room that ends records
+    /// `now_ms` as its end, for the retention purge.
     pub(crate) async fn transition_room(
         &self,
         code: RoomCode,
         from: &[RoomState],
         to: RoomState,
         grace_deadline_ms: Option<u64>,
+        now_ms: u64,
     ) -> Result<bool> {
         let Some(&first) = from.first() else {
             return Ok(false);
@@ -137,8 +139,7 @@ impl Store {
         for (slot, state) in allowed.iter_mut().zip(from) {
             *slot = *state;
         }
-        // A room that ends says when, for the retention purge.
-        let ended_at_ms = to.is_closed().then(crate::clock::now_ms);
+        let ended_at_ms = to.is_closed().then_some(now_ms);
         let updated = sqlx::query(
             "UPDATE rooms SET state = $2, grace_deadline_ms = $3, ended_at_ms = $9 \
              WHERE code = $1 AND state IN ($4, $5, $6, $7, $8)",

@@ -411,13 +411,13 @@ async fn a_restart_puts_live_rooms_in_grace_and_clears_presence() {
         }
         assert!(
             store
-                .transition_room(live, &[Created], Live, None)
+                .transition_room(live, &[Created], Live, None, 5_000)
                 .await
                 .unwrap()
         );
         assert!(
             store
-                .transition_room(grace, &[Created], Grace, Some(50_000))
+                .transition_room(grace, &[Created], Grace, Some(50_000), 5_000)
                 .await
                 .unwrap()
         );
@@ -455,7 +455,7 @@ async fn a_restart_puts_live_rooms_in_grace_and_clears_presence() {
         // The host is no longer counted as connected: live again, the room stays unlisted.
         assert!(
             store
-                .transition_room(live, &[Grace], Live, None)
+                .transition_room(live, &[Grace], Live, None, 5_000)
                 .await
                 .unwrap()
         );
@@ -488,7 +488,7 @@ async fn rooms_past_their_deadline_include_the_deadline_itself() {
             store.create_room(new_room(room, host, 1)).await.unwrap();
             assert!(
                 store
-                    .transition_room(room, &[Created], state, deadline)
+                    .transition_room(room, &[Created], state, deadline, 5_000)
                     .await
                     .unwrap()
             );

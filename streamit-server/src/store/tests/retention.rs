@@ -33,6 +33,7 @@ async fn ended_rooms_and_stale_guests_go_and_nothing_alive_does() {
                 &[RoomState::Created],
                 RoomState::Deleted,
                 None,
+                5_000,
             )
             .await
             .unwrap();

@@ -123,7 +123,7 @@ async fn transitions_are_compare_and_set() {
         };
         let moved = async |from: &[RoomState], to, deadline| {
             store
-                .transition_room(room, from, to, deadline)
+                .transition_room(room, from, to, deadline, 5_000)
                 .await
                 .unwrap()
         };
@@ -147,7 +147,7 @@ async fn transitions_are_compare_and_set() {
         assert!(!moved(&every, Live, None).await, "DELETED never comes back");
         assert!(
             !store
-                .transition_room(code("ZZZZ2345"), &every, Live, None)
+                .transition_room(code("ZZZZ2345"), &every, Live, None, 5_000)
                 .await
                 .unwrap(),
             "no such room"
@@ -171,7 +171,7 @@ async fn listed_room(
     if state != RoomState::Created {
         assert!(
             store
-                .transition_room(code(room), &[RoomState::Created], state, None)
+                .transition_room(code(room), &[RoomState::Created], state, None, 5_000)
                 .await
                 .unwrap()
         );
@@ -202,6 +202,7 @@ async fn the_public_listing_shows_live_public_rooms_with_their_host() {
                     &[RoomState::Created],
                     RoomState::Live,
                     None,
+                    5_000
                 )
                 .await
                 .unwrap()
@@ -373,7 +374,7 @@ async fn cursor_pages_show_every_staying_room_once_while_others_come_and_go() {
                 let room = leavers.remove(gone);
                 let live = [RoomState::Live];
                 let deleted = store
-                    .transition_room(code(&room), &live, RoomState::Deleted, None)
+                    .transition_room(code(&room), &live, RoomState::Deleted, None, 5_000)
                     .await
                     .unwrap();
                 assert!(deleted, "{room}");

@@ -236,18 +236,6 @@ impl PublicRoom {
 }
 
 /// `POST /api/rooms/create/` body; every field is optional.
-///
-/// Built from [`Default`] with the `with_*` methods, since more optional fields may come:
-///
-/// ```
-/// use streamit_protocol::v1::{CreateRoomRequest, EntryMode, RoomName};
-///
-/// let request = CreateRoomRequest::default()
-///     .with_name(RoomName::new("Movie night").unwrap())
-///     .with_entry_mode(EntryMode::Approval)
-///     .with_private(true);
-/// assert_eq!(request.is_private, Some(true));
-/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct CreateRoomRequest {
@@ -271,6 +259,18 @@ pub struct CreateRoomRequest {
     pub media: Option<MediaRef>,
 }
 
+/// Built from [`Default`] with the `with_*` methods (struct literals are closed to other
+/// crates, since more optional fields may come):
+///
+/// ```
+/// use streamit_protocol::v1::{CreateRoomRequest, EntryMode, RoomName};
+///
+/// let request = CreateRoomRequest::default()
+///     .with_name(RoomName::new("Movie night").unwrap())
+///     .with_entry_mode(EntryMode::Approval)
+///     .with_private(true);
+/// assert_eq!(request.is_private, Some(true));
+/// ```
 impl CreateRoomRequest {
     /// Names the room.
     #[must_use]

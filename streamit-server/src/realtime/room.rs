@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use streamit_protocol::v1::{
-    CHAT_HISTORY_IN_SNAPSHOT, ChatMessage, ClientMessage, ClientRef, CloseCode, Empty,
+    AuditAction, CHAT_HISTORY_IN_SNAPSHOT, ChatMessage, ClientMessage, ClientRef, CloseCode, Empty,
     HostDisconnected, LeaveReason, Participant, Playback, Room, RoomCode, RoomSnapshot, RoomState,
     ServerEvent, ServerMessage, UserId, UserJoined, UserLeft, UserRef, You,
 };
@@ -20,8 +20,9 @@ use uuid::Uuid;
 
 use super::chat_rules::ChatGuard;
 use super::persist::Persister;
-use super::writer::{Delivery, Writer, reply_frame};
+use super::writer::{self, Delivery, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
+use crate::audit;
 use crate::clock::now_ms;
 use crate::rooms::lifecycle::{self, Event};
 use crate::store;
@@ -172,8 +173,9 @@ impl LiveRoom {
         self.seq += 1;
         let frame = Utf8Bytes::from(ServerMessage::broadcast(self.seq, now_ms(), event).encode());
         let mut delivered = 0;
+        let queued_at = writer::now_ns();
         for socket in self.sockets.values() {
-            match socket.writer.send(frame.clone()) {
+            match socket.writer.send_queued_at(frame.clone(), || queued_at) {
                 Delivery::Queued => delivered += 1,
                 Delivery::TooSlow => self.shared.metrics.slow_consumer(),
                 Delivery::Gone => {}
@@ -401,6 +403,12 @@ impl LiveRoom {
             }
             self.leave(conn, reason).await;
         }
+    }
+
+    /// Keeps a host action in the room's audit log, off this task: the room never waits on it.
+    fn audit(&self, actor: UserId, action: AuditAction, subject: Option<UserId>) {
+        let record = audit::record(self.shared.store.clone(), self.code, actor, action, subject);
+        self.shared.tasks.spawn(record);
     }
 
     fn tell_host(&self, event: ServerEvent) {

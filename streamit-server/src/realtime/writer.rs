@@ -69,7 +69,7 @@ fn epoch() -> Instant {
 }
 
 /// Now, in ns since [`epoch`], never 0.
-fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     u64::try_from(epoch().elapsed().as_nanos())
         .unwrap_or(u64::MAX)
         .max(1)
@@ -127,13 +127,23 @@ pub(crate) fn channel(span: tracing::Span, metrics: Arc<Metrics>) -> (Writer, Ou
 impl Writer {
     /// Queues a frame without waiting. A full queue closes the socket with 4029.
     pub(crate) fn send(&self, frame: Utf8Bytes) -> Delivery {
+        self.send_queued_at(frame, now_ns)
+    }
+
+    /// [`Writer::send`] for a frame queued at `queued_at` ([`now_ns`]): a broadcast reads the
+    /// clock once for all its sockets, not once per socket. Read only by the first frame of a
+    /// burst, for the fan-out latency.
+    pub(crate) fn send_queued_at(
+        &self,
+        frame: Utf8Bytes,
+        queued_at: impl FnOnce() -> u64,
+    ) -> Delivery {
         match self.frames.try_send(Outgoing::Text(frame)) {
             Ok(()) => {
-                // Only the first frame of a burst reads the clock.
                 if self.shared.queued_since_ns.load(Ordering::Relaxed) == 0 {
                     let _ = self.shared.queued_since_ns.compare_exchange(
                         0,
-                        now_ns(),
+                        queued_at(),
                         Ordering::Relaxed,
                         Ordering::Relaxed,
                     );

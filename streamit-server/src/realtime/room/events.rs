@@ -14,7 +14,6 @@ use super::super::ConnId;
 use super::super::chat_rules::Refusal;
 use super::super::playback;
 use super::LiveRoom;
-use crate::audit;
 use crate::clock::now_ms;
 use crate::media;
 use crate::progress;
@@ -198,13 +197,7 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving media failed");
             return Err(Refused::internal());
         }
-        self.shared.tasks.spawn(audit::record(
-            self.shared.store.clone(),
-            self.code,
-            user_id,
-            AuditAction::SetMedia,
-            None,
-        ));
+        self.audit(user_id, AuditAction::SetMedia, None);
         self.room.media = Some(media.clone());
         self.room.embed_url = Some(embed_url.clone());
         self.broadcast(ServerEvent::MediaChanged(MediaChanged::new(
@@ -266,13 +259,7 @@ impl LiveRoom {
         } else {
             AuditAction::ChatOff
         };
-        self.shared.tasks.spawn(audit::record(
-            self.shared.store.clone(),
-            self.code,
-            user_id,
-            action,
-            None,
-        ));
+        self.audit(user_id, action, None);
         self.room.chat_enabled = enabled;
         let mut update = RoomUpdate::default();
         update.chat_enabled = Some(enabled);
@@ -340,13 +327,7 @@ impl LiveRoom {
         } else {
             AuditAction::Unmute
         };
-        self.shared.tasks.spawn(audit::record(
-            self.shared.store.clone(),
-            self.code,
-            host,
-            action,
-            Some(target),
-        ));
+        self.audit(host, action, Some(target));
         let event = match until {
             Some(until) => {
                 self.mutes.insert(target, until);
@@ -378,13 +359,7 @@ impl LiveRoom {
         } else {
             AuditAction::Kick
         };
-        self.shared.tasks.spawn(audit::record(
-            self.shared.store.clone(),
-            self.code,
-            host,
-            action,
-            Some(target),
-        ));
+        self.audit(host, action, Some(target));
         let (event, close, reason) = if ban {
             (
                 ServerEvent::UserBanned(Moderation::new(user, None)),
@@ -416,13 +391,7 @@ impl LiveRoom {
             tracing::error!(room = %self.code, %error, "saving host failed");
             return Err(Refused::internal());
         }
-        self.shared.tasks.spawn(audit::record(
-            self.shared.store.clone(),
-            self.code,
-            host,
-            AuditAction::TransferHost,
-            Some(target),
-        ));
+        self.audit(host, AuditAction::TransferHost, Some(target));
         self.room.host = user.clone();
         self.publish_presence();
         self.broadcast(ServerEvent::HostChanged(HostChanged::new(user)))

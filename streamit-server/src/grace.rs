@@ -8,8 +8,8 @@ use streamit_protocol::v1::RoomState;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::now_ms;
+use crate::lifecycle::{self, Event};
 use crate::realtime::Realtime;
-use crate::rooms::lifecycle::{self, Event};
 use crate::store::Store;
 
 const SWEEP_EVERY: Duration = Duration::from_millis(250);

@@ -9,7 +9,8 @@
 //! - `http`: routing, JSON in and out, and the one error shape on the wire;
 //! - `error`: `ApiError`, a protocol error code with its message, built by the services;
 //! - `auth`: accounts, logins, tokens and their rotation and revocation;
-//! - `rooms`: the room lifecycle state machine and the room services;
+//! - `rooms`: the room services over REST;
+//! - `lifecycle`: the room lifecycle as a pure state machine;
 //! - `realtime`: WebSocket rooms: the handshake, socket tasks and one task per live room;
 //! - `grace`: the sweeper that expires rooms whose host did not come back in time;
 //! - `progress`: watch progress;
@@ -38,6 +39,7 @@ mod files;
 pub mod fuzzing;
 mod grace;
 mod http;
+mod lifecycle;
 mod media;
 mod metrics;
 mod progress;

@@ -5,7 +5,9 @@
 //! - `handshake`: the HTTP upgrade and the WebSocket limits (16 KiB frames);
 //! - `socket`: a socket's life: admission checks in PROTOCOL order, reading and decoding
 //!   frames, writing through its bounded queue, and leaving;
-//! - `room`: the room task (the actor) and what each client event does;
+//! - `room_core`: the room's rules as a pure state machine: inputs in, effects out;
+//! - `room`: the room task (the actor), the thin shell that feeds the core and carries out its
+//!   effects on this node's sockets and the store;
 //! - `writer`: the bounded per-socket queue and its 4029 rule;
 //! - `closing`: reading on after the close frame until the peer's, so its code arrives;
 //! - `persist`: the room's write-behind to the store;
@@ -19,6 +21,7 @@ mod persist;
 mod playback;
 mod quota;
 mod room;
+mod room_core;
 mod roster;
 mod socket;
 mod writer;
@@ -46,7 +49,7 @@ use roster::Roster;
 const ROOM_QUEUE: usize = 4096;
 
 /// A socket's id within this process, for logs and for the room's bookkeeping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct ConnId(u64);
 
 impl fmt::Display for ConnId {

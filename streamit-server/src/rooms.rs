@@ -1,9 +1,7 @@
 //! Rooms over REST: create, join, detail, approvals, delete and the public listing.
 //!
 //! Who may do what is decided here, from the store's authoritative state; the lifecycle rules
-//! live in [`lifecycle`].
-
-pub(crate) mod lifecycle;
+//! live in [`crate::lifecycle`].
 
 use rand::Rng as _;
 use streamit_protocol::v1::{
@@ -18,9 +16,9 @@ use crate::audit;
 use crate::auth::{Caller, password};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
+use crate::lifecycle::{self, Event};
 use crate::media;
 use crate::store::{self, NewRoom, RoomRecord};
-use lifecycle::Event;
 
 /// Characters of a generated room password (the room-code alphabet: no look-alikes).
 const GENERATED_PASSWORD_CHARS: usize = 10;

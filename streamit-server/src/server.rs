@@ -17,7 +17,7 @@ use tracing::Instrument as _;
 use crate::app::App;
 use crate::auth::KeyRing;
 use crate::config::{Config, redact_url};
-use crate::rooms::lifecycle;
+use crate::lifecycle;
 use crate::{grace, http, purge, store};
 
 /// Why the server could not start.

@@ -1,34 +1,34 @@
-//! A live room: one task per room per node that owns the room's in-memory state and its local
-//! sockets. Sockets and REST talk to it through [`Command`]s; it checks authority, stamps
-//! `seq`, serialises each broadcast once and hands the same bytes to every socket. It never
-//! waits on a socket; the store sees its changes through the write-behind [`Persister`] (rare
-//! moderation writes and lifecycle compare-and-sets are awaited, since they decide).
+//! A live room's task: one per room per node, the thin shell around the room's rules
+//! ([`RoomCore`]). Sockets and REST talk to it through [`Command`]s; it feeds them to the
+//! core one at a time, answers the core's questions from the store, and carries out its
+//! effects: each broadcast is serialised once and the same bytes go to every local socket. It
+//! never waits on a socket; the store sees the room's changes through the write-behind
+//! [`Persister`] (rare moderation writes and lifecycle compare-and-sets are awaited, since they
+//! decide).
 
-mod events;
-
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use streamit_protocol::v1::{
-    AuditAction, CHAT_HISTORY_IN_SNAPSHOT, ChatMessage, ClientMessage, ClientRef, CloseCode, Empty,
-    HostDisconnected, LeaveReason, Participant, Playback, Room, RoomCode, RoomSnapshot, RoomState,
-    ServerEvent, ServerMessage, UserId, UserJoined, UserLeft, UserRef, You,
+    CHAT_HISTORY_IN_SNAPSHOT, ClientMessage, CloseCode, LeaveReason, Participant, RoomCode,
+    Seconds, ServerEvent, UserRef,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use uuid::Uuid;
 
-use super::chat_rules::ChatGuard;
 use super::persist::Persister;
+use super::room_core::{
+    Answer, COUNTER_BLOCK, Effect, Input, Joining, Loaded, Persist, ProgressReport, Query,
+    RoomCore, Settings, Write,
+};
 use super::writer::{self, Delivery, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
 use crate::audit;
 use crate::clock::now_ms;
-use crate::rooms::lifecycle::{self, Event};
+use crate::lifecycle;
+use crate::progress;
 use crate::store;
-
-/// How far ahead of use the store's `seq` and `version` ceilings are kept.
-const COUNTER_BLOCK: u64 = 1_000;
 
 /// What a room is asked to do.
 pub(crate) enum Command {
@@ -65,30 +65,24 @@ pub(crate) struct Join {
     pub(crate) admitted: oneshot::Sender<Result<RoomHandle, CloseCode>>,
 }
 
-struct Socket {
-    user_id: UserId,
-    login_id: Uuid,
+/// A socket the core has not yet admitted or refused.
+struct Joiner {
     writer: Writer,
+    admitted: oneshot::Sender<Result<RoomHandle, CloseCode>>,
 }
 
 /// What a room task owns.
-pub(super) struct LiveRoom {
+struct LiveRoom {
     shared: Arc<Shared>,
     /// This task's own handle, given to the sockets it admits.
     handle: RoomHandle,
     code: RoomCode,
-    room: Room,
-    playback: Playback,
-    seq: u64,
-    seq_ceiling: u64,
-    version_ceiling: u64,
-    sockets: HashMap<ConnId, Socket>,
-    /// Live sockets per user: presence is "has at least one".
-    online: HashMap<UserId, usize>,
-    users: HashMap<UserId, UserRef>,
-    mutes: HashMap<UserId, u64>,
-    chat: VecDeque<ChatMessage>,
-    guards: HashMap<UserId, ChatGuard>,
+    core: RoomCore,
+    /// This node's sockets in the room.
+    sockets: HashMap<ConnId, Writer>,
+    joining: HashMap<ConnId, Joiner>,
+    /// The core's effects being carried out; kept to reuse its allocation.
+    effects: Vec<Effect>,
     persister: Persister,
 }
 
@@ -132,326 +126,271 @@ impl LiveRoom {
             playback,
             seq,
         );
+        let settings = Settings {
+            grace_seconds: shared.grace_seconds,
+            sync_threshold_ms: shared.sync_threshold_ms,
+        };
+        let core = RoomCore::new(
+            settings,
+            Loaded {
+                room: record.room,
+                playback,
+                seq,
+                seq_ceiling: seq + COUNTER_BLOCK,
+                version_ceiling: version + COUNTER_BLOCK,
+                chat,
+            },
+        );
         Ok(Some(Self {
             shared,
             handle,
             code,
-            room: record.room,
-            playback,
-            seq,
-            seq_ceiling: seq + COUNTER_BLOCK,
-            version_ceiling: version + COUNTER_BLOCK,
+            core,
             sockets: HashMap::new(),
-            online: HashMap::new(),
-            users: HashMap::new(),
-            mutes: HashMap::new(),
-            chat: chat.into(),
-            guards: HashMap::new(),
+            joining: HashMap::new(),
+            effects: Vec::new(),
             persister,
         }))
     }
 
-    fn is_host(&self, user_id: UserId) -> bool {
-        self.room.host.id == user_id
-    }
-
-    fn viewers(&self) -> u32 {
-        u32::try_from(self.online.len()).unwrap_or(u32::MAX)
-    }
-
-    fn publish_presence(&mut self) {
-        self.room.viewers = self.viewers();
-        let host_online = self.online.contains_key(&self.room.host.id);
-        self.persister.presence(self.room.viewers, host_online);
-    }
-
-    /// Stamps the next `seq`, encodes once, and queues the same bytes on every socket.
-    async fn broadcast(&mut self, event: ServerEvent) {
-        if self.seq >= self.seq_ceiling {
-            self.raise_ceilings().await;
-        }
-        self.seq += 1;
-        let frame = Utf8Bytes::from(ServerMessage::broadcast(self.seq, now_ms(), event).encode());
-        let mut delivered = 0;
-        let queued_at = writer::now_ns();
-        for socket in self.sockets.values() {
-            match socket.writer.send_queued_at(frame.clone(), || queued_at) {
-                Delivery::Queued => delivered += 1,
-                Delivery::TooSlow => self.shared.metrics.slow_consumer(),
-                Delivery::Gone => {}
-            }
-        }
-        self.shared.metrics.broadcast(delivered);
-    }
-
-    /// Keeps the store's ceilings ahead of the counters, so a crash never makes them go back.
-    async fn raise_ceilings(&mut self) {
-        let seq_ceiling = self.seq.max(self.seq_ceiling) + COUNTER_BLOCK;
-        let version_ceiling = self.playback.version.max(self.version_ceiling) + COUNTER_BLOCK;
-        match self
-            .shared
-            .store
-            .raise_ceilings(self.code, seq_ceiling, version_ceiling)
-            .await
-        {
-            Ok(()) => (self.seq_ceiling, self.version_ceiling) = (seq_ceiling, version_ceiling),
-            Err(error) => {
-                tracing::error!(room = %self.code, %error, "raising counter ceilings failed")
-            }
-        }
-    }
-
-    /// A reply to one socket: not a broadcast, so no `seq`.
-    fn reply(&self, conn: ConnId, reference: Option<ClientRef>, event: ServerEvent) {
-        if let Some(socket) = self.sockets.get(&conn) {
-            socket.writer.send(reply_frame(reference, event));
-        }
-    }
-
-    fn snapshot(&self, user: &UserRef, participants: &[Participant]) -> RoomSnapshot {
-        let participants = participants
-            .iter()
-            .filter(|p| {
-                p.status == streamit_protocol::v1::MemberStatus::Approved || self.is_host(user.id)
-            })
-            .map(|p| {
-                let mut p = p.clone();
-                p.online = self.online.contains_key(&p.user.id);
-                p.is_host = self.is_host(p.user.id);
-                p.muted_until_ms = self.mutes.get(&p.user.id).copied().or(p.muted_until_ms);
-                p
-            })
-            .collect();
-        let you = You::new(
-            user.clone(),
-            self.is_host(user.id),
-            self.mutes.get(&user.id).copied(),
-        );
-        let chat = self.chat.iter().cloned().collect();
-        RoomSnapshot::new(
-            self.room.clone(),
-            you,
-            participants,
-            self.playback,
-            chat,
-            self.seq,
-        )
-    }
-
-    /// Moves the room through the lifecycle in the store first (a compare-and-set), then here.
-    async fn transition(&mut self, event: Event, deadline: Option<u64>) -> Result<(), CloseCode> {
-        let Ok(to) = lifecycle::next(self.room.state, event) else {
-            return Err(CloseCode::RoomClosed);
-        };
-        let sources = lifecycle::sources(event);
-        match self
-            .shared
-            .store
-            .transition_room(self.code, &sources, to, deadline, now_ms())
-            .await
-        {
-            Ok(true) => {
-                self.room.state = to;
-                self.room.grace_deadline_ms = deadline;
-                Ok(())
-            }
-            Ok(false) => Err(CloseCode::RoomClosed),
-            Err(error) => {
-                tracing::error!(room = %self.code, %error, "lifecycle transition failed");
-                Err(CloseCode::InternalError)
-            }
-        }
-    }
-
-    async fn join(&mut self, join: Join) {
-        let Join {
-            conn,
-            user,
-            login_id,
-            muted_until_ms,
-            participants,
-            writer,
-            admitted,
-        } = join;
-        let is_host = self.is_host(user.id);
-        let first_socket = !self.online.contains_key(&user.id);
-        if is_host
-            && first_socket
-            && matches!(self.room.state, RoomState::Created | RoomState::Grace)
-        {
-            let was_in_grace = self.room.state == RoomState::Grace;
-            if let Err(code) = self.transition(Event::HostConnected, None).await {
-                let _ = admitted.send(Err(code));
-                return;
-            }
-            if was_in_grace {
-                self.broadcast(ServerEvent::HostReconnected(Empty {})).await;
-            }
-        }
-        if let Some(until) = muted_until_ms {
-            self.mutes.insert(user.id, until);
-        }
-        self.users.insert(user.id, user.clone());
-        *self.online.entry(user.id).or_default() += 1;
-        self.publish_presence();
-        if first_socket {
-            self.broadcast(ServerEvent::UserJoined(UserJoined::new(
-                user.clone(),
-                self.viewers(),
-            )))
-            .await;
-        }
-        let snapshot = self.snapshot(&user, &participants);
-        writer.send(reply_frame(
-            None,
-            ServerEvent::RoomSnapshot(Box::new(snapshot)),
-        ));
-        self.sockets.insert(
-            conn,
-            Socket {
-                user_id: user.id,
-                login_id,
-                writer,
-            },
-        );
-        tracing::debug!(room = %self.code, user = %user.id, %conn, "socket joined");
-        let _ = admitted.send(Ok(self.handle.clone()));
-    }
-
-    /// Removes a socket; the user's last one announces `USER_LEFT`, the host's last one starts
-    /// grace.
-    async fn leave(&mut self, conn: ConnId, reason: LeaveReason) {
-        let Some(socket) = self.sockets.remove(&conn) else {
-            return;
-        };
-        socket.writer.close(CloseCode::Normal);
-        // A server stopping is not a user leaving: no USER_LEFT, no grace. The next start puts
-        // rooms whose host was live into grace from then.
-        if self.shared.shutdown.is_cancelled() {
-            return;
-        }
-        let user_id = socket.user_id;
-        let remaining = self.online.get_mut(&user_id).map(|n| {
-            *n -= 1;
-            *n
-        });
-        if remaining != Some(0) {
-            return;
-        }
-        self.online.remove(&user_id);
-        self.publish_presence();
-        let user = self.users.get(&user_id).cloned();
-        if let Some(user) = user {
-            self.broadcast(ServerEvent::UserLeft(UserLeft::new(
-                user,
-                reason,
-                self.viewers(),
-            )))
-            .await;
-        }
-        if self.is_host(user_id) && self.room.state == RoomState::Live {
-            self.start_grace().await;
-        }
-    }
-
-    async fn start_grace(&mut self) {
-        let grace_seconds = self.shared.grace_seconds;
-        let deadline = lifecycle::grace_deadline(now_ms(), grace_seconds);
-        if self
-            .transition(Event::HostLeft, Some(deadline))
-            .await
-            .is_ok()
-        {
-            tracing::info!(room = %self.code, deadline, "host left; room in grace");
-            self.broadcast(ServerEvent::HostDisconnected(HostDisconnected::new(
-                grace_seconds,
-                deadline,
-            )))
-            .await;
-        }
-    }
-
-    /// The room is over: tell everyone, then close every socket with 4010.
-    async fn close_room(&mut self, event: ServerEvent) {
-        self.broadcast(event).await;
-        for socket in self.sockets.values() {
-            socket.writer.close(CloseCode::RoomClosed);
-        }
-        self.sockets.clear();
-        self.online.clear();
-        self.publish_presence();
-    }
-
-    /// Closes every socket `which` picks with `close` and has it leave with `reason` (a user's
-    /// last socket announces `USER_LEFT`).
-    async fn drop_sockets(
-        &mut self,
-        which: impl Fn(&Socket) -> bool,
-        close: CloseCode,
-        reason: LeaveReason,
-    ) {
-        let conns: Vec<ConnId> = self
-            .sockets
-            .iter()
-            .filter(|(_, s)| which(s))
-            .map(|(conn, _)| *conn)
-            .collect();
-        for conn in conns {
-            if let Some(socket) = self.sockets.get(&conn) {
-                tracing::info!(room = %self.code, user = %socket.user_id, %conn, %close, "closing the socket");
-                socket.writer.close(close);
-            }
-            self.leave(conn, reason).await;
-        }
-    }
-
-    /// Keeps a host action in the room's audit log, off this task: the room never waits on it.
-    fn audit(&self, actor: UserId, action: AuditAction, subject: Option<UserId>) {
-        let record = audit::record(self.shared.store.clone(), self.code, actor, action, subject);
-        self.shared.tasks.spawn(record);
-    }
-
-    fn tell_host(&self, event: ServerEvent) {
-        let frame = reply_frame(None, event);
-        for socket in self.sockets.values().filter(|s| self.is_host(s.user_id)) {
-            socket.writer.send(frame.clone());
-        }
-    }
-
     /// Handles one command; `Some` when the room must stop.
     async fn handle(&mut self, command: Command) -> Option<Stop> {
-        match command {
-            Command::Join(join) => self.join(*join).await,
-            Command::Leave { conn, reason } => self.leave(conn, reason).await,
-            Command::Client { conn, message } => self.client_event(conn, message).await,
-            Command::Deleted => {
-                self.room.state = RoomState::Deleted;
-                self.close_room(ServerEvent::RoomDeleted(Empty {})).await;
-                return Some(Stop::Closed);
+        let input = match command {
+            Command::Join(join) => {
+                let Join {
+                    conn,
+                    user,
+                    login_id,
+                    muted_until_ms,
+                    participants,
+                    writer,
+                    admitted,
+                } = *join;
+                self.joining.insert(conn, Joiner { writer, admitted });
+                Input::Join(Joining {
+                    conn,
+                    user,
+                    login_id,
+                    muted_until_ms,
+                    participants,
+                })
             }
-            Command::Expired => {
-                self.room.state = RoomState::Expired;
-                self.close_room(ServerEvent::RoomExpired(Empty {})).await;
-                return Some(Stop::Closed);
+            // A server stopping is not a user leaving: no USER_LEFT, no grace. The next start
+            // puts rooms whose host was live into grace from then.
+            Command::Leave { conn, .. } if self.shared.shutdown.is_cancelled() => {
+                self.detach(conn, CloseCode::Normal);
+                return None;
             }
-            Command::CloseLogin(login_id) => {
-                let of_login = |socket: &Socket| socket.login_id == login_id;
-                self.drop_sockets(of_login, CloseCode::Unauthorized, LeaveReason::Left)
-                    .await;
-            }
-            Command::JoinRequested(user) => {
-                self.tell_host(ServerEvent::JoinRequested(
-                    streamit_protocol::v1::JoinRequested::new(user),
-                ));
-            }
+            Command::Leave { conn, reason } => Input::Leave { conn, reason },
+            Command::Client { conn, message } => Input::Client { conn, message },
+            Command::Deleted => Input::Deleted,
+            Command::Expired => Input::Expired,
+            Command::CloseLogin(login_id) => Input::CloseLogin(login_id),
+            Command::JoinRequested(user) => Input::JoinRequested(user),
+        };
+        self.drive(input).await;
+        if self.core.state().is_closed() {
+            Some(Stop::Closed)
+        } else {
+            self.core.is_empty().then_some(Stop::Idle)
         }
-        self.sockets.is_empty().then_some(Stop::Idle)
     }
 
-    /// Forgets chat guards nobody needs any more, so memory follows the active chatters.
-    fn prune_guards(&mut self) {
-        let now = now_ms();
-        self.guards.retain(|_, guard| !guard.is_idle(now));
+    /// Feeds one input to the core, answering its questions, until it is done with it.
+    async fn drive(&mut self, input: Input) {
+        let mut ask = self.core.apply(input, now_ms());
+        loop {
+            self.carry_out().await;
+            let Some(paused) = ask else { break };
+            let answer = self.answer(paused.query).await;
+            ask = self.core.resume(paused.then, answer, now_ms());
+        }
+    }
+
+    /// Carries out the core's effects, in order.
+    async fn carry_out(&mut self) {
+        let mut effects = std::mem::take(&mut self.effects);
+        effects.extend(self.core.drain_effects());
+        for effect in effects.drain(..) {
+            self.carry_out_one(effect).await;
+        }
+        self.effects = effects;
+    }
+
+    async fn carry_out_one(&mut self, effect: Effect) {
+        match effect {
+            Effect::Broadcast(message) => {
+                let frame = Utf8Bytes::from(message.encode());
+                let mut delivered = 0;
+                let queued_at = writer::now_ns();
+                for writer in self.sockets.values() {
+                    match writer.send_queued_at(frame.clone(), || queued_at) {
+                        Delivery::Queued => delivered += 1,
+                        Delivery::TooSlow => self.shared.metrics.slow_consumer(),
+                        Delivery::Gone => {}
+                    }
+                }
+                self.shared.metrics.broadcast(delivered);
+            }
+            Effect::Reply {
+                conn,
+                reference,
+                event,
+            } => {
+                if let Some(writer) = self.sockets.get(&conn) {
+                    writer.send(reply_frame(reference, event));
+                }
+            }
+            Effect::Admit { conn, snapshot } => {
+                let Some(joiner) = self.joining.remove(&conn) else {
+                    return;
+                };
+                joiner
+                    .writer
+                    .send(reply_frame(None, ServerEvent::RoomSnapshot(snapshot)));
+                self.sockets.insert(conn, joiner.writer);
+                tracing::debug!(room = %self.code, %conn, "socket joined");
+                let _ = joiner.admitted.send(Ok(self.handle.clone()));
+            }
+            Effect::Refuse { conn, close } => {
+                if let Some(joiner) = self.joining.remove(&conn) {
+                    let _ = joiner.admitted.send(Err(close));
+                }
+            }
+            Effect::Detach { conn, close } => self.detach(conn, close),
+            Effect::Persist(Persist::Playback { playback, seq }) => {
+                self.persister.playback(playback, seq);
+            }
+            Effect::Persist(Persist::Presence {
+                viewers,
+                host_online,
+            }) => self.persister.presence(viewers, host_online),
+            Effect::Persist(Persist::Chat(message)) => self.persister.chat(message).await,
+            Effect::RaiseCeilings { seq, version } => {
+                let raised = self.shared.store.raise_ceilings(self.code, seq, version);
+                if let Err(error) = raised.await {
+                    tracing::error!(room = %self.code, %error, "raising counter ceilings failed");
+                    self.core.ceilings_not_raised();
+                }
+            }
+            Effect::Audit {
+                actor,
+                action,
+                subject,
+            } => {
+                let store = self.shared.store.clone();
+                let record = audit::record(store, self.code, actor, action, subject);
+                self.shared.tasks.spawn(record);
+            }
+            Effect::SaveProgress(report) => self.save_progress(report),
+            Effect::SyncChecked {
+                drift_ms,
+                corrected,
+            } => self.shared.metrics.sync_check(drift_ms, corrected),
+        }
+    }
+
+    /// Stops sending to a socket and closes it (a socket already closing keeps its code).
+    fn detach(&mut self, conn: ConnId, close: CloseCode) {
+        if let Some(writer) = self.sockets.remove(&conn) {
+            if close != CloseCode::Normal {
+                tracing::info!(room = %self.code, %conn, %close, "closing the socket");
+            }
+            writer.close(close);
+        }
+    }
+
+    /// Answers the core's question from the store; a failure is logged here and the core only
+    /// hears that it failed.
+    async fn answer(&self, query: Query) -> Answer {
+        let store = &self.shared.store;
+        let code = self.code;
+        let (what, answered) = match query {
+            Query::Transition {
+                event,
+                to,
+                deadline_ms,
+            } => {
+                let sources = lifecycle::sources(event);
+                let moved = store.transition_room(code, &sources, to, deadline_ms, now_ms());
+                (
+                    "lifecycle transition",
+                    moved.await.map(Answer::Transitioned),
+                )
+            }
+            Query::Membership(user) => {
+                let membership = store.membership(code, user).await;
+                let status = membership.map(|m| Answer::Membership(m.map(|m| m.status)));
+                ("reading membership", status)
+            }
+            Query::User(user) => {
+                let found = store.user(user).await;
+                (
+                    "reading user",
+                    found.map(|u| Answer::User(u.map(|u| u.to_ref()))),
+                )
+            }
+            Query::Participants => {
+                let participants = store.participants(code).await;
+                (
+                    "reading participants",
+                    participants.map(Answer::Participants),
+                )
+            }
+            Query::Write(write) => {
+                let (what, written) = match write {
+                    Write::Media { media, embed_url } => (
+                        "saving media",
+                        store.set_media(code, &media, &embed_url).await,
+                    ),
+                    Write::ChatEnabled(enabled) => (
+                        "saving chat setting",
+                        store.set_chat_enabled(code, enabled).await,
+                    ),
+                    Write::MutedUntil { user, until } => (
+                        "saving mute",
+                        store.set_muted_until(code, user, until).await,
+                    ),
+                    Write::RemoveMember(user) => {
+                        ("saving removal", store.remove_member(code, user).await)
+                    }
+                    Write::Ban(user) => ("saving removal", store.ban(code, user, now_ms()).await),
+                    Write::Host(user) => ("saving host", store.set_host(code, user).await),
+                };
+                (what, written.map(|()| Answer::Written))
+            }
+        };
+        answered.unwrap_or_else(|error| {
+            tracing::error!(room = %code, %error, "{what} failed");
+            Answer::Failed
+        })
+    }
+
+    /// Saves a member's progress off the room's path.
+    fn save_progress(&self, report: ProgressReport) {
+        let (Ok(position), duration) = (
+            Seconds::new(report.position_ms as f64 / 1000.0),
+            report
+                .duration_ms
+                .and_then(|d| Seconds::new(d as f64 / 1000.0).ok()),
+        ) else {
+            return;
+        };
+        let store = self.shared.store.clone();
+        let code = self.code;
+        self.shared.tasks.spawn(async move {
+            let saved = progress::Report {
+                user_id: report.user_id,
+                room_code: code,
+                media: &report.media,
+                position_s: position,
+                duration_s: duration,
+                ended: report.ended,
+            };
+            if let Err(error) = progress::record(&store, saved).await {
+                tracing::error!(room = %code, %error, "saving player progress failed");
+            }
+        });
     }
 }
 
@@ -488,7 +427,7 @@ pub(super) async fn run(
                 Some(command) => if let Some(stop) = room.handle(command).await { break stop },
                 None => break Stop::Idle,
             },
-            _ = prune.tick() => room.prune_guards(),
+            _ = prune.tick() => room.drive(Input::Tick).await,
         }
     };
     // Sockets may all have left just before the room saw the shutdown: still a clean stop.
@@ -497,16 +436,12 @@ pub(super) async fn run(
         other => other,
     };
     if let Stop::Shutdown = stop {
-        for socket in room.sockets.values() {
-            socket.writer.close(CloseCode::ServiceRestart);
-        }
-        room.online.clear();
-        room.publish_presence();
+        room.core.shut_down();
+        room.carry_out().await;
     }
     // Settling lowers the store's ceilings to the values used, so the next task continues
     // without a gap; it is safe on any stop, since it leaves alone a block a newer task took.
-    let (playback, seq) = (room.playback, room.seq);
-    let ceilings = (room.seq_ceiling, room.version_ceiling);
+    let (playback, seq, ceilings) = room.core.settlement();
     room.persister.finish(ceilings, playback, seq).await;
     let refusal = match stop {
         Stop::Shutdown => Some(CloseCode::ServiceRestart),

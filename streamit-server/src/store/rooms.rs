@@ -32,7 +32,7 @@ macro_rules! listed {
 
 /// How many states a room can be in: `transition_room` always binds this many, so its
 /// statement is one text whatever `from` holds.
-const STATES: usize = crate::rooms::lifecycle::STATES.len();
+const STATES: usize = crate::lifecycle::STATES.len();
 
 impl Store {
     /// How many rooms are in each lifecycle state, for `/metrics`.

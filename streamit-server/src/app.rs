@@ -1,5 +1,5 @@
-//! The state every request handler reaches: settings, the store, the auth service, the
-//! real-time rooms and the rate limits.
+//! The state every request handler reaches: settings, the store, the bus, the auth and room
+//! services, the real-time rooms and the rate limits.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,17 +8,24 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{Auth, KeyRing};
+use crate::bus::Bus;
 use crate::config::{Config, ForwardedHeader, Switch, TrustedProxy};
 use crate::http::Origins;
 use crate::metrics::Metrics;
+use crate::notices::Notices;
 use crate::rate_limit::RateLimiter;
 use crate::realtime::Realtime;
+use crate::rooms::Rooms;
 use crate::store::{self, Store};
 
 /// Shared by all connections behind one `Arc`.
 pub(crate) struct App {
     pub(crate) store: Store,
+    /// How this node reaches the others (in-process when it is alone).
+    pub(crate) bus: Arc<dyn Bus>,
+    pub(crate) notices: Notices,
     pub(crate) auth: Arc<Auth>,
+    pub(crate) rooms: Rooms,
     pub(crate) realtime: Realtime,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
@@ -37,10 +44,6 @@ pub(crate) struct Limits {
     pub(crate) login_per_email: RateLimiter,
     pub(crate) signup_per_ip: RateLimiter,
     pub(crate) room_actions_per_user: RateLimiter,
-    /// Open rooms one user may host; `None` when lifted.
-    pub(crate) rooms_per_user: Option<u32>,
-    /// Join requests one room may hold pending; `None` when lifted.
-    pub(crate) pending_per_room: Option<u32>,
 }
 
 impl Limits {
@@ -54,19 +57,18 @@ impl Limits {
             login_per_email: per_minute(config.logins_per_email_per_minute),
             signup_per_ip: per_minute(config.signups_per_ip_per_minute),
             room_actions_per_user: per_minute(config.room_actions_per_user_per_minute),
-            rooms_per_user: (config.rate_limits == Switch::On).then_some(config.max_rooms_per_user),
-            pending_per_room: (config.rate_limits == Switch::On)
-                .then_some(config.max_pending_per_room),
         }
     }
 }
 
 impl App {
-    /// Connects the store (running migrations) and builds the services with the token-signing
-    /// `keys`; the real-time rooms stop with `shutdown` and run their tasks on `tasks`.
+    /// Connects the store (running migrations) and builds the services on `bus` with the
+    /// token-signing `keys`; the real-time rooms stop with `shutdown` and run their tasks on
+    /// `tasks`.
     pub(crate) async fn start(
         config: &Config,
         keys: &KeyRing,
+        bus: Arc<dyn Bus>,
         cors: Origins,
         shutdown: CancellationToken,
         tasks: TaskTracker,
@@ -74,17 +76,30 @@ impl App {
         let store = Store::connect(&config.database_url).await?;
         let auth = Arc::new(Auth::new(store.clone(), keys, config));
         let metrics = Arc::new(Metrics::default());
-        let realtime = Realtime::new(
+        let notices = Notices::new(Arc::clone(&bus), &config.redis_prefix);
+        let limited = config.rate_limits == Switch::On;
+        let rooms = Rooms {
+            store: store.clone(),
+            notices: notices.clone(),
+            rooms_per_user: limited.then_some(config.max_rooms_per_user),
+            pending_per_room: limited.then_some(config.max_pending_per_room),
+        };
+        let realtime = Realtime::start(
             config,
             store.clone(),
             Arc::clone(&auth),
+            notices.clone(),
             Arc::clone(&metrics),
             shutdown,
             tasks.clone(),
-        );
+        )
+        .await;
         Ok(Self {
             store,
+            bus,
+            notices,
             auth,
+            rooms,
             realtime,
             limits: Limits::new(config),
             metrics,

@@ -219,3 +219,13 @@ impl Auth {
         Ok(TokenPair::new(access, refresh, expires_at_ms))
     }
 }
+
+/// The bearer token of `Authorization: Bearer …`, if the request carries one.
+pub(crate) fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}

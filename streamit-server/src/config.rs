@@ -207,6 +207,14 @@ pub struct Config {
     #[arg(long, env = "STREAMIT_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Redis, for running several nodes as one cluster: `redis://host:6379` (with
+    /// `redis://:password@host` or `rediss://` as needed). Without it this node runs alone, with
+    /// no other service.
+    #[arg(long, env = "STREAMIT_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Every Redis key and channel starts with this, so several clusters can share one Redis.
+    #[arg(long, env = "STREAMIT_REDIS_PREFIX", default_value = "streamit")]
+    pub redis_prefix: String,
     /// Log filter: a level (`info`) or directives (`streamit_server=debug,info`). Without it,
     /// `RUST_LOG`, else `info`.
     #[arg(long, env = "STREAMIT_LOG")]
@@ -256,6 +264,8 @@ impl fmt::Debug for Config {
             .field("refresh_ttl_days", &self.refresh_ttl_days)
             .field("grace_seconds", &self.grace_seconds)
             .field("sync_threshold_ms", &self.sync_threshold_ms)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_prefix", &self.redis_prefix)
             .field("rate_limits", &self.rate_limits)
             .field("logins_per_ip_per_minute", &self.logins_per_ip_per_minute)
             .field(

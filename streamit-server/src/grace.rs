@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::now_ms;
 use crate::lifecycle::{self, Event};
-use crate::realtime::Realtime;
+use crate::notices::{Notice, Notices};
 use crate::store::Store;
 
 const SWEEP_EVERY: Duration = Duration::from_millis(250);
@@ -17,7 +17,7 @@ const SWEEP_EVERY: Duration = Duration::from_millis(250);
 /// The longest wait between sweeps while the database fails: it doubles from `SWEEP_EVERY`.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-pub(crate) async fn sweep(store: Store, realtime: Realtime, shutdown: CancellationToken) {
+pub(crate) async fn sweep(store: Store, notices: Notices, shutdown: CancellationToken) {
     let sources = lifecycle::sources(Event::GraceExpired);
     // While sweeps fail: how long to wait before the next one. The outage is logged when it
     // starts and when it ends, not on every attempt.
@@ -49,7 +49,7 @@ pub(crate) async fn sweep(store: Store, realtime: Realtime, shutdown: Cancellati
             {
                 Ok(true) => {
                     tracing::info!(room = %code, "grace ran out; room expired");
-                    realtime.room_expired(code).await;
+                    notices.send(Notice::RoomExpired { code }).await;
                 }
                 Ok(false) => {}
                 Err(error) => tracing::error!(room = %code, %error, "expiring room failed"),

@@ -23,7 +23,6 @@ use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::realtime;
 pub(crate) use cors::Origins;
-pub(crate) use request::bearer;
 #[cfg(feature = "fuzzing")]
 pub(crate) use request::json_body;
 pub(crate) use response::Reply;

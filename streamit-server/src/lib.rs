@@ -12,6 +12,8 @@
 //! - `rooms`: the room services over REST;
 //! - `lifecycle`: the room lifecycle as a pure state machine;
 //! - `realtime`: WebSocket rooms: the handshake, socket tasks and one task per live room;
+//! - `bus`: how messages and leases cross nodes, in-process or over Redis;
+//! - `notices`: what REST and the sweepers tell live rooms on every node;
 //! - `grace`: the sweeper that expires rooms whose host did not come back in time;
 //! - `progress`: watch progress;
 //! - `purge`: the retention sweeper that forgets what ended long ago;
@@ -30,6 +32,7 @@
 mod app;
 mod audit;
 mod auth;
+mod bus;
 mod clock;
 mod config;
 mod error;
@@ -42,6 +45,7 @@ mod http;
 mod lifecycle;
 mod media;
 mod metrics;
+mod notices;
 mod progress;
 mod purge;
 mod rate_limit;

@@ -7,7 +7,6 @@ use streamit_protocol::v1::{
     SaveProgressRequest, Seconds, UserId, WatchProgress,
 };
 
-use crate::app::App;
 use crate::auth::Caller;
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
@@ -25,11 +24,11 @@ pub(crate) fn reaches_end(position_s: Seconds, duration_s: Option<Seconds>) -> b
 }
 
 pub(crate) async fn save(
-    app: &App,
+    store: &Store,
     caller: &Caller,
     request: SaveProgressRequest,
 ) -> ApiResult<WatchProgress> {
-    let room = rooms::require_member(app, caller.user_id, request.room_code).await?;
+    let room = rooms::require_member(store, caller.user_id, request.room_code).await?;
     let media = request.media.or(room.room.media).ok_or_else(|| {
         ApiError::invalid(
             ErrorCode::InvalidMedia,
@@ -38,7 +37,7 @@ pub(crate) async fn save(
         )
     })?;
     let saved = record(
-        &app.store,
+        store,
         Report {
             user_id: caller.user_id,
             room_code: request.room_code,
@@ -79,32 +78,36 @@ pub(crate) async fn record(store: &Store, report: Report<'_>) -> store::Result<W
 }
 
 pub(crate) async fn get(
-    app: &App,
+    store: &Store,
     caller: &Caller,
     query: ProgressQuery,
 ) -> ApiResult<WatchProgress> {
     let media = query
         .media()
         .map_err(|e| ApiError::invalid(ErrorCode::InvalidMedia, e.field.as_str(), e.to_string()))?;
-    app.store
+    store
         .progress(caller.user_id, query.room_code, &media)
         .await?
         .ok_or_else(no_progress)
 }
 
 /// Progress on whatever the room plays now.
-pub(crate) async fn resume(app: &App, caller: &Caller, code: RoomCode) -> ApiResult<WatchProgress> {
-    let record = rooms::require_member(app, caller.user_id, code).await?;
+pub(crate) async fn resume(
+    store: &Store,
+    caller: &Caller,
+    code: RoomCode,
+) -> ApiResult<WatchProgress> {
+    let record = rooms::require_member(store, caller.user_id, code).await?;
     let media = record.room.media.ok_or_else(no_progress)?;
-    app.store
+    store
         .progress(caller.user_id, code, &media)
         .await?
         .ok_or_else(no_progress)
 }
 
-pub(crate) async fn list(app: &App, caller: &Caller) -> ApiResult<ProgressListResponse> {
+pub(crate) async fn list(store: &Store, caller: &Caller) -> ApiResult<ProgressListResponse> {
     Ok(ProgressListResponse::new(
-        app.store.progress_list(caller.user_id).await?,
+        store.progress_list(caller.user_id).await?,
     ))
 }
 

@@ -31,15 +31,16 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use streamit_protocol::v1::{RoomCode, UserRef};
+use streamit_protocol::v1::RoomCode;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use uuid::Uuid;
 
 use crate::auth::Auth;
+use crate::bus;
 use crate::config::{Config, Switch};
 use crate::metrics::Metrics;
+use crate::notices::{Listener, Notice, Notices};
 use crate::store::Store;
 pub(crate) use handshake::upgrade;
 use room::Command;
@@ -149,15 +150,19 @@ pub(crate) struct Realtime {
 }
 
 impl Realtime {
-    pub(crate) fn new(
+    /// Starts the real-time side, listening to `notices` from every node before it returns
+    /// (so none sent once the server serves is missed); when the bus cannot be listened to
+    /// yet, a task keeps trying.
+    pub(crate) async fn start(
         config: &Config,
         store: Store,
         auth: Arc<Auth>,
+        notices: Notices,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
-        let shared = Shared {
+        let shared = Arc::new(Shared {
             store,
             auth,
             registry: Registry::default(),
@@ -175,38 +180,54 @@ impl Realtime {
                 Switch::Off => quota::SocketQuota::new(None, None),
             },
             next_conn: AtomicU64::new(1),
-        };
-        Self {
-            shared: Arc::new(shared),
+        });
+        let listener = notices.listen().await;
+        shared
+            .tasks
+            .spawn(hear(Arc::clone(&shared), notices, listener));
+        Self { shared }
+    }
+}
+
+/// How long to wait before listening again after the bus failed.
+const LISTEN_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Hands every notice to the live room it is about, on this node, until shutdown.
+async fn hear(shared: Arc<Shared>, notices: Notices, first: bus::Result<Listener>) {
+    let mut listening = first;
+    loop {
+        match listening {
+            Ok(mut listener) => loop {
+                let notice = tokio::select! {
+                    () = shared.shutdown.cancelled() => return,
+                    notice = listener.next() => notice,
+                };
+                let Some(notice) = notice else { break };
+                act_on(&shared, notice).await;
+            },
+            Err(error) => tracing::error!(%error, "cannot hear other nodes' notices; retrying"),
         }
-    }
-
-    /// REST deleted the room: its members get `ROOM_DELETED` and close with 4010.
-    pub(crate) async fn room_deleted(&self, code: RoomCode) {
-        self.tell(code, Command::Deleted).await;
-    }
-
-    /// The grace sweeper expired the room: `ROOM_EXPIRED`, then 4010.
-    pub(crate) async fn room_expired(&self, code: RoomCode) {
-        self.tell(code, Command::Expired).await;
-    }
-
-    /// A login ended: its sockets close with 4001.
-    pub(crate) async fn login_ended(&self, login_id: Uuid) {
-        for room in self.shared.registry.all() {
-            room.send(Command::CloseLogin(login_id)).await;
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            () = tokio::time::sleep(LISTEN_RETRY) => {}
         }
+        listening = notices.listen().await;
     }
+}
 
-    /// Someone asked to join an `APPROVAL` room: its host hears of it live.
-    pub(crate) async fn join_requested(&self, code: RoomCode, user: UserRef) {
-        self.tell(code, Command::JoinRequested(user)).await;
-    }
-
-    /// Hands `command` to the room's task, if the room is live on this node.
-    async fn tell(&self, code: RoomCode, command: Command) {
-        if let Some(room) = self.shared.registry.get(code) {
-            room.send(command).await;
+async fn act_on(shared: &Arc<Shared>, notice: Notice) {
+    let (code, command) = match notice {
+        Notice::RoomDeleted { code } => (code, Command::Deleted),
+        Notice::RoomExpired { code } => (code, Command::Expired),
+        Notice::JoinRequested { code, user } => (code, Command::JoinRequested(user)),
+        Notice::LoginEnded { login_id } => {
+            for room in shared.registry.all() {
+                room.send(Command::CloseLogin(login_id)).await;
+            }
+            return;
         }
+    };
+    if let Some(room) = shared.registry.get(code) {
+        room.send(command).await;
     }
 }

@@ -11,19 +11,29 @@ use streamit_protocol::v1::{
     RoomPassword, RoomUserRequest, UserId,
 };
 
-use crate::app::App;
 use crate::audit;
 use crate::auth::{Caller, password};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::lifecycle::{self, Event};
 use crate::media;
-use crate::store::{self, NewRoom, RoomRecord};
+use crate::notices::{Notice, Notices};
+use crate::store::{self, NewRoom, RoomRecord, Store};
 
 /// Characters of a generated room password (the room-code alphabet: no look-alikes).
 const GENERATED_PASSWORD_CHARS: usize = 10;
 /// Attempts at a free room code before giving up (a collision is already one in 6·10¹¹).
 const CODE_ATTEMPTS: usize = 5;
+
+/// What the room services reach.
+pub(crate) struct Rooms {
+    pub(crate) store: Store,
+    pub(crate) notices: Notices,
+    /// Open rooms one user may host; `None` when lifted.
+    pub(crate) rooms_per_user: Option<u32>,
+    /// Join requests one room may hold pending; `None` when lifted.
+    pub(crate) pending_per_room: Option<u32>,
+}
 
 fn not_found() -> ApiError {
     ApiError::new(ErrorCode::RoomNotFound, "no room has that code")
@@ -37,19 +47,19 @@ fn closed() -> ApiError {
     ApiError::new(ErrorCode::RoomClosed, "the room has expired or was deleted")
 }
 
-async fn find(app: &App, code: RoomCode) -> ApiResult<RoomRecord> {
-    app.store.room(code).await?.ok_or_else(not_found)
+async fn find(store: &Store, code: RoomCode) -> ApiResult<RoomRecord> {
+    store.room(code).await?.ok_or_else(not_found)
 }
 
 /// An existing room the user hosts or is an approved member of.
 pub(crate) async fn require_member(
-    app: &App,
+    store: &Store,
     user_id: UserId,
     code: RoomCode,
 ) -> ApiResult<RoomRecord> {
-    let record = find(app, code).await?;
+    let record = find(store, code).await?;
     if record.room.host.id != user_id {
-        let membership = app.store.membership(code, user_id).await?;
+        let membership = store.membership(code, user_id).await?;
         if membership.is_none_or(|m| m.status != MemberStatus::Approved) {
             return Err(ApiError::new(ErrorCode::NotAMember, "join the room first"));
         }
@@ -57,8 +67,8 @@ pub(crate) async fn require_member(
     Ok(record)
 }
 
-async fn find_hosted(app: &App, caller: &Caller, code: RoomCode) -> ApiResult<RoomRecord> {
-    let record = find(app, code).await?;
+async fn find_hosted(rooms: &Rooms, caller: &Caller, code: RoomCode) -> ApiResult<RoomRecord> {
+    let record = find(&rooms.store, code).await?;
     if record.room.host.id != caller.user_id {
         return Err(not_host());
     }
@@ -82,12 +92,12 @@ fn default_name(host_name: &str) -> RoomName {
 }
 
 pub(crate) async fn create(
-    app: &App,
+    rooms: &Rooms,
     caller: &Caller,
     request: CreateRoomRequest,
 ) -> ApiResult<CreateRoomResponse> {
-    if let Some(max) = app.limits.rooms_per_user
-        && app.store.open_rooms_hosted_by(caller.user_id).await? >= u64::from(max)
+    if let Some(max) = rooms.rooms_per_user
+        && rooms.store.open_rooms_hosted_by(caller.user_id).await? >= u64::from(max)
     {
         return Err(ApiError::limit_reached(
             "rooms_per_user",
@@ -120,7 +130,7 @@ pub(crate) async fn create(
     let name = match request.name {
         Some(name) => name,
         None => {
-            let host = app
+            let host = rooms
                 .store
                 .user(caller.user_id)
                 .await?
@@ -149,10 +159,10 @@ pub(crate) async fn create(
             embed_url: embed_url.clone(),
             created_at_ms: now_ms(),
         };
-        match app.store.create_room(new).await {
+        match rooms.store.create_room(new).await {
             Ok(room) => {
                 audit::record(
-                    app.store.clone(),
+                    rooms.store.clone(),
                     room.code,
                     caller.user_id,
                     AuditAction::Create,
@@ -172,11 +182,11 @@ pub(crate) async fn create(
 
 /// Joins a room; joining again answers the membership as it is.
 pub(crate) async fn join(
-    app: &App,
+    rooms: &Rooms,
     caller: &Caller,
     request: JoinRoomRequest,
 ) -> ApiResult<JoinRoomResponse> {
-    let record = find(app, request.code).await?;
+    let record = find(&rooms.store, request.code).await?;
     let room = record.room;
     if room.state.is_closed() {
         return Err(closed());
@@ -184,13 +194,13 @@ pub(crate) async fn join(
     if room.host.id == caller.user_id {
         return Ok(JoinRoomResponse::new(MemberStatus::Approved, true, room));
     }
-    if app.store.is_banned(room.code, caller.user_id).await? {
+    if rooms.store.is_banned(room.code, caller.user_id).await? {
         return Err(ApiError::new(
             ErrorCode::Banned,
             "the host banned you from this room",
         ));
     }
-    if let Some(existing) = app.store.membership(room.code, caller.user_id).await? {
+    if let Some(existing) = rooms.store.membership(room.code, caller.user_id).await? {
         return Ok(JoinRoomResponse::new(existing.status, false, room));
     }
     let status = match room.entry_mode {
@@ -202,8 +212,8 @@ pub(crate) async fn join(
         }
     };
     if status == MemberStatus::Pending
-        && let Some(max) = app.limits.pending_per_room
-        && app.store.pending_count(room.code).await? >= u64::from(max)
+        && let Some(max) = rooms.pending_per_room
+        && rooms.store.pending_count(room.code).await? >= u64::from(max)
     {
         return Err(ApiError::limit_reached(
             "pending_per_room",
@@ -211,13 +221,17 @@ pub(crate) async fn join(
             "this room has as many join requests waiting as it may; try again later",
         ));
     }
-    let membership = app
+    let membership = rooms
         .store
         .ensure_membership(room.code, caller.user_id, status, now_ms())
         .await?;
     if membership.status == MemberStatus::Pending {
-        if let Some(user) = app.store.user(caller.user_id).await? {
-            app.realtime.join_requested(room.code, user.to_ref()).await;
+        if let Some(user) = rooms.store.user(caller.user_id).await? {
+            let notice = Notice::JoinRequested {
+                code: room.code,
+                user: user.to_ref(),
+            };
+            rooms.notices.send(notice).await;
         }
     }
     Ok(JoinRoomResponse::new(membership.status, false, room))
@@ -234,10 +248,14 @@ async fn check_room_password(hash: Option<String>, given: Option<RoomPassword>) 
 
 /// The room with its participants and playback, for approved members. Pending requests are
 /// shown to the host only.
-pub(crate) async fn detail(app: &App, caller: &Caller, code: RoomCode) -> ApiResult<RoomDetail> {
-    let record = require_member(app, caller.user_id, code).await?;
+pub(crate) async fn detail(
+    rooms: &Rooms,
+    caller: &Caller,
+    code: RoomCode,
+) -> ApiResult<RoomDetail> {
+    let record = require_member(&rooms.store, caller.user_id, code).await?;
     let is_host = record.room.host.id == caller.user_id;
-    let participants: Vec<Participant> = app
+    let participants: Vec<Participant> = rooms
         .store
         .participants(code)
         .await?
@@ -249,21 +267,21 @@ pub(crate) async fn detail(app: &App, caller: &Caller, code: RoomCode) -> ApiRes
 
 /// The room's audit log (host only), oldest first.
 pub(crate) async fn audit_log(
-    app: &App,
+    rooms: &Rooms,
     caller: &Caller,
     code: RoomCode,
 ) -> ApiResult<AuditLogResponse> {
-    find_hosted(app, caller, code).await?;
-    Ok(AuditLogResponse::new(app.store.audit_log(code).await?))
+    find_hosted(rooms, caller, code).await?;
+    Ok(AuditLogResponse::new(rooms.store.audit_log(code).await?))
 }
 
 pub(crate) async fn pending(
-    app: &App,
+    rooms: &Rooms,
     caller: &Caller,
     code: RoomCode,
 ) -> ApiResult<PendingResponse> {
-    find_hosted(app, caller, code).await?;
-    Ok(PendingResponse::new(app.store.pending(code).await?))
+    find_hosted(rooms, caller, code).await?;
+    Ok(PendingResponse::new(rooms.store.pending(code).await?))
 }
 
 fn not_pending() -> ApiError {
@@ -271,18 +289,18 @@ fn not_pending() -> ApiError {
 }
 
 pub(crate) async fn approve(
-    app: &App,
+    rooms: &Rooms,
     caller: &Caller,
     request: RoomUserRequest,
 ) -> ApiResult<Participant> {
-    find_hosted(app, caller, request.code).await?;
-    let approved = app
+    find_hosted(rooms, caller, request.code).await?;
+    let approved = rooms
         .store
         .approve(request.code, request.user_id)
         .await?
         .ok_or_else(not_pending)?;
     audit::record(
-        app.store.clone(),
+        rooms.store.clone(),
         request.code,
         caller.user_id,
         AuditAction::Approve,
@@ -292,11 +310,15 @@ pub(crate) async fn approve(
     Ok(approved)
 }
 
-pub(crate) async fn deny(app: &App, caller: &Caller, request: RoomUserRequest) -> ApiResult<()> {
-    find_hosted(app, caller, request.code).await?;
-    if app.store.deny(request.code, request.user_id).await? {
+pub(crate) async fn deny(
+    rooms: &Rooms,
+    caller: &Caller,
+    request: RoomUserRequest,
+) -> ApiResult<()> {
+    find_hosted(rooms, caller, request.code).await?;
+    if rooms.store.deny(request.code, request.user_id).await? {
         audit::record(
-            app.store.clone(),
+            rooms.store.clone(),
             request.code,
             caller.user_id,
             AuditAction::Deny,
@@ -310,11 +332,11 @@ pub(crate) async fn deny(app: &App, caller: &Caller, request: RoomUserRequest) -
 }
 
 /// Deletes the room for good; a room already closed answers 410.
-pub(crate) async fn delete(app: &App, caller: &Caller, code: RoomCode) -> ApiResult<Room> {
-    let record = find_hosted(app, caller, code).await?;
+pub(crate) async fn delete(rooms: &Rooms, caller: &Caller, code: RoomCode) -> ApiResult<Room> {
+    let record = find_hosted(rooms, caller, code).await?;
     let sources = lifecycle::sources(Event::Deleted);
     let to = lifecycle::next(record.room.state, Event::Deleted).map_err(|_| closed())?;
-    if !app
+    if !rooms
         .store
         .transition_room(code, &sources, to, None, now_ms())
         .await?
@@ -322,14 +344,14 @@ pub(crate) async fn delete(app: &App, caller: &Caller, code: RoomCode) -> ApiRes
         return Err(closed());
     }
     audit::record(
-        app.store.clone(),
+        rooms.store.clone(),
         code,
         caller.user_id,
         AuditAction::Delete,
         None,
     )
     .await;
-    app.realtime.room_deleted(code).await;
+    rooms.notices.send(Notice::RoomDeleted { code }).await;
     let mut room = record.room;
     room.state = to;
     room.grace_deadline_ms = None;
@@ -340,7 +362,10 @@ pub(crate) async fn delete(app: &App, caller: &Caller, code: RoomCode) -> ApiRes
 ///
 /// Both together are refused: an offset counted from a cursor is nobody's intent, and would
 /// bring back the skipped and repeated rooms the cursor is there to prevent.
-pub(crate) async fn public(app: &App, query: PublicRoomsQuery) -> ApiResult<PublicRoomsResponse> {
+pub(crate) async fn public(
+    rooms: &Rooms,
+    query: PublicRoomsQuery,
+) -> ApiResult<PublicRoomsResponse> {
     if query.cursor.is_some() && query.offset.is_some() {
         return Err(ApiError::invalid(
             ErrorCode::InvalidInput,
@@ -350,5 +375,8 @@ pub(crate) async fn public(app: &App, query: PublicRoomsQuery) -> ApiResult<Publ
     }
     let limit = query.limit.unwrap_or_default().get();
     let offset = query.offset.unwrap_or(0);
-    Ok(app.store.public_rooms(limit, offset, query.cursor).await?)
+    Ok(rooms
+        .store
+        .public_rooms(limit, offset, query.cursor)
+        .await?)
 }

@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::auth::KeyRing;
 use crate::config::{Config, redact_url};
 use crate::lifecycle;
-use crate::{grace, http, purge, store};
+use crate::{bus, grace, http, purge, store};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +35,14 @@ pub enum StartError {
     /// A setting that cannot be used, named in the message.
     #[error("{0}")]
     Setting(String),
+    /// `--redis-url` is not a Redis URL, or the server was stopped while waiting for Redis.
+    #[error("redis {url}: {cause}")]
+    Redis {
+        /// The Redis URL, password redacted.
+        url: String,
+        /// What went wrong; already in the message.
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// No usable token-signing secret: too short, unreadable, or none for PostgreSQL.
     #[error("token-signing secret: {cause}")]
     Secret {
@@ -66,9 +74,23 @@ pub async fn run(
     let cors = http::Origins::parse(&config.cors_origins)
         .map_err(|e| StartError::Setting(format!("--cors-origins: {e}")))?;
     let connections = TaskTracker::new();
-    let app = App::start(&config, &keys, cors, shutdown.clone(), connections.clone())
+    let redis_url = config.redis_url.as_deref();
+    let bus = bus::connect(redis_url, &shutdown, &connections)
         .await
-        .map_err(|e| database_error(&url, e))?;
+        .map_err(|e| StartError::Redis {
+            url: redis_url.map(redact_url).unwrap_or_default(),
+            cause: Box::new(e),
+        })?;
+    let app = App::start(
+        &config,
+        &keys,
+        bus,
+        cors,
+        shutdown.clone(),
+        connections.clone(),
+    )
+    .await
+    .map_err(|e| database_error(&url, e))?;
     // No socket survived the last stop: rooms whose host was live get their grace from now.
     let deadline = lifecycle::grace_deadline(crate::clock::now_ms(), config.grace_seconds);
     let in_grace = app
@@ -83,7 +105,7 @@ pub async fn run(
         );
     }
     let app = Arc::new(app);
-    let sweeper = grace::sweep(app.store.clone(), app.realtime.clone(), shutdown.clone());
+    let sweeper = grace::sweep(app.store.clone(), app.notices.clone(), shutdown.clone());
     connections.spawn(sweeper.instrument(tracing::info_span!("grace", database = %url)));
     if config.retention_days > 0 {
         let retention = Duration::from_secs(u64::from(config.retention_days) * 24 * 60 * 60);

@@ -4,18 +4,23 @@
 //! - [`sqlite`]: a new SQLite file in a temporary directory, always available;
 //! - [`postgres`]: a new database on the PostgreSQL server named by `STREAMIT_TEST_DATABASE_URL`
 //!   (or the local default), dropped again when the test ends;
-//! - [`backends`]: both, so a store test runs once per backend.
+//! - [`backends`]: both, so a store test runs once per backend;
+//! - [`redis`]: a Redis of the test's own (`STREAMIT_TEST_REDIS_URL`, or a `redis-server`
+//!   started on a free port).
 //!
 //! A missing service skips its tests with a loud line on stderr, unless
 //! `STREAMIT_REQUIRE_SERVICES=1` (as in CI), where it fails them: a green run must never hide
-//! that half the suite did not run. A Redis helper, following the same skip rule, belongs
-//! beside these when the bus needs one.
+//! that half the suite did not run.
+
+mod redis;
 
 use std::io::Write as _;
 use std::time::Duration;
 
 use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
+
+pub use redis::{TestRedis, redis};
 
 /// The server tried when `STREAMIT_TEST_DATABASE_URL` is unset: a local PostgreSQL with trust
 /// authentication, as developers and CI run it.
@@ -124,7 +129,7 @@ fn unavailable<T>(service: &str, url: &str, reason: &str) -> Option<T> {
     // skip must show in a green run.
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED: {service} unavailable at {url} ({reason}); set STREAMIT_TEST_DATABASE_URL \
+        "SKIPPED: {service} unavailable at {url} ({reason}); name one with STREAMIT_TEST_*_URL \
          or start it, and STREAMIT_REQUIRE_SERVICES=1 to fail instead"
     );
     None

@@ -9,13 +9,15 @@ use streamit_protocol::v1::{
     EmbedRequest, EmbedResponse, ErrorCode, LoginRequest, RoomState, detail,
 };
 
-use super::request::{bearer, json_body, query};
+use super::request::{json_body, query};
 use super::response::{Reply, json, no_content, text};
 use super::router::Route;
 use crate::app::App;
-use crate::auth::{self, Caller, Refreshed};
+use crate::auth::{self, Caller, Refreshed, bearer};
+use crate::bus::Health;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Scrape;
+use crate::notices::Notice;
 use crate::rate_limit::{RateLimiter, address_key};
 use crate::{media, progress, rooms};
 
@@ -106,14 +108,15 @@ pub(crate) async fn handle(
         Route::Refresh => match app.auth.refresh(json_body(parts, body)?).await? {
             Refreshed::Issued(pair) => json(StatusCode::OK, &pair),
             Refreshed::Replayed(login_id) => {
-                app.realtime.login_ended(login_id).await;
+                app.notices.send(Notice::LoginEnded { login_id }).await;
                 return Err(auth::invalid_refresh());
             }
         },
         Route::Logout => {
             let caller = caller(app, parts).await?;
             app.auth.logout(&caller, json_body(parts, body)?).await?;
-            app.realtime.login_ended(caller.login_id).await;
+            let login_id = caller.login_id;
+            app.notices.send(Notice::LoginEnded { login_id }).await;
             no_content()
         }
         Route::Me => json(
@@ -124,38 +127,38 @@ pub(crate) async fn handle(
             let caller = room_actor(app, parts).await?;
             json(
                 StatusCode::CREATED,
-                &rooms::create(app, &caller, json_body(parts, body)?).await?,
+                &rooms::create(&app.rooms, &caller, json_body(parts, body)?).await?,
             )
         }
         Route::JoinRoom => {
             let caller = room_actor(app, parts).await?;
             json(
                 StatusCode::OK,
-                &rooms::join(app, &caller, json_body(parts, body)?).await?,
+                &rooms::join(&app.rooms, &caller, json_body(parts, body)?).await?,
             )
         }
         Route::RoomDetail(code) => json(
             StatusCode::OK,
-            &rooms::detail(app, &caller(app, parts).await?, code).await?,
+            &rooms::detail(&app.rooms, &caller(app, parts).await?, code).await?,
         ),
         Route::AuditLog(code) => json(
             StatusCode::OK,
-            &rooms::audit_log(app, &caller(app, parts).await?, code).await?,
+            &rooms::audit_log(&app.rooms, &caller(app, parts).await?, code).await?,
         ),
         Route::Pending(code) => json(
             StatusCode::OK,
-            &rooms::pending(app, &caller(app, parts).await?, code).await?,
+            &rooms::pending(&app.rooms, &caller(app, parts).await?, code).await?,
         ),
         Route::Approve => {
             let caller = caller(app, parts).await?;
             json(
                 StatusCode::OK,
-                &rooms::approve(app, &caller, json_body(parts, body)?).await?,
+                &rooms::approve(&app.rooms, &caller, json_body(parts, body)?).await?,
             )
         }
         Route::Deny => {
             let caller = caller(app, parts).await?;
-            rooms::deny(app, &caller, json_body(parts, body)?).await?;
+            rooms::deny(&app.rooms, &caller, json_body(parts, body)?).await?;
             no_content()
         }
         Route::DeleteRoom => {
@@ -163,10 +166,13 @@ pub(crate) async fn handle(
             let request: streamit_protocol::v1::RoomCodeRequest = json_body(parts, body)?;
             json(
                 StatusCode::OK,
-                &rooms::delete(app, &caller, request.code).await?,
+                &rooms::delete(&app.rooms, &caller, request.code).await?,
             )
         }
-        Route::PublicRooms => json(StatusCode::OK, &rooms::public(app, query(parts)?).await?),
+        Route::PublicRooms => json(
+            StatusCode::OK,
+            &rooms::public(&app.rooms, query(parts)?).await?,
+        ),
         Route::Embed => {
             let request: EmbedRequest = json_body(parts, body)?;
             let url = media::embed_url(&request.media, &request.options.unwrap_or_default());
@@ -180,35 +186,42 @@ pub(crate) async fn handle(
             let caller = caller(app, parts).await?;
             json(
                 StatusCode::OK,
-                &progress::save(app, &caller, json_body(parts, body)?).await?,
+                &progress::save(&app.store, &caller, json_body(parts, body)?).await?,
             )
         }
         Route::GetProgress => {
             let caller = caller(app, parts).await?;
             json(
                 StatusCode::OK,
-                &progress::get(app, &caller, query(parts)?).await?,
+                &progress::get(&app.store, &caller, query(parts)?).await?,
             )
         }
         Route::Resume(code) => json(
             StatusCode::OK,
-            &progress::resume(app, &caller(app, parts).await?, code).await?,
+            &progress::resume(&app.store, &caller(app, parts).await?, code).await?,
         ),
         Route::ProgressList => json(
             StatusCode::OK,
-            &progress::list(app, &caller(app, parts).await?).await?,
+            &progress::list(&app.store, &caller(app, parts).await?).await?,
         ),
         Route::Healthz => text("ok\n"),
         Route::Metrics => text(app.metrics.render(&scrape(app).await)),
-        Route::Readyz => match app.store.ping().await {
-            Ok(()) => text("ready\n"),
-            Err(error) => {
+        Route::Readyz => {
+            if let Err(error) = app.store.ping().await {
                 tracing::warn!(%error, "database not ready");
                 return Err(
                     ApiError::new(ErrorCode::Unavailable, "the database does not answer")
                         .with_detail(detail::REASON, error.probe_reason()),
                 );
             }
-        },
+            if let Health::Down(reason) = app.bus.health() {
+                tracing::warn!(%reason, "bus not ready");
+                return Err(
+                    ApiError::new(ErrorCode::Unavailable, "redis does not answer")
+                        .with_detail(detail::REASON, "redis unreachable"),
+                );
+            }
+            text("ready\n")
+        }
     })
 }

@@ -1,8 +1,8 @@
 //! Reading requests: the JSON body (size, content type, syntax, then each field, with the
-//! field at fault named in `details`), the query string, and the bearer token.
+//! field at fault named in `details`), and the query string.
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::request::Parts;
 use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
@@ -191,16 +191,6 @@ fn field_error(path: &str, message: &str) -> ApiError {
         &field,
         format!("{field}: {message}"),
     )
-}
-
-/// The bearer token, if the request carries one.
-pub(crate) fn bearer(headers: &http::HeaderMap) -> Option<&str> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::{Realtime, socket};
 use crate::error::{ApiError, ApiResult};
-use crate::http::Reply;
 
 fn header_has(request: &Request<Incoming>, name: http::HeaderName, token: &str) -> bool {
     request.headers().get_all(name).iter().any(|value| {
@@ -52,7 +51,7 @@ pub(crate) fn upgrade(
     code: Result<RoomCode, ()>,
     client: IpAddr,
     mut request: Request<Incoming>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Response<Full<bytes::Bytes>>> {
     let is_upgrade =
         header_has(&request, CONNECTION, "upgrade") && header_has(&request, UPGRADE, "websocket");
     let key = request.headers().get(SEC_WEBSOCKET_KEY).cloned();

@@ -45,7 +45,7 @@ pub(super) fn token_of(request: &Request<Incoming>) -> Option<String> {
             .find(|(k, _)| k == "token")
             .map(|(_, v)| v.into_owned())
     });
-    from_query.or_else(|| crate::http::bearer(request.headers()).map(str::to_owned))
+    from_query.or_else(|| crate::auth::bearer(request.headers()).map(str::to_owned))
 }
 
 /// Who a socket is, once admitted, and the room that admitted it.

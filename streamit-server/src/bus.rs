@@ -124,9 +124,23 @@ impl Lease {
             fence,
         }
     }
+}
 
-    pub(crate) fn key(&self) -> &LeaseKey {
-        &self.key
+/// Who holds a lease, and under which grant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Holder {
+    pub(crate) name: String,
+    pub(crate) fence: u64,
+}
+
+impl Holder {
+    /// Reads a lease's value, `holder|fence`.
+    fn parse(token: &str) -> Option<Self> {
+        let (name, fence) = token.rsplit_once('|')?;
+        Some(Self {
+            name: name.to_owned(),
+            fence: fence.parse().ok()?,
+        })
     }
 }
 
@@ -191,8 +205,8 @@ pub(crate) trait Bus: Send + Sync + 'static {
     /// Gives the lease up, if it is still this grant.
     fn release<'a>(&'a self, lease: &'a Lease) -> BoxFuture<'a, Result<()>>;
 
-    /// Who holds `key` now.
-    fn holder<'a>(&'a self, key: &'a LeaseKey) -> BoxFuture<'a, Result<Option<String>>>;
+    /// Who holds `key` now, with the grant's fence.
+    fn holder<'a>(&'a self, key: &'a LeaseKey) -> BoxFuture<'a, Result<Option<Holder>>>;
 
     /// Publishes only while `lease` holds, in one atomic step; `false` (nothing published)
     /// when it was lost.

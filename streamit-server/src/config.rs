@@ -215,6 +215,18 @@ pub struct Config {
     /// Every Redis key and channel starts with this, so several clusters can share one Redis.
     #[arg(long, env = "STREAMIT_REDIS_PREFIX", default_value = "streamit")]
     pub redis_prefix: String,
+    /// This node's name in logs and in Redis, unique in the cluster. Default: the host name and
+    /// the process id.
+    #[arg(long, env = "STREAMIT_NODE_ID")]
+    pub node_id: Option<String>,
+    /// With Redis: how long a node owns a room it stopped renewing, in ms. When a node dies,
+    /// another takes its rooms over after at most this long.
+    #[arg(long, env = "STREAMIT_ROOM_LEASE_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(300..))]
+    pub room_lease_ms: u64,
+    /// With Redis: how long a node counts as alive after it stopped renewing, in ms. When a
+    /// node dies, its sockets leave their rooms after at most about this long.
+    #[arg(long, env = "STREAMIT_NODE_LEASE_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(300..))]
+    pub node_lease_ms: u64,
     /// Log filter: a level (`info`) or directives (`streamit_server=debug,info`). Without it,
     /// `RUST_LOG`, else `info`.
     #[arg(long, env = "STREAMIT_LOG")]
@@ -238,6 +250,18 @@ impl Config {
 
     pub(crate) fn refresh_ttl(&self) -> Duration {
         Duration::from_secs(self.refresh_ttl_days * 24 * 60 * 60)
+    }
+
+    /// `--node-id`, or the host name and the process id.
+    pub(crate) fn node_id(&self) -> String {
+        self.node_id.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|name| name.trim().to_owned())
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(|| "node".to_owned());
+            format!("{host}-{}", std::process::id())
+        })
     }
 
     pub(crate) fn shutdown_grace(&self) -> Duration {
@@ -266,6 +290,9 @@ impl fmt::Debug for Config {
             .field("sync_threshold_ms", &self.sync_threshold_ms)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_prefix", &self.redis_prefix)
+            .field("node_id", &self.node_id)
+            .field("room_lease_ms", &self.room_lease_ms)
+            .field("node_lease_ms", &self.node_lease_ms)
             .field("rate_limits", &self.rate_limits)
             .field("logins_per_ip_per_minute", &self.logins_per_ip_per_minute)
             .field(

@@ -44,6 +44,11 @@ impl Notices {
         }
     }
 
+    /// The bus notices travel on, which the rest of the real-time side shares.
+    pub(crate) fn bus(&self) -> &Arc<dyn Bus> {
+        &self.bus
+    }
+
     /// Tells every node; a failure is logged, not returned: the change is stored already.
     pub(crate) async fn send(&self, notice: Notice) {
         let encoded = match serde_json::to_vec(&notice) {

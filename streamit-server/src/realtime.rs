@@ -16,7 +16,10 @@
 
 mod chat_rules;
 mod closing;
+mod cluster;
+mod follower;
 mod handshake;
+mod orphans;
 mod persist;
 mod playback;
 mod quota;
@@ -30,18 +33,21 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use streamit_protocol::v1::RoomCode;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Auth;
-use crate::bus;
+use crate::bus::{self, Lease};
 use crate::config::{Config, Switch};
 use crate::metrics::Metrics;
 use crate::notices::{Listener, Notice, Notices};
 use crate::store::Store;
+use cluster::{Cluster, NodeTag};
 pub(crate) use handshake::upgrade;
 use room::Command;
 use roster::Roster;
@@ -49,13 +55,26 @@ use roster::Roster;
 /// Commands a room may have queued before senders wait.
 const ROOM_QUEUE: usize = 4096;
 
-/// A socket's id within this process, for logs and for the room's bookkeeping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct ConnId(u64);
+/// A socket's id across the cluster: the node that serves it and its number there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub(crate) struct ConnId {
+    node: NodeTag,
+    n: u64,
+}
+
+impl ConnId {
+    pub(crate) const fn new(node: NodeTag, n: u64) -> Self {
+        Self { node, n }
+    }
+
+    pub(crate) const fn node(self) -> NodeTag {
+        self.node
+    }
+}
 
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "c{}", self.0)
+        write!(f, "c{}@{}", self.n, self.node)
     }
 }
 
@@ -72,6 +91,7 @@ pub(crate) struct Shared {
     flood_limits: bool,
     sockets: quota::SocketQuota,
     next_conn: AtomicU64,
+    cluster: Cluster,
 }
 
 /// The live rooms of this node. A std mutex: the sections are tiny and never await.
@@ -162,6 +182,15 @@ impl Realtime {
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
+        let cluster = Cluster {
+            bus: Arc::clone(notices.bus()),
+            prefix: config.redis_prefix.clone(),
+            node: NodeTag::random(),
+            node_id: config.node_id(),
+            room_lease: Duration::from_millis(config.room_lease_ms),
+            node_lease: Duration::from_millis(config.node_lease_ms),
+        };
+        let node_lease = hold_node_lease(&cluster, &shutdown).await;
         let shared = Arc::new(Shared {
             store,
             auth,
@@ -180,7 +209,14 @@ impl Realtime {
                 Switch::Off => quota::SocketQuota::new(None, None),
             },
             next_conn: AtomicU64::new(1),
+            cluster,
         });
+        shared
+            .tasks
+            .spawn(keep_node_lease(Arc::clone(&shared), node_lease));
+        if config.redis_url.is_some() {
+            shared.tasks.spawn(orphans::sweep(Arc::clone(&shared)));
+        }
         let listener = notices.listen().await;
         shared
             .tasks
@@ -189,8 +225,67 @@ impl Realtime {
     }
 }
 
+/// This node's lease, once granted: without one, owners elsewhere would drop this node's
+/// sockets as those of a dead node. Waits (retrying) while the bus cannot grant it.
+async fn hold_node_lease(cluster: &Cluster, shutdown: &CancellationToken) -> Option<Lease> {
+    let key = cluster.node_lease_key(cluster.node);
+    loop {
+        match cluster
+            .bus
+            .acquire(&key, &cluster.holder(), cluster.node_lease)
+            .await
+        {
+            Ok(Some(lease)) => return Some(lease),
+            Ok(None) => tracing::error!(node = %cluster.node, "this node's lease is taken"),
+            Err(error) => tracing::warn!(%error, "cannot take this node's lease yet; retrying"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return None,
+            () = tokio::time::sleep(LISTEN_RETRY) => {}
+        }
+    }
+}
+
+/// Renews this node's lease for as long as the node runs. Once it is lost (the node froze or
+/// was cut off past it), owners elsewhere may already have dropped this node's sockets, so
+/// every room here lets go of them, and the node takes a new lease.
+async fn keep_node_lease(shared: Arc<Shared>, mut lease: Option<Lease>) {
+    let cluster = &shared.cluster;
+    let mut renew = tokio::time::interval(cluster.node_lease / 3);
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_renewed = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            () = shared.shutdown.cancelled() => break,
+            _ = renew.tick() => {}
+        }
+        let Some(held) = &lease else { break };
+        match cluster.bus.renew(held, cluster.node_lease).await {
+            Ok(true) => {
+                last_renewed = tokio::time::Instant::now();
+                continue;
+            }
+            Ok(false) => {}
+            Err(error) if last_renewed.elapsed() < cluster.node_lease => {
+                tracing::warn!(%error, "renewing this node's lease failed; retrying");
+                continue;
+            }
+            Err(error) => tracing::error!(%error, "renewing this node's lease failed"),
+        }
+        tracing::error!(node = %cluster.node, "this node's lease was lost; its rooms let go");
+        for room in shared.registry.all() {
+            room.send(Command::LetGo).await;
+        }
+        lease = hold_node_lease(cluster, &shared.shutdown).await;
+        last_renewed = tokio::time::Instant::now();
+    }
+    if let Some(held) = lease {
+        let _ = cluster.bus.release(&held).await;
+    }
+}
+
 /// How long to wait before listening again after the bus failed.
-const LISTEN_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
 /// Hands every notice to the live room it is about, on this node, until shutdown.
 async fn hear(shared: Arc<Shared>, notices: Notices, first: bus::Result<Listener>) {

@@ -91,18 +91,22 @@ pub async fn run(
     )
     .await
     .map_err(|e| database_error(&url, e))?;
-    // No socket survived the last stop: rooms whose host was live get their grace from now.
-    let deadline = lifecycle::grace_deadline(crate::clock::now_ms(), config.grace_seconds);
-    let in_grace = app
-        .store
-        .recover_after_restart(deadline)
-        .await
-        .map_err(|e| database_error(&url, e))?;
-    if !in_grace.is_empty() {
-        tracing::info!(
-            rooms = in_grace.len(),
-            "rooms live in the last run are in grace"
-        );
+    // Alone, this node owned every room: no socket survived the last stop, so rooms whose
+    // host was live get their grace from now. With other nodes, rooms whose node died are
+    // found by the orphan sweep instead; the others are in good hands.
+    if config.redis_url.is_none() {
+        let deadline = lifecycle::grace_deadline(crate::clock::now_ms(), config.grace_seconds);
+        let in_grace = app
+            .store
+            .recover_after_restart(deadline)
+            .await
+            .map_err(|e| database_error(&url, e))?;
+        if !in_grace.is_empty() {
+            tracing::info!(
+                rooms = in_grace.len(),
+                "rooms live in the last run are in grace"
+            );
+        }
     }
     let app = Arc::new(app);
     let sweeper = grace::sweep(app.store.clone(), app.notices.clone(), shutdown.clone());

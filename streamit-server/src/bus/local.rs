@@ -10,11 +10,10 @@ use futures_util::future::{self, BoxFuture};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{Bus, Health, Lease, LeaseKey, Result, Subscription, Topic, deliver};
+use super::{Bus, Health, Holder, Lease, LeaseKey, Result, Subscription, Topic, deliver};
 
 /// A grant, until it runs out.
 struct Granted {
-    holder: String,
     token: String,
     until: Instant,
 }
@@ -92,7 +91,6 @@ impl Bus for Local {
             *fence += 1;
             let lease = Lease::new(key.clone(), holder, *fence);
             let granted = Granted {
-                holder: holder.to_owned(),
                 token: lease.token.clone(),
                 until: Instant::now() + ttl,
             };
@@ -125,10 +123,10 @@ impl Bus for Local {
         Box::pin(future::ready(Ok(())))
     }
 
-    fn holder<'a>(&'a self, key: &'a LeaseKey) -> BoxFuture<'a, Result<Option<String>>> {
+    fn holder<'a>(&'a self, key: &'a LeaseKey) -> BoxFuture<'a, Result<Option<Holder>>> {
         let holder = lock(&self.leases)
             .current(key)
-            .map(|granted| granted.holder.clone());
+            .and_then(|granted| Holder::parse(&granted.token));
         Box::pin(future::ready(Ok(holder)))
     }
 

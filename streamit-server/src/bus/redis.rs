@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Bus, Error, Health, Lease, LeaseKey, Result, Subscription, Topic, deliver};
+use super::{Bus, Error, Health, Holder, Lease, LeaseKey, Result, Subscription, Topic, deliver};
 
 /// The longest wait for a connection or a command before it counts as failed.
 const TIMEOUT: Duration = Duration::from_secs(3);
@@ -216,14 +216,11 @@ impl Bus for Redis {
         })
     }
 
-    fn holder<'a>(&'a self, key: &'a LeaseKey) -> BoxFuture<'a, Result<Option<String>>> {
+    fn holder<'a>(&'a self, key: &'a LeaseKey) -> BoxFuture<'a, Result<Option<Holder>>> {
         let mut commands = self.commands.clone();
         Box::pin(async move {
             let value: Option<String> = commands.get(key.as_str()).await?;
-            Ok(value.map(|token| match token.rsplit_once('|') {
-                Some((holder, _fence)) => holder.to_owned(),
-                None => token,
-            }))
+            Ok(value.as_deref().and_then(Holder::parse))
         })
     }
 

@@ -40,7 +40,11 @@ async fn a_lease_has_one_holder_at_a_time(bus: &dyn Bus, prefix: &str) {
     let ttl = Duration::from_secs(30);
     let first = bus.acquire(&key, "node-a", ttl).await.unwrap().unwrap();
     assert!(bus.acquire(&key, "node-b", ttl).await.unwrap().is_none());
-    assert_eq!(bus.holder(&key).await.unwrap().as_deref(), Some("node-a"));
+    let holder = bus.holder(&key).await.unwrap().unwrap();
+    assert_eq!(
+        (holder.name.as_str(), holder.fence),
+        ("node-a", first.fence)
+    );
     assert!(bus.renew(&first, ttl).await.unwrap());
     bus.release(&first).await.unwrap();
     assert_eq!(bus.holder(&key).await.unwrap(), None);
@@ -52,8 +56,8 @@ async fn a_lease_has_one_holder_at_a_time(bus: &dyn Bus, prefix: &str) {
     );
     bus.release(&first).await.unwrap();
     assert_eq!(
-        bus.holder(&key).await.unwrap().as_deref(),
-        Some("node-b"),
+        bus.holder(&key).await.unwrap().map(|h| h.name),
+        Some("node-b".to_owned()),
         "releasing an old grant leaves the new one alone"
     );
     bus.release(&second).await.unwrap();

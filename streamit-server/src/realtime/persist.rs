@@ -25,12 +25,22 @@ const PLAYBACK_EVERY: Duration = Duration::from_millis(20);
 /// Lines that may wait for the store before the room waits too.
 const CHAT_BACKLOG: usize = 1024;
 
+/// How the persister ends.
+enum Finish {
+    /// Writes the room's last playback and presence, settling the counters' ceilings when
+    /// given them.
+    Settle(Option<(u64, u64)>),
+    /// Writes only the chat still waiting: the room changed hands, and its playback and
+    /// presence are the new owner's to write now.
+    Abandon,
+}
+
 /// The room's side of its persister.
 pub(crate) struct Persister {
     playback: watch::Sender<(Playback, u64)>,
     presence: watch::Sender<(u32, bool)>,
     chat: mpsc::Sender<ChatMessage>,
-    stop: oneshot::Sender<Option<(u64, u64)>>,
+    stop: oneshot::Sender<Finish>,
     task: JoinHandle<()>,
 }
 
@@ -42,7 +52,7 @@ struct Inputs {
     playback: watch::Receiver<(Playback, u64)>,
     presence: watch::Receiver<(u32, bool)>,
     chat: mpsc::Receiver<ChatMessage>,
-    stop: oneshot::Receiver<Option<(u64, u64)>>,
+    stop: oneshot::Receiver<Finish>,
 }
 
 impl Persister {
@@ -101,7 +111,16 @@ impl Persister {
     /// the values used, so the next task continues without a gap.
     pub(crate) async fn finish(self, settle: (u64, u64), playback: Playback, seq: u64) {
         self.playback.send_replace((playback, seq));
-        let _ = self.stop.send(Some(settle));
+        let _ = self.stop.send(Finish::Settle(Some(settle)));
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "room persister failed");
+        }
+    }
+
+    /// Writes the chat lines still waiting (they were broadcast: they must not be lost), and
+    /// nothing else, then stops.
+    pub(crate) async fn abandon(self) {
+        let _ = self.stop.send(Finish::Abandon);
         if let Err(error) = self.task.await {
             tracing::error!(%error, "room persister failed");
         }
@@ -117,9 +136,9 @@ async fn run(mut inputs: Inputs) {
     // Closed for PLAYBACK_EVERY after each playback write; changes meanwhile coalesce.
     let playback_gate = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(playback_gate);
-    let settle = loop {
+    let finish = loop {
         tokio::select! {
-            settle = &mut inputs.stop => break settle.unwrap_or(None),
+            finish = &mut inputs.stop => break finish.unwrap_or(Finish::Settle(None)),
             Ok(()) = inputs.playback.changed(), if playback_gate.is_elapsed() => {
                 let (state, seq) = *inputs.playback.borrow_and_update();
                 save_playback(&inputs, &state, seq, None).await;
@@ -133,7 +152,7 @@ async fn run(mut inputs: Inputs) {
                 }
             }
             received = inputs.chat.recv_many(&mut lines, CHAT_BATCH) => {
-                if received == 0 { break None; }
+                if received == 0 { break Finish::Settle(None); }
                 save_chat(&inputs, &lines).await;
                 lines.clear();
             }
@@ -143,6 +162,9 @@ async fn run(mut inputs: Inputs) {
         lines.push(line);
     }
     save_chat(&inputs, &lines).await;
+    let Finish::Settle(settle) = finish else {
+        return;
+    };
     let (state, seq) = *inputs.playback.borrow();
     save_playback(&inputs, &state, seq, settle).await;
     let (viewers, host) = *inputs.presence.borrow();

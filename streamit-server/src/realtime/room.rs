@@ -9,14 +9,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use streamit_protocol::v1::{
     CHAT_HISTORY_IN_SNAPSHOT, ClientMessage, CloseCode, LeaveReason, Participant, RoomCode,
     Seconds, ServerEvent, UserRef,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::cluster::{FromOwner, NodeTag, ToOwner};
+use super::follower;
 use super::persist::Persister;
 use super::room_core::{
     Answer, COUNTER_BLOCK, Effect, Input, Joining, Loaded, Persist, ProgressReport, Query,
@@ -25,6 +29,7 @@ use super::room_core::{
 use super::writer::{self, Delivery, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
 use crate::audit;
+use crate::bus::{Bus, Lease, Topic};
 use crate::clock::now_ms;
 use crate::lifecycle;
 use crate::progress;
@@ -49,6 +54,9 @@ pub(crate) enum Command {
     CloseLogin(Uuid),
     /// Someone asked to join this `APPROVAL` room (told to the host only).
     JoinRequested(UserRef),
+    /// This node lost its own lease: owners elsewhere may have dropped its sockets, so the
+    /// room lets go of them all (1012: they reconnect).
+    LetGo,
 }
 
 /// A socket asking to join, with what the handshake already read from the store.
@@ -84,6 +92,14 @@ struct LiveRoom {
     /// The core's effects being carried out; kept to reuse its allocation.
     effects: Vec<Effect>,
     persister: Persister,
+    /// This node's grant to own the room.
+    lease: Lease,
+    /// Sockets in the room on other nodes, per node: while there are any, the room's frames
+    /// go out on the bus too.
+    remote: HashMap<NodeTag, usize>,
+    relay: Option<Relay>,
+    /// Cancelled when the relay finds the lease lost.
+    lost: CancellationToken,
 }
 
 /// Why the loop ended.
@@ -92,9 +108,20 @@ enum Stop {
     Idle,
     /// The room closed for good.
     Closed,
-    /// The server is shutting down.
+    /// The server is shutting down, or this node lets go of its rooms.
     Shutdown,
+    /// The room's lease was lost: another node may own the room already.
+    Lost,
 }
+
+/// The task that publishes the owner's frames for other nodes.
+struct Relay {
+    frames: mpsc::Sender<Bytes>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Frames the relay may hold before the room waits for the bus.
+const RELAY_BACKLOG: usize = 4096;
 
 impl LiveRoom {
     /// Loads the room and reserves a block of `seq` and `version` values.
@@ -102,6 +129,7 @@ impl LiveRoom {
         shared: Arc<Shared>,
         code: RoomCode,
         handle: RoomHandle,
+        lease: Lease,
     ) -> store::Result<Option<Self>> {
         let Some(record) = shared.store.room(code).await? else {
             return Ok(None);
@@ -150,6 +178,10 @@ impl LiveRoom {
             joining: HashMap::new(),
             effects: Vec::new(),
             persister,
+            lease,
+            remote: HashMap::new(),
+            relay: None,
+            lost: CancellationToken::new(),
         }))
     }
 
@@ -187,13 +219,91 @@ impl LiveRoom {
             Command::Expired => Input::Expired,
             Command::CloseLogin(login_id) => Input::CloseLogin(login_id),
             Command::JoinRequested(user) => Input::JoinRequested(user),
+            Command::LetGo => return Some(Stop::Shutdown),
         };
         self.drive(input).await;
+        self.stop_due()
+    }
+
+    /// Handles a command a follower node sent for one of its sockets.
+    async fn handle_remote(&mut self, command: ToOwner) -> Option<Stop> {
+        let input = match command {
+            ToOwner::Join {
+                conn,
+                user,
+                login_id,
+                muted_until_ms,
+                participants,
+            } => Input::Join(Joining {
+                conn,
+                user,
+                login_id,
+                muted_until_ms,
+                participants: participants.into(),
+            }),
+            ToOwner::Leave { conn, reason } => Input::Leave { conn, reason },
+            ToOwner::Client { conn, frame } => match ClientMessage::decode(&frame) {
+                Ok(message) => Input::Client { conn, message },
+                Err(error) => {
+                    tracing::warn!(%conn, %error, "a relayed frame does not decode");
+                    return None;
+                }
+            },
+        };
+        self.drive(input).await;
+        self.stop_due()
+    }
+
+    fn stop_due(&self) -> Option<Stop> {
         if self.core.state().is_closed() {
             Some(Stop::Closed)
         } else {
             self.core.is_empty().then_some(Stop::Idle)
         }
+    }
+
+    /// Drops the sockets of nodes that stopped renewing their lease.
+    async fn check_nodes(&mut self) {
+        let nodes: Vec<NodeTag> = self.remote.keys().copied().collect();
+        for node in nodes {
+            let key = self.shared.cluster.node_lease_key(node);
+            if let Ok(None) = self.shared.cluster.bus.holder(&key).await {
+                tracing::warn!(room = %self.code, %node, "a node is gone; its sockets leave");
+                self.remote.remove(&node);
+                self.drive(Input::NodeGone(node)).await;
+            }
+        }
+    }
+
+    /// Sends a frame to the room's other nodes, in order, fenced by this node's lease.
+    async fn relay(&mut self, what: FromOwner, frame: &[u8]) {
+        let Some(message) = what.encode(self.lease.fence, frame) else {
+            return;
+        };
+        let relay = self.relay.get_or_insert_with(|| {
+            let (sender, frames) = mpsc::channel(RELAY_BACKLOG);
+            let cluster = &self.shared.cluster;
+            let topic = cluster.frames_topic(self.code);
+            let task = relay(
+                Arc::clone(&cluster.bus),
+                self.lease.clone(),
+                topic,
+                frames,
+                self.lost.clone(),
+            );
+            Relay {
+                frames: sender,
+                task: self.shared.tasks.spawn(task),
+            }
+        });
+        if relay.frames.send(message).await.is_err() {
+            self.lost.cancel();
+        }
+    }
+
+    /// Whether `conn` is served by another node.
+    fn is_remote(&self, conn: ConnId) -> bool {
+        conn.node() != self.shared.cluster.node
     }
 
     /// Feeds one input to the core, answering its questions, until it is done with it.
@@ -231,6 +341,9 @@ impl LiveRoom {
                     }
                 }
                 self.shared.metrics.broadcast(delivered);
+                if !self.remote.is_empty() {
+                    self.relay(FromOwner::Broadcast, frame.as_bytes()).await;
+                }
             }
             Effect::Reply {
                 conn,
@@ -239,10 +352,20 @@ impl LiveRoom {
             } => {
                 if let Some(writer) = self.sockets.get(&conn) {
                     writer.send(reply_frame(reference, event));
+                } else if self.is_remote(conn) {
+                    let frame = reply_frame(reference, event);
+                    self.relay(FromOwner::Reply { conn }, frame.as_bytes())
+                        .await;
                 }
             }
             Effect::Admit { conn, snapshot } => {
                 let Some(joiner) = self.joining.remove(&conn) else {
+                    if self.is_remote(conn) {
+                        *self.remote.entry(conn.node()).or_default() += 1;
+                        let frame = reply_frame(None, ServerEvent::RoomSnapshot(snapshot));
+                        self.relay(FromOwner::Admit { conn }, frame.as_bytes())
+                            .await;
+                    }
                     return;
                 };
                 joiner
@@ -255,7 +378,18 @@ impl LiveRoom {
             Effect::Refuse { conn, close } => {
                 if let Some(joiner) = self.joining.remove(&conn) {
                     let _ = joiner.admitted.send(Err(close));
+                } else if self.is_remote(conn) {
+                    self.relay(FromOwner::Refuse { conn, close }, b"").await;
                 }
+            }
+            Effect::Detach { conn, close } if self.is_remote(conn) => {
+                if let Some(count) = self.remote.get_mut(&conn.node()) {
+                    *count -= 1;
+                    if *count == 0 {
+                        self.remote.remove(&conn.node());
+                    }
+                }
+                self.relay(FromOwner::Detach { conn, close }, b"").await;
             }
             Effect::Detach { conn, close } => self.detach(conn, close),
             Effect::Persist(Persist::Playback { playback, seq }) => {
@@ -394,39 +528,119 @@ impl LiveRoom {
     }
 }
 
-/// The room task: loads the room, serves commands until it is idle, closed or the server
-/// stops, flushes the store, and only then steps aside, handing queued joins to a fresh task
-/// (which so loads what this one wrote).
+/// Attempts at taking the room's lease, or finding who holds it, before giving up.
+const LEASE_ATTEMPTS: usize = 5;
+
+/// The room task: owns the room when this node can take its lease, and otherwise follows its
+/// owner (see `follower`). An owner loads the room, serves commands until it is idle, closed,
+/// lost or the server stops, flushes the store, and only then steps aside, handing queued
+/// joins to a fresh task (which so loads what this one wrote).
 #[tracing::instrument(skip(shared, handle, commands), fields(room = %code))]
 pub(super) async fn run(
     shared: Arc<Shared>,
     code: RoomCode,
     handle: RoomHandle,
-    mut commands: mpsc::Receiver<Command>,
+    commands: mpsc::Receiver<Command>,
 ) {
     let id = handle.id;
-    let mut room = match LiveRoom::load(Arc::clone(&shared), code, handle).await {
-        Ok(Some(room)) => room,
+    let cluster = &shared.cluster;
+    let key = cluster.room_lease_key(code);
+    for _ in 0..LEASE_ATTEMPTS {
+        let acquired = cluster
+            .bus
+            .acquire(&key, &cluster.holder(), cluster.room_lease)
+            .await;
+        match acquired {
+            Ok(Some(lease)) => return own(shared, code, handle, commands, lease).await,
+            Ok(None) => match cluster.bus.holder(&key).await {
+                Ok(Some(owner)) => {
+                    return follower::run(shared, code, handle, commands, owner).await;
+                }
+                Ok(None) => continue,
+                Err(error) => tracing::error!(%error, "finding the room's owner failed"),
+            },
+            Err(error) => tracing::error!(%error, "taking the room's lease failed"),
+        }
+        break;
+    }
+    let refusal = Some(CloseCode::ServiceRestart);
+    settle_joins(&shared, code, id, commands, refusal).await;
+}
+
+/// Serves the room as its owner, holding `lease`.
+async fn own(
+    shared: Arc<Shared>,
+    code: RoomCode,
+    handle: RoomHandle,
+    mut commands: mpsc::Receiver<Command>,
+    lease: Lease,
+) {
+    let id = handle.id;
+    let cluster = shared.cluster.clone();
+    let loaded = match cluster.bus.subscribe(&cluster.commands_topic(code)).await {
+        Ok(remote) => LiveRoom::load(Arc::clone(&shared), code, handle, lease.clone())
+            .await
+            .map(|room| room.map(|room| (room, remote))),
+        Err(error) => {
+            tracing::error!(%error, "listening for the room's commands failed");
+            let _ = cluster.bus.release(&lease).await;
+            return settle_joins(&shared, code, id, commands, Some(CloseCode::ServiceRestart))
+                .await;
+        }
+    };
+    let (mut room, mut remote) = match loaded {
+        Ok(Some(loaded)) => loaded,
         Ok(None) => {
-            let refusal = Some(CloseCode::RoomNotFound);
-            return settle_joins(&shared, code, id, commands, refusal).await;
+            let _ = cluster.bus.release(&lease).await;
+            return settle_joins(&shared, code, id, commands, Some(CloseCode::RoomNotFound)).await;
         }
         Err(error) => {
             tracing::error!(%error, "loading the room failed");
-            let refusal = Some(CloseCode::InternalError);
-            return settle_joins(&shared, code, id, commands, refusal).await;
+            let _ = cluster.bus.release(&lease).await;
+            return settle_joins(&shared, code, id, commands, Some(CloseCode::InternalError)).await;
         }
     };
+    tracing::debug!(fence = lease.fence, "owning the room");
     let _live = shared.metrics.room_live();
+    room.drive(Input::Start).await;
     let mut prune = tokio::time::interval(std::time::Duration::from_secs(30));
+    let mut renew = tokio::time::interval(cluster.room_lease / 3);
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut nodes = tokio::time::interval(cluster.node_lease / 2);
+    nodes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut renewed = tokio::time::Instant::now();
+    let lost = room.lost.clone();
     let stop = loop {
         tokio::select! {
             biased;
             () = shared.shutdown.cancelled() => break Stop::Shutdown,
+            () = lost.cancelled() => break Stop::Lost,
             command = commands.recv() => match command {
                 Some(command) => if let Some(stop) = room.handle(command).await { break stop },
                 None => break Stop::Idle,
             },
+            message = remote.next() => match message.as_deref().map(ToOwner::decode) {
+                Some(Some(command)) => {
+                    if let Some(stop) = room.handle_remote(command).await { break stop }
+                }
+                Some(None) => {}
+                None => break Stop::Lost,
+            },
+            _ = renew.tick() => match cluster.bus.renew(&room.lease, cluster.room_lease).await {
+                Ok(true) => renewed = tokio::time::Instant::now(),
+                Ok(false) => break Stop::Lost,
+                Err(error) if renewed.elapsed() < cluster.room_lease => {
+                    tracing::warn!(%error, "renewing the room's lease failed; retrying");
+                }
+                Err(error) => {
+                    tracing::error!(%error, "the room's lease could not be renewed in time");
+                    break Stop::Lost;
+                }
+            },
+            _ = nodes.tick(), if !room.remote.is_empty() => {
+                room.check_nodes().await;
+                if let Some(stop) = room.stop_due() { break stop }
+            }
             _ = prune.tick() => room.drive(Input::Tick).await,
         }
     };
@@ -435,6 +649,18 @@ pub(super) async fn run(
         Stop::Idle if shared.shutdown.is_cancelled() => Stop::Shutdown,
         other => other,
     };
+    drop(remote);
+    if let Stop::Lost = stop {
+        tracing::warn!(
+            fence = room.lease.fence,
+            "the room's lease was lost; letting go"
+        );
+        for (_, writer) in room.sockets.drain() {
+            writer.close(CloseCode::ServiceRestart);
+        }
+        room.persister.abandon().await;
+        return settle_joins(&shared, code, id, commands, None).await;
+    }
     if let Stop::Shutdown = stop {
         room.core.shut_down();
         room.carry_out().await;
@@ -443,17 +669,54 @@ pub(super) async fn run(
     // without a gap; it is safe on any stop, since it leaves alone a block a newer task took.
     let (playback, seq, ceilings) = room.core.settlement();
     room.persister.finish(ceilings, playback, seq).await;
+    // The relay's frames go out before the lease does: the next owner's come after them.
+    if let Some(Relay { frames, task }) = room.relay.take() {
+        drop(frames);
+        let _ = task.await;
+    }
+    if let Err(error) = cluster.bus.release(&room.lease).await {
+        tracing::warn!(%error, "releasing the room's lease failed; it runs out instead");
+    }
     let refusal = match stop {
         Stop::Shutdown => Some(CloseCode::ServiceRestart),
         Stop::Closed => Some(CloseCode::RoomClosed),
-        Stop::Idle => None,
+        Stop::Idle | Stop::Lost => None,
     };
     settle_joins(&shared, code, id, commands, refusal).await;
 }
 
+/// Publishes the owner's frames for the other nodes, one after another so they keep their
+/// order; stops (cancelling `lost`) once the lease no longer holds or the bus fails.
+async fn relay(
+    bus: Arc<dyn Bus>,
+    lease: Lease,
+    topic: Topic,
+    mut frames: mpsc::Receiver<Bytes>,
+    lost: CancellationToken,
+) {
+    while let Some(frame) = frames.recv().await {
+        match bus.publish_fenced(&lease, &topic, frame).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    fence = lease.fence,
+                    "the room's lease is another node's now"
+                );
+                lost.cancel();
+                return;
+            }
+            Err(error) => {
+                tracing::error!(%error, "relaying the room's frames failed");
+                lost.cancel();
+                return;
+            }
+        }
+    }
+}
+
 /// Takes the ended task out of the registry and answers the joins that raced its end: refused
 /// with `refusal`, or, when the room only went idle, handed to a fresh task.
-async fn settle_joins(
+pub(super) async fn settle_joins(
     shared: &Arc<Shared>,
     code: RoomCode,
     id: u64,

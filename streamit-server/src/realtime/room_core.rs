@@ -29,6 +29,7 @@ use uuid::Uuid;
 
 use super::ConnId;
 use super::chat_rules::ChatGuard;
+use super::cluster::NodeTag;
 use crate::lifecycle::{self, Event};
 
 /// How far ahead of use the store's `seq` and `version` ceilings are kept.
@@ -62,6 +63,11 @@ pub(crate) enum Input {
     JoinRequested(UserRef),
     /// Time passes: forget what no rule needs any more.
     Tick,
+    /// The room was just loaded here. A room loaded `LIVE` lost its owner without a goodbye
+    /// (its node died or was cut off): its host is not connected here, so grace starts.
+    Start,
+    /// A node stopped renewing its lease: its sockets are gone, as if they timed out.
+    NodeGone(NodeTag),
 }
 
 /// A socket asking to join, with what the handshake already read from the store.
@@ -280,7 +286,7 @@ impl RoomCore {
                 None
             }
             Input::CloseLogin(login_id) => self.drop_sockets(
-                |socket| socket.login_id == login_id,
+                |_, socket| socket.login_id == login_id,
                 CloseCode::Unauthorized,
                 LeaveReason::Left,
                 now_ms,
@@ -293,6 +299,13 @@ impl RoomCore {
                 self.guards.retain(|_, guard| !guard.is_idle(now_ms));
                 None
             }
+            Input::Start => self.start_grace_unless_hosted(now_ms),
+            Input::NodeGone(node) => self.drop_sockets(
+                |conn, _| conn.node() == node,
+                CloseCode::GoingAway,
+                LeaveReason::Timeout,
+                now_ms,
+            ),
         }
     }
 
@@ -577,23 +590,31 @@ impl RoomCore {
             let left = UserLeft::new(user, reason, self.viewers());
             self.broadcast(ServerEvent::UserLeft(left), now_ms);
         }
-        if self.is_host(user_id) && self.room.state == RoomState::Live {
-            let deadline_ms = lifecycle::grace_deadline(now_ms, self.settings.grace_seconds);
-            return self.transition(
-                Event::HostLeft,
-                Some(deadline_ms),
-                Step::Grace { deadline_ms },
-            );
+        if self.is_host(user_id) {
+            return self.start_grace_unless_hosted(now_ms);
         }
         None
     }
 
+    /// A live room whose host has no socket here goes into grace.
+    fn start_grace_unless_hosted(&mut self, now_ms: u64) -> Option<Ask> {
+        if self.room.state != RoomState::Live || self.online.contains_key(&self.room.host.id) {
+            return None;
+        }
+        let deadline_ms = lifecycle::grace_deadline(now_ms, self.settings.grace_seconds);
+        self.transition(
+            Event::HostLeft,
+            Some(deadline_ms),
+            Step::Grace { deadline_ms },
+        )
+    }
+
     /// Closes every socket `which` picks with `close` and has it leave with `reason` (a user's
-    /// last socket announces `USER_LEFT`). Only the host's sockets can start grace, and no
-    /// rule drops those, so nothing here waits on the store.
+    /// last socket announces `USER_LEFT`). Only the host's last socket can start grace, so at
+    /// most one of them waits on the store.
     fn drop_sockets(
         &mut self,
-        which: impl Fn(&Socket) -> bool,
+        which: impl Fn(ConnId, &Socket) -> bool,
         close: CloseCode,
         reason: LeaveReason,
         now_ms: u64,
@@ -601,7 +622,7 @@ impl RoomCore {
         let mut conns: Vec<ConnId> = self
             .sockets
             .iter()
-            .filter(|(_, socket)| which(socket))
+            .filter(|(conn, socket)| which(**conn, socket))
             .map(|(conn, _)| *conn)
             .collect();
         conns.sort_unstable();

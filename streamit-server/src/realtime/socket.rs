@@ -141,7 +141,10 @@ pub(super) async fn run(
     stream: Stream,
 ) {
     let _open = shared.metrics.socket_open();
-    let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
+    let conn = ConnId::new(
+        shared.cluster.node,
+        shared.next_conn.fetch_add(1, Ordering::Relaxed),
+    );
     tracing::Span::current().record("conn", tracing::field::display(conn));
     let (sink, mut stream) = stream.split();
     let (writer, outbox) = writer::channel(tracing::Span::current(), Arc::clone(&shared.metrics));

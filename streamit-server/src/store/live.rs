@@ -311,6 +311,35 @@ impl Store {
         Ok(codes)
     }
 
+    /// Every `LIVE` room, for the sweep that finds rooms whose owner node died.
+    pub(crate) async fn live_rooms(&self) -> Result<Vec<RoomCode>> {
+        let found = sqlx::query("SELECT code FROM rooms WHERE state = $1 ORDER BY code")
+            .bind(wire(RoomState::Live))
+            .fetch_all(&self.pool)
+            .await?;
+        found
+            .iter()
+            .map(|row| rows::get_room_code(row, "code"))
+            .collect()
+    }
+
+    /// A `LIVE` room whose owner node went without a word: nobody is connected to it any more,
+    /// so it goes into `GRACE` until `deadline_ms`, as after a restart. Returns whether it did
+    /// (a room no longer `LIVE` is left alone).
+    pub(crate) async fn orphaned(&self, code: RoomCode, deadline_ms: u64) -> Result<bool> {
+        let moved = sqlx::query(
+            "UPDATE rooms SET state = $2, grace_deadline_ms = $3, viewers = 0, \
+             host_connected = 0 WHERE code = $1 AND state = $4",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(wire(RoomState::Grace))
+        .bind(int(deadline_ms))
+        .bind(wire(RoomState::Live))
+        .execute(&self.pool)
+        .await?;
+        Ok(moved.rows_affected() == 1)
+    }
+
     /// `GRACE` rooms whose deadline has come (`<= now_ms`), earliest first, for the sweeper to
     /// expire; served by the `(state, grace_deadline_ms)` index.
     pub(crate) async fn rooms_past_deadline(&self, now_ms: u64) -> Result<Vec<RoomCode>> {

@@ -283,7 +283,7 @@ impl RoomCore {
                 };
                 self.audit(host, audited, Some(target));
                 self.broadcast(event, now_ms);
-                let of_target = |socket: &super::Socket| socket.user_id == target;
+                let of_target = |_, socket: &super::Socket| socket.user_id == target;
                 Ok(self.drop_sockets(of_target, close, reason, now_ms))
             }
             MemberAction::TransferHost => {

@@ -11,6 +11,7 @@ use streamit_protocol::v1::{
 use uuid::Uuid;
 
 use super::*;
+use crate::realtime::cluster::NodeTag;
 
 const NOW: u64 = 1_000_000;
 
@@ -22,7 +23,12 @@ fn user(name: &str) -> UserRef {
 }
 
 fn conn(n: u64) -> ConnId {
-    ConnId(n)
+    ConnId::new(NodeTag::fixed(0), n)
+}
+
+/// `c1` for socket 1.
+fn short(conn: ConnId) -> String {
+    format!("c{}", conn.n)
 }
 
 /// A room hosted by `host` in `state`, at `seq` 10 and playback version 1, chat on.
@@ -90,12 +96,16 @@ fn summary(core: &mut RoomCore) -> Vec<String> {
                 message.event.event_type()
             ),
             Effect::Reply { conn, event, .. } => match event {
-                ServerEvent::Error(error) => format!("reply {conn} ERROR {}", error.code.as_str()),
-                other => format!("reply {conn} {}", other.event_type()),
+                ServerEvent::Error(error) => {
+                    format!("reply {} ERROR {}", short(conn), error.code.as_str())
+                }
+                other => format!("reply {} {}", short(conn), other.event_type()),
             },
-            Effect::Admit { conn, snapshot } => format!("admit {conn} at {}", snapshot.seq),
-            Effect::Refuse { conn, close } => format!("refuse {conn} {}", close.as_u16()),
-            Effect::Detach { conn, close } => format!("detach {conn} {}", close.as_u16()),
+            Effect::Admit { conn, snapshot } => {
+                format!("admit {} at {}", short(conn), snapshot.seq)
+            }
+            Effect::Refuse { conn, close } => format!("refuse {} {}", short(conn), close.as_u16()),
+            Effect::Detach { conn, close } => format!("detach {} {}", short(conn), close.as_u16()),
             Effect::Persist(Persist::Playback { playback, seq }) => {
                 format!("persist playback v{} at {seq}", playback.version)
             }
@@ -768,4 +778,49 @@ fn progress_is_saved_only_once_there_is_media() {
     core.room.media =
         Some(serde_json::from_str(r#"{"provider":"vidking","kind":"movie","id":"550"}"#).unwrap());
     assert_eq!(apply(&mut core, client(1, report)), ["progress 1500"]);
+}
+
+#[test]
+fn a_room_loaded_live_without_its_host_goes_into_grace() {
+    let host = user("Host");
+    let mut core = room(&host, RoomState::Live);
+    let ask = core.apply(Input::Start, NOW);
+    assert_eq!(
+        answered(&mut core, ask, vec![Answer::Transitioned(true)]),
+        ["broadcast 11 HOST_DISCONNECTED"]
+    );
+    assert_eq!(core.state(), RoomState::Grace);
+    let mut created = room(&host, RoomState::Created);
+    assert_eq!(apply(&mut created, Input::Start), Vec::<String>::new());
+}
+
+#[test]
+fn the_sockets_of_a_node_that_died_leave_as_timed_out() {
+    let host = user("Host");
+    let ada = user("Ada");
+    let mut core = live_room(&host, &[]);
+    let elsewhere = ConnId::new(NodeTag::fixed(9), 1);
+    core.apply(
+        Input::Join(Joining {
+            conn: elsewhere,
+            user: ada.clone(),
+            login_id: Uuid::nil(),
+            muted_until_ms: None,
+            participants: approved(&[&ada]),
+        }),
+        NOW,
+    );
+    summary(&mut core);
+    assert_eq!(
+        apply(&mut core, Input::NodeGone(NodeTag::fixed(9))),
+        [
+            "detach c1 1001",
+            "persist presence 1 host=true",
+            "broadcast 13 USER_LEFT"
+        ]
+    );
+    assert!(
+        core.sockets.contains_key(&conn(1)),
+        "this node's sockets stay"
+    );
 }

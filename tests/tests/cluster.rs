@@ -1,0 +1,319 @@
+//! Several nodes on one PostgreSQL and one Redis: members on different nodes cannot tell.
+//! Each test starts its own cluster (a fresh database, its own Redis key prefix or server).
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use streamit_client::RoomEvent;
+use streamit_client::protocol::v1::{
+    ChatText, ClientEvent, ErrorCode, LeaveReason, PositionMs, PublicRoomsQuery, RoomState, Seek,
+    ServerEvent,
+};
+use streamit_e2e::{
+    Cluster, broadcast, eventually, join, next_event, on_node, open_room, skip_to, snapshot_of,
+};
+
+fn text(s: &str) -> ChatText {
+    ChatText::new(s).expect("a chat line")
+}
+
+/// Every broadcast a member reads until `until` picks one: `seq` and event type.
+async fn broadcasts_until(
+    events: &mut streamit_client::RoomEvents,
+    mut until: impl FnMut(&ServerEvent) -> bool,
+) -> Vec<(u64, ServerEvent)> {
+    let mut seen = Vec::new();
+    loop {
+        let event = next_event(events, "broadcasts").await;
+        if let Some((seq, server_event)) = broadcast(&event) {
+            let done = until(&server_event);
+            seen.push((seq, server_event));
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_on_both_nodes_see_one_seq_order_of_concurrent_chat() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let host = cluster.guest_on(0, "Host").await;
+    let code = open_room(&host).await;
+    let mut members = vec![join(&host, code).await];
+    for (i, name) in ["Ada", "Bo", "Cy"].iter().enumerate() {
+        let client = cluster.guest_on((i + 1) % 2, name).await;
+        members.push(join(&client, code).await);
+    }
+    // Everyone is in: wait until the host saw the last join, so every chat line below comes
+    // after every member's snapshot.
+    skip_to(&mut members[0].1, "the last join", |e| match broadcast(e) {
+        Some((_, ServerEvent::UserJoined(joined))) => (joined.viewers == 4).then_some(()),
+        _ => None,
+    })
+    .await;
+    let sending = members
+        .iter()
+        .enumerate()
+        .map(|(i, (session, _, _))| async move {
+            for line in 0..5 {
+                session.chat(text(&format!("{i}:{line}"))).await.unwrap();
+            }
+        });
+    join_all(sending).await;
+    let mut orders = Vec::new();
+    for (session, events, _) in &mut members {
+        let mut chat = 0;
+        let seen = broadcasts_until(events, |event| {
+            chat += usize::from(matches!(event, ServerEvent::ChatMessage(_)));
+            chat == 20
+        })
+        .await;
+        let lines: Vec<(u64, String)> = seen
+            .iter()
+            .filter_map(|(seq, event)| match event {
+                ServerEvent::ChatMessage(m) => Some((*seq, m.text.as_str().to_owned())),
+                _ => None,
+            })
+            .collect();
+        orders.push(lines);
+        session.close().await;
+    }
+    assert!(
+        orders.iter().all(|order| *order == orders[0]),
+        "{orders:#?}"
+    );
+    let seqs: Vec<u64> = orders[0].iter().map(|(seq, _)| *seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "seq rises by one: {seqs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_on_one_node_drives_members_on_the_other() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    // The member arrives first, so the room is owned where the host is not.
+    let host = cluster.guest_on(1, "Host").await;
+    let code = open_room(&host).await;
+    let member = cluster.guest_on(0, "Ada").await;
+    let (member_session, mut member_events, _) = join(&member, code).await;
+    let (host_session, mut host_events, snapshot) = join(&host, code).await;
+    assert!(snapshot.you.is_host);
+    let version = snapshot.playback.version;
+    let mut seek = Seek::new(PositionMs::new(42_000).unwrap());
+    seek.expected_version = Some(version);
+    host_session
+        .send(ClientEvent::Seek(seek))
+        .await
+        .unwrap();
+    let seen = skip_to(&mut member_events, "the seek", |e| match broadcast(e) {
+        Some((_, ServerEvent::PlaybackState(state))) => Some(state.playback),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        (seen.position_ms.get(), seen.version),
+        (42_000, version + 1)
+    );
+    // The same expected version again: the owner refuses it, and the refusal crosses back.
+    host_session.send(ClientEvent::Seek(seek)).await.unwrap();
+    let refused = skip_to(&mut host_events, "the conflict", |e| match e {
+        RoomEvent::Server(m) => match &m.event {
+            ServerEvent::Error(error) => Some(error.code),
+            _ => None,
+        },
+        _ => None,
+    })
+    .await;
+    assert_eq!(refused, ErrorCode::VersionConflict);
+    member_session.pause(None).await.unwrap();
+    let refused = skip_to(&mut member_events, "NOT_HOST", |e| match e {
+        RoomEvent::Server(m) => match &m.event {
+            ServerEvent::Error(error) => Some(error.code),
+            _ => None,
+        },
+        _ => None,
+    })
+    .await;
+    assert_eq!(refused, ErrorCode::NotHost);
+    // Presence is one figure, whichever node is asked (the member asks node 0, the host 1):
+    // the room is listed (its host is online) with two viewers.
+    for asker in [&member, &host] {
+        eventually("listed with two viewers", || async {
+            let listing = asker.public_rooms(&PublicRoomsQuery::default()).await;
+            listing.is_ok_and(|page| page.rooms.iter().any(|r| r.code == code && r.viewers == 2))
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_nodes_sockets_leave_and_its_room_moves_to_a_survivor() {
+    let Some(mut cluster) = Cluster::start(2).await else {
+        return;
+    };
+    // The host (through the balancer) and Ada are on node 0, which owns the room; Bo on node 1.
+    let host = cluster.guest_on(0, "Host").await;
+    let code = open_room(&host).await;
+    let (host_session, _host_events, _) = join(&host, code).await;
+    let ada = cluster.guest_on(0, "Ada").await;
+    let (_ada_session, _ada_events, _) = join(&ada, code).await;
+    let bo = cluster.guest_on(1, "Bo").await;
+    let (bo_session, mut bo_events, _) = join(&bo, code).await;
+    host_session.chat(text("before the crash")).await.unwrap();
+    skip_to(&mut bo_events, "the line", |e| match broadcast(e) {
+        Some((_, ServerEvent::ChatMessage(_))) => Some(()),
+        _ => None,
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // the write-behind's turn
+    cluster.nodes[0].kill();
+    // Bo's node notices the owner is gone; Bo reconnects there, and that node takes the room
+    // over: without its host, it goes into grace.
+    let grace = skip_to(&mut bo_events, "grace", |e| match e {
+        RoomEvent::Server(m) | RoomEvent::Rejoined(m) => match &m.event {
+            ServerEvent::HostDisconnected(grace) => Some(grace.grace_deadline_ms),
+            ServerEvent::RoomSnapshot(s) if s.room.state == RoomState::Grace => {
+                s.room.grace_deadline_ms
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+    .await;
+    assert!(grace > 0);
+    eventually("only Bo left, in grace", || async {
+        bo.room(code)
+            .await
+            .is_ok_and(|d| d.room.state == RoomState::Grace && d.room.viewers == 1)
+    })
+    .await;
+    // The host comes back on the survivor: the room is live again, and nothing said is lost.
+    let host_again = on_node(&cluster, 1, &host);
+    let (_host_session, _events, snapshot) = join(&host_again, code).await;
+    assert_eq!(snapshot.room.state, RoomState::Live);
+    assert!(
+        snapshot
+            .chat
+            .iter()
+            .any(|m| m.text.as_str() == "before the crash"),
+        "{:?}",
+        snapshot.chat
+    );
+    bo_session.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_alone_on_a_killed_node_goes_into_grace() {
+    let Some(mut cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let host = cluster.guest_on(0, "Host").await;
+    let code = open_room(&host).await;
+    let (_session, _events, _) = join(&host, code).await;
+    cluster.nodes[0].kill();
+    let observer = on_node(&cluster, 1, &host);
+    eventually("the orphaned room in grace", || async {
+        observer
+            .room(code)
+            .await
+            .is_ok_and(|d| d.room.state == RoomState::Grace && d.room.viewers == 0)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_of_a_killed_follower_node_leave_as_timed_out() {
+    let Some(mut cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let host = cluster.guest_on(0, "Host").await;
+    let code = open_room(&host).await;
+    let (_host_session, mut host_events, _) = join(&host, code).await;
+    let ada = cluster.guest_on(1, "Ada").await;
+    let (_ada_session, _ada_events, _) = join(&ada, code).await;
+    skip_to(&mut host_events, "Ada", |e| match broadcast(e) {
+        Some((_, ServerEvent::UserJoined(_))) => Some(()),
+        _ => None,
+    })
+    .await;
+    cluster.nodes[1].kill();
+    let left = skip_to(&mut host_events, "Ada leaving", |e| match broadcast(e) {
+        Some((_, ServerEvent::UserLeft(left))) => Some(left),
+        _ => None,
+    })
+    .await;
+    assert_eq!(left.reason, LeaveReason::Timeout);
+    assert_eq!(left.viewers, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_come_back_after_redis_restarts_empty() {
+    let Some(mut cluster) = Cluster::start(2).await else {
+        return;
+    };
+    if std::env::var("STREAMIT_TEST_REDIS_URL").is_ok() {
+        return; // a shared Redis is not the test's to restart
+    }
+    let host = cluster.guest_on(0, "Host").await;
+    let code = open_room(&host).await;
+    let (host_session, mut host_events, _) = join(&host, code).await;
+    let ada = cluster.guest_on(1, "Ada").await;
+    let (ada_session, mut ada_events, _) = join(&ada, code).await;
+    host_session.chat(text("before")).await.unwrap();
+    let before = skip_to(&mut ada_events, "the first line", |e| match broadcast(e) {
+        Some((seq, ServerEvent::ChatMessage(_))) => Some(seq),
+        _ => None,
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cluster.redis.kill();
+    eventually("readyz naming Redis", || async {
+        !cluster.nodes[0].is_ready().await
+    })
+    .await;
+    cluster.redis.restart().await;
+    eventually("ready again", || async {
+        cluster.nodes[0].is_ready().await && cluster.nodes[1].is_ready().await
+    })
+    .await;
+    // Both sessions reconnect on their own; the room is rebuilt from the store.
+    for events in [&mut host_events, &mut ada_events] {
+        skip_to(events, "the reconnect", |e| {
+            (*e == RoomEvent::Connected).then_some(())
+        })
+        .await;
+        let snapshot = skip_to(events, "the fresh snapshot", snapshot_of).await;
+        assert!(snapshot.chat.iter().any(|m| m.text.as_str() == "before"));
+        assert!(snapshot.seq >= before);
+    }
+    // A second wave of reconnects may follow (each node also lost its own lease): a line
+    // sent while a session is between sockets is lost with the socket, so it is sent again
+    // until the host sees one.
+    let mut attempt = 0;
+    let after = loop {
+        attempt += 1;
+        assert!(attempt <= 20, "no line got through after the restart");
+        let line = format!("after {attempt}");
+        if ada_session.chat(text(&line)).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
+        }
+        let seen = skip_to(&mut host_events, "the line after", |e| match broadcast(e) {
+            Some((seq, ServerEvent::ChatMessage(m))) if m.text.as_str() == line => Some(seq),
+            _ => None,
+        });
+        if let Ok(seq) = tokio::time::timeout(Duration::from_secs(2), seen).await {
+            break seq;
+        }
+    };
+    assert!(
+        after > before,
+        "seq resumes above what was used: {before} then {after}"
+    );
+}

@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, watch};
 pub use clock::{Clock, SystemClock};
 pub use events::{RoomEvent, RoomEvents};
 
-use crate::client::Client;
+use crate::auth::Auth;
 use crate::error::{Error, Result};
 use state::State;
 
@@ -247,9 +247,11 @@ impl fmt::Debug for RoomSession {
     }
 }
 
-/// Starts the task of room `code` and hands out its handle and stream.
+/// Starts the task of room `code`, whose socket is at `url`, for the identity of `auth`, and
+/// hands out its handle and stream.
 pub(crate) fn start(
-    client: Client,
+    auth: Auth,
+    url: String,
     code: RoomCode,
     options: SessionOptions,
 ) -> (RoomSession, RoomEvents) {
@@ -267,7 +269,13 @@ pub(crate) fn start(
             finished,
         }),
     };
-    let task = task::Task::new(client, code, options, state, command_receiver, outbox);
+    let task = task::Task::new(
+        task::Link { auth, url, code },
+        options,
+        state,
+        command_receiver,
+        outbox,
+    );
     tokio::spawn(async move {
         task.run().await;
         let _ = finished_sender.send(true);

@@ -29,7 +29,7 @@ use super::backoff::Backoff;
 use super::events::{Outbox, RoomEvent};
 use super::presence::{Joined, Presence};
 use super::state::{SeqCheck, Sequence, State};
-use crate::client::Client;
+use crate::auth::Auth;
 
 /// Largest frame the transport reads, in bytes: well above the protocol's limits on server
 /// frames, so that an oversized frame becomes a `Malformed` event (the decoder refuses it)
@@ -81,9 +81,17 @@ struct Conn {
     fast_pings_left: u32,
 }
 
+/// Where the task connects and as whom.
+pub(crate) struct Link {
+    /// The identity: its token to connect with, and the refresh after a 4001.
+    pub(crate) auth: Auth,
+    /// The room's WebSocket URL.
+    pub(crate) url: String,
+    pub(crate) code: RoomCode,
+}
+
 pub(crate) struct Task {
-    client: Client,
-    code: RoomCode,
+    link: Link,
     options: SessionOptions,
     state: Arc<Mutex<State>>,
     commands: mpsc::Receiver<Command>,
@@ -97,8 +105,7 @@ pub(crate) struct Task {
 
 impl Task {
     pub(crate) fn new(
-        client: Client,
-        code: RoomCode,
+        link: Link,
         options: SessionOptions,
         state: Arc<Mutex<State>>,
         commands: mpsc::Receiver<Command>,
@@ -106,8 +113,7 @@ impl Task {
     ) -> Self {
         let backoff = Backoff::new(options.reconnect_initial, options.reconnect_max);
         Self {
-            client,
-            code,
+            link,
             options,
             state,
             commands,
@@ -120,7 +126,7 @@ impl Task {
     }
 
     /// Runs the session to its end; the stream's last item says why.
-    #[tracing::instrument(name = "room_session", skip_all, fields(room = %self.code))]
+    #[tracing::instrument(name = "room_session", skip_all, fields(room = %self.link.code))]
     pub(crate) async fn run(mut self) {
         let last = self.connect_loop().await;
         tracing::debug!(?last, "room session ended");
@@ -137,7 +143,7 @@ impl Task {
         // A 4001 is worth one refresh per admission: a second in a row is the login's end.
         let mut refreshed = false;
         loop {
-            let Some(token) = self.client.access_token() else {
+            let Some(token) = self.link.auth.access_token() else {
                 return Some(CloseCode::Unauthorized);
             };
             let (ended, admitted) = match self.open(&token).await {
@@ -158,7 +164,7 @@ impl Task {
             match code {
                 Some(CloseCode::Unauthorized) if !refreshed => {
                     refreshed = true;
-                    if let Err(error) = self.client.refresh_after(&token).await {
+                    if let Err(error) = self.link.auth.refresh_after(&token).await {
                         tracing::debug!(%error, "refresh after 4001 failed");
                         return code;
                     }
@@ -189,11 +195,7 @@ impl Task {
 
     /// Opens a socket, minding the app meanwhile; `None` when the app closed the session.
     async fn open(&mut self, token: &AccessToken) -> Option<Result<Socket, WsError>> {
-        let connecting = connect(
-            self.client.ws_url(self.code),
-            token,
-            self.options.connect_timeout,
-        );
+        let connecting = connect(self.link.url.clone(), token, self.options.connect_timeout);
         tokio::pin!(connecting);
         loop {
             tokio::select! {
@@ -418,7 +420,7 @@ fn is_internal(reference: &ClientRef) -> bool {
 /// proxies log).
 async fn connect(url: String, token: &AccessToken, limit: Duration) -> Result<Socket, WsError> {
     let mut request = url.into_client_request()?;
-    let bearer = crate::client::bearer(token).map_err(|e| WsError::HttpFormat(e.into()))?;
+    let bearer = crate::http::bearer(token).map_err(|e| WsError::HttpFormat(e.into()))?;
     request.headers_mut().insert(AUTHORIZATION, bearer);
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_INCOMING_BYTES))

@@ -7,6 +7,7 @@
 mod clock;
 mod convergence;
 mod fake;
+mod identities;
 mod proxy;
 mod reconnect;
 mod refresh;

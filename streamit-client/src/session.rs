@@ -20,9 +20,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use streamit_protocol::v1::{
-    Chat, ChatText, ClientEvent, ClientMessage, ClientRef, Empty, MediaRef, MuteDuration, MuteUser,
-    Ping, PlayPause, Playback, PlayerEvent, PositionMs, Rate, Room, RoomCode, RoomPassword, Seek,
-    SetChatEnabled, SetMedia, SetRate, SyncCheck, UserId, UserTarget, You,
+    Chat, ChatText, ClientEvent, ClientMessage, ClientRef, Empty, MAX_SERVER_FRAME_BYTES, MediaRef,
+    MuteDuration, MuteUser, Ping, PlayPause, Playback, PlayerEvent, PositionMs, Rate, Room,
+    RoomCode, RoomPassword, Seek, SetChatEnabled, SetMedia, SetRate, SyncCheck, UserId, UserTarget,
+    You,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -61,6 +62,9 @@ pub struct SessionOptions {
     pub(crate) reconnect_max: Duration,
     pub(crate) max_reconnect_attempts: Option<u32>,
     pub(crate) event_buffer: usize,
+    pub(crate) read_buffer_bytes: usize,
+    pub(crate) write_buffer_bytes: usize,
+    pub(crate) max_message_bytes: usize,
 }
 
 impl Default for SessionOptions {
@@ -76,6 +80,9 @@ impl Default for SessionOptions {
             reconnect_max: Duration::from_secs(30),
             max_reconnect_attempts: None,
             event_buffer: 1024,
+            read_buffer_bytes: 4 * 1024,
+            write_buffer_bytes: 4 * 1024,
+            max_message_bytes: 4 * MAX_SERVER_FRAME_BYTES,
         }
     }
 }
@@ -92,6 +99,9 @@ impl fmt::Debug for SessionOptions {
             .field("reconnect_max", &self.reconnect_max)
             .field("max_reconnect_attempts", &self.max_reconnect_attempts)
             .field("event_buffer", &self.event_buffer)
+            .field("read_buffer_bytes", &self.read_buffer_bytes)
+            .field("write_buffer_bytes", &self.write_buffer_bytes)
+            .field("max_message_bytes", &self.max_message_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -150,6 +160,30 @@ impl SessionOptions {
     /// 1024); see [`RoomEvents`] on backpressure.
     pub fn event_buffer(mut self, events: usize) -> Self {
         self.event_buffer = events;
+        self
+    }
+
+    /// The socket's buffers, in bytes: `read` is allocated up front and filled by each read
+    /// from the network; `write` is how much the socket gathers before writing (default 4 KiB
+    /// each, as the server's sockets have).
+    ///
+    /// The WebSocket library's defaults (128 KiB each) cost 256 KiB per idle session, which
+    /// a load bot with thousands of sessions feels; room traffic is small frames, and a
+    /// larger message (a big room's snapshot) is simply read in several pieces.
+    pub fn websocket_buffers(mut self, read: usize, write: usize) -> Self {
+        self.read_buffer_bytes = read;
+        self.write_buffer_bytes = write;
+        self
+    }
+
+    /// The largest message (and frame) read from the server, in bytes (default 4 MiB).
+    ///
+    /// Larger ones drop the socket, which then reconnects. The default sits above the
+    /// protocol's `MAX_SERVER_FRAME_BYTES` (1 MiB), so that a frame over the protocol's limit
+    /// but under this one arrives as [`RoomEvent::Malformed`] and the session goes on. Not
+    /// the 16 KiB limit of client frames: a big room's snapshot passes that.
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
         self
     }
 }

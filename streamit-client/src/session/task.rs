@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use streamit_protocol::v1::{
-    AccessToken, ClientEvent, ClientMessage, ClientRef, CloseCode, Empty, FrameError,
-    MAX_SERVER_FRAME_BYTES, Ping, RoomCode, ServerEvent, ServerMessage,
+    AccessToken, ClientEvent, ClientMessage, ClientRef, CloseCode, Empty, FrameError, Ping,
+    RoomCode, ServerEvent, ServerMessage,
 };
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -30,11 +30,6 @@ use super::events::{Outbox, RoomEvent};
 use super::presence::{Joined, Presence};
 use super::state::{SeqCheck, Sequence, State};
 use crate::auth::Auth;
-
-/// Largest frame the transport reads, in bytes: well above the protocol's limits on server
-/// frames, so that an oversized frame becomes a `Malformed` event (the decoder refuses it)
-/// rather than a dropped socket, while memory stays bounded.
-const MAX_INCOMING_BYTES: usize = 4 * MAX_SERVER_FRAME_BYTES;
 
 /// How long a close handshake may take before the socket is simply dropped.
 const CLOSE_HANDSHAKE: Duration = Duration::from_secs(1);
@@ -195,7 +190,13 @@ impl Task {
 
     /// Opens a socket, minding the app meanwhile; `None` when the app closed the session.
     async fn open(&mut self, token: &AccessToken) -> Option<Result<Socket, WsError>> {
-        let connecting = connect(self.link.url.clone(), token, self.options.connect_timeout);
+        let config = websocket_config(&self.options);
+        let connecting = connect(
+            self.link.url.clone(),
+            token,
+            config,
+            self.options.connect_timeout,
+        );
         tokio::pin!(connecting);
         loop {
             tokio::select! {
@@ -416,15 +417,26 @@ fn is_internal(reference: &ClientRef) -> bool {
     reference.as_str().starts_with(INTERNAL_REF)
 }
 
+/// The socket's buffers and limits, from the session's options.
+fn websocket_config(options: &SessionOptions) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(options.read_buffer_bytes)
+        .write_buffer_size(options.write_buffer_bytes)
+        .max_message_size(Some(options.max_message_bytes))
+        .max_frame_size(Some(options.max_message_bytes))
+}
+
 /// Opens the room's socket with the token in the `Authorization` header (not the URL, which
 /// proxies log).
-async fn connect(url: String, token: &AccessToken, limit: Duration) -> Result<Socket, WsError> {
+async fn connect(
+    url: String,
+    token: &AccessToken,
+    config: WebSocketConfig,
+    limit: Duration,
+) -> Result<Socket, WsError> {
     let mut request = url.into_client_request()?;
     let bearer = crate::http::bearer(token).map_err(|e| WsError::HttpFormat(e.into()))?;
     request.headers_mut().insert(AUTHORIZATION, bearer);
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_INCOMING_BYTES))
-        .max_frame_size(Some(MAX_INCOMING_BYTES));
     let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     match timeout(limit, connecting).await {
         Ok(result) => result.map(|(socket, _response)| socket),
@@ -450,5 +462,31 @@ async fn goodbye(socket: &mut Socket, ended: &Ended) {
     };
     if !matches!(ended, Ended::Lost) {
         let _ = timeout(CLOSE_HANDSHAKE, handshake).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockets_get_the_sessions_buffers_and_limits() {
+        let lean = websocket_config(&SessionOptions::default());
+        assert_eq!(
+            (lean.read_buffer_size, lean.write_buffer_size),
+            (4096, 4096)
+        );
+        assert_eq!(lean.max_message_size, Some(4 << 20));
+        assert_eq!(lean.max_frame_size, Some(4 << 20));
+        let options = SessionOptions::default()
+            .websocket_buffers(512, 0)
+            .max_message_bytes(64 * 1024);
+        let config = websocket_config(&options);
+        assert_eq!(
+            (config.read_buffer_size, config.write_buffer_size),
+            (512, 0)
+        );
+        assert_eq!(config.max_message_size, Some(64 * 1024));
+        assert_eq!(config.max_frame_size, Some(64 * 1024));
     }
 }

@@ -1,15 +1,20 @@
 //! Test support for the StreamIt workspace: a fresh database per test, on every backend the
-//! machine offers.
+//! machine offers, and waiting for what happens in the background.
 //!
 //! - [`sqlite`]: a new SQLite file in a temporary directory, always available;
 //! - [`postgres`]: a new database on the PostgreSQL server named by `STREAMIT_TEST_DATABASE_URL`
 //!   (or the local default), dropped again when the test ends;
-//! - [`backends`]: both, so a store test runs once per backend.
+//! - [`backends`]: both, so a store test runs once per backend;
+//! - [`eventually`] (module `eventually`): polls a condition until a deadline.
 //!
 //! A missing service skips its tests with a loud line on stderr, unless
 //! `STREAMIT_REQUIRE_SERVICES=1` (as in CI), where it fails them: a green run must never hide
 //! that half the suite did not run. A Redis helper, following the same skip rule, belongs
 //! beside these when the bus needs one.
+
+mod eventually;
+
+pub use eventually::eventually;
 
 use std::io::Write as _;
 use std::time::Duration;

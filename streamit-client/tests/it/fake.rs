@@ -11,6 +11,7 @@ use streamit_client::protocol::v1::{
     AccessToken, CloseCode, FrameError, RefreshToken, RoomCode, ServerEvent, TokenPair,
 };
 use streamit_client::{Client, JoinOptions, RoomEvent, RoomEvents, RoomSession};
+use streamit_testing::eventually;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -392,8 +393,8 @@ async fn a_slow_app_gets_lagged_then_a_fresh_snapshot() {
         "cause": "PLAY", "by": HOST}});
     send(&mut ws, marker.to_string()).await;
     // The task has read everything once its state shows the last event.
-    crate::support::eventually("the task to read every frame", || {
-        session.playback().is_some_and(|p| p.version == 99)
+    eventually("the task to read every frame", PATIENCE, async || {
+        session.playback().filter(|p| p.version == 99)
     })
     .await;
 

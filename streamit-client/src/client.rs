@@ -430,7 +430,7 @@ impl Client {
     /// player supports.
     ///
     /// # Errors
-    /// `400 INVALID_MEDIA`, with the field at fault in [`ApiError::field`].
+    /// `400 INVALID_MEDIA`, with the field at fault in [`ApiError::field`](crate::ApiError::field).
     pub async fn embed(&self, request: &EmbedRequest) -> Result<EmbedResponse> {
         self.json(self.post("/api/media/embed/", request, false)?)
             .await

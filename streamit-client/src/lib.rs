@@ -8,13 +8,17 @@
 //!   stream of [`RoomEvent`]s; a background task reconnects with capped backoff and jitter,
 //!   refreshes the token, resyncs on a `seq` gap, and keeps a server-clock offset from
 //!   `PING`/`PONG`;
+//! - [`RoomView`]: the room as a member sees it (members with their marks, chat, playback,
+//!   join requests), folded from those events by one pure function, for apps to show or
+//!   check;
 //! - [`sync`]: drift control for a local player behind the [`sync::Player`] trait, and the
 //!   [`sync::SimulatedPlayer`] tests, the TUI and the bots use.
 //!
 //! Modules: `error` (the one [`Error`]), `http` (one call: build, send, read the answer or
 //! the error body), `auth` (an identity's tokens, bearer and refresh; all a session needs of
 //! a client), `client` (REST endpoints and the builder), `session` (the room socket, its
-//! task, clock sync and backoff), `sync` (players and drift control).
+//! task, clock sync and backoff), `view` (the room model and its chat history), `sync`
+//! (players and drift control).
 
 #![warn(missing_docs)]
 
@@ -24,6 +28,7 @@ mod error;
 mod http;
 mod session;
 pub mod sync;
+mod view;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, Error, Result};
@@ -32,3 +37,4 @@ pub use session::{
 };
 /// The wire types, re-exported so an app needs one dependency.
 pub use streamit_protocol as protocol;
+pub use view::{DEFAULT_CHAT_LINES, Member, RoomView};

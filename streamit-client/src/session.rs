@@ -32,6 +32,7 @@ pub use events::{RoomEvent, RoomEvents};
 
 use crate::auth::Auth;
 use crate::error::{Error, Result};
+use crate::view::RoomView;
 use state::State;
 
 /// Commands a session may have queued for its task before a command waits.
@@ -188,7 +189,7 @@ impl SessionOptions {
     }
 }
 
-/// How to join a room: [`Client::join_room_with`].
+/// How to join a room: [`Client::join_room_with`](crate::Client::join_room_with).
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct JoinOptions {
@@ -336,23 +337,23 @@ impl RoomSession {
     /// The user's own place in the room (`you` of the last snapshot, kept current), once
     /// connected.
     pub fn me(&self) -> Option<You> {
-        self.state().you.clone()
+        self.state().view.as_ref().map(|view| view.you().clone())
     }
 
     /// Whether the user hosts the room now.
     pub fn is_host(&self) -> bool {
-        self.state().you.as_ref().is_some_and(|you| you.is_host)
+        self.state().view.as_ref().is_some_and(RoomView::is_host)
     }
 
     /// The room as the last snapshot and the events since show it.
     pub fn room(&self) -> Option<Room> {
-        self.state().room.clone()
+        self.state().view.as_ref().map(|view| view.room().clone())
     }
 
     /// The room's playback (from snapshots, `PLAYBACK_STATE`, `SYNC_CORRECTION` and
     /// `VERSION_CONFLICT` errors; the highest version wins), in server time.
     pub fn playback(&self) -> Option<Playback> {
-        self.state().playback
+        self.state().view.as_ref().map(RoomView::playback)
     }
 
     /// Server clock minus local clock, in ms, from the best recent `PING`/`PONG`; `None`

@@ -328,7 +328,6 @@ impl Task {
             self.presence
                 .snapshot(snapshot, reconnected, std::time::Instant::now());
         }
-        self.state().apply(&message.event);
         let event = match &message.event {
             ServerEvent::UserJoined(joined)
                 if self
@@ -344,6 +343,7 @@ impl Task {
             }
             _ => RoomEvent::Server(message),
         };
+        self.state().apply(&event);
         self.outbox.server(event);
         step
     }

@@ -14,3 +14,4 @@ mod refresh;
 mod rest;
 mod sessions;
 mod support;
+mod views;

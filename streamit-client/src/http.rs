@@ -3,6 +3,7 @@
 //!
 //! Knows nothing of logins: [`auth`](crate::auth) decides which token goes on a call.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderValue, InvalidHeaderValue, RETRY_AFTER};
@@ -18,9 +19,9 @@ use crate::error::{ApiError, Error, Result};
 pub(crate) struct Http {
     pool: reqwest::Client,
     /// `scheme://host[:port][/prefix]`, without a trailing slash.
-    base: std::sync::Arc<str>,
+    base: Arc<str>,
     /// The same with `ws`/`wss`.
-    ws_base: std::sync::Arc<str>,
+    ws_base: Arc<str>,
 }
 
 /// One call, built once so it can be sent again after a refresh.

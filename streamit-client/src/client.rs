@@ -1,33 +1,32 @@
-//! REST: [`Client`], one typed async method per endpoint of protocol v1 §1, with the login's
-//! tokens kept inside and refreshed when the server says the access token expired.
+//! REST: [`Client`], one typed async method per endpoint of protocol v1 §1, for one identity
+//! whose login ([`auth`](crate::auth)) is kept and refreshed, on a connection pool
+//! ([`http`](crate::http)) that other identities may share.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use streamit_protocol::v1::{
-    AccessToken, AuditLogResponse, AuthResponse, CreateRoomRequest, CreateRoomResponse,
-    DisplayName, EmbedRequest, EmbedResponse, ErrorBody, ErrorCode, GuestRequest, JoinRoomRequest,
-    JoinRoomResponse, LoginRequest, LogoutRequest, MemberStatus, Participant, PendingResponse,
-    ProgressListResponse, ProgressQuery, ProvidersResponse, PublicRoomsQuery, PublicRoomsResponse,
-    RefreshRequest, RegisterRequest, Room, RoomCode, RoomCodeRequest, RoomDetail, RoomUserRequest,
-    SaveProgressRequest, TokenPair, User, UserId, WatchProgress,
+    AuditLogResponse, AuthResponse, CreateRoomRequest, CreateRoomResponse, DisplayName,
+    EmbedRequest, EmbedResponse, GuestRequest, JoinRoomRequest, JoinRoomResponse, LoginRequest,
+    LogoutRequest, MemberStatus, Participant, PendingResponse, ProgressListResponse, ProgressQuery,
+    ProvidersResponse, PublicRoomsQuery, PublicRoomsResponse, RegisterRequest, Room, RoomCode,
+    RoomCodeRequest, RoomDetail, RoomUserRequest, SaveProgressRequest, TokenPair, User, UserId,
+    WatchProgress,
 };
 
-use crate::error::{ApiError, Error, Result};
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::http::{self, Call, Http};
 use crate::session::{self, JoinOptions, RoomEvents, RoomSession, SessionOptions};
 
 /// The HTTP timeout when the builder sets none: long enough for a slow Argon2 login.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A StreamIt server's HTTP API, and the door to its rooms.
+/// A StreamIt server's HTTP API, and the door to its rooms, for one identity.
 ///
 /// Cheap to clone: clones share the connection pool and the login. Every method is one HTTP
 /// call returning the protocol's own types; failures are an [`Error`] whose
-/// [`code`](Error::code) is the protocol's [`ErrorCode`].
+/// [`code`](Error::code) is the protocol's [`ErrorCode`](streamit_protocol::v1::ErrorCode).
 ///
 /// Register, log in or sign in as a guest and the client keeps the tokens. When an
 /// authenticated call is answered `401 UNAUTHORIZED` (the access token expired), the client
@@ -35,6 +34,27 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// refresh token is never spent twice) and repeats the call once. [`logout`](Self::logout)
 /// forgets the tokens.
 ///
+/// # Many identities, one pool
+/// [`with_identity`](Self::with_identity) gives another client on the same connection pool
+/// with a login of its own, so a load bot playing thousands of users keeps one pool (and its
+/// idle keep-alive connections) instead of one per user:
+///
+/// ```no_run
+/// use streamit_client::Client;
+///
+/// # async fn demo() -> Result<(), streamit_client::Error> {
+/// let pool = Client::builder("https://streamit.example").build()?;
+/// let mut bots = Vec::new();
+/// for _ in 0..100 {
+///     let bot = pool.with_identity();
+///     bot.guest(None).await?;
+///     bots.push(bot);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Rooms
 /// ```no_run
 /// use streamit_client::{Client, RoomEvent};
 /// use streamit_client::protocol::v1::{DisplayName, RoomCode, ServerEvent};
@@ -60,28 +80,16 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
-    inner: Arc<Inner>,
+    /// What every identity on this pool shares.
+    shared: Arc<Shared>,
+    /// This identity's login; shared by clones, not by [`Client::with_identity`].
+    auth: Auth,
 }
 
 #[derive(Debug)]
-struct Inner {
-    http: reqwest::Client,
-    /// `scheme://host[:port][/prefix]`, without a trailing slash.
-    base: String,
-    /// The same with `ws`/`wss`.
-    ws_base: String,
-    login: Mutex<Login>,
-    /// Serialises refreshes: a refresh token is single use, and spending it twice revokes
-    /// the whole login.
-    refresh_gate: tokio::sync::Mutex<()>,
+struct Shared {
+    http: Http,
     session_defaults: SessionOptions,
-}
-
-/// The signed-in user's tokens and, once known, the user.
-#[derive(Debug, Default)]
-struct Login {
-    tokens: Option<TokenPair>,
-    user: Option<User>,
 }
 
 /// Configures a [`Client`]; from [`Client::builder`].
@@ -93,6 +101,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     user_agent: Option<String>,
     no_proxy: bool,
+    pool: Option<reqwest::Client>,
     tokens: Option<TokenPair>,
     session: SessionOptions,
 }
@@ -122,6 +131,18 @@ impl ClientBuilder {
         self
     }
 
+    /// Send REST calls through this `reqwest` client (and its connection pool) instead of one
+    /// the builder makes, e.g. to share a pool with the app's other HTTP traffic.
+    ///
+    /// The client comes as it is configured: [`timeout`](Self::timeout),
+    /// [`connect_timeout`](Self::connect_timeout), [`user_agent`](Self::user_agent) and
+    /// [`no_proxy`](Self::no_proxy) are then not used. To share a pool between StreamIt
+    /// identities, [`Client::with_identity`] is simpler.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.pool = Some(client);
+        self
+    }
+
     /// Start signed in with tokens saved from an earlier run ([`Client::tokens`]).
     pub fn tokens(mut self, tokens: TokenPair) -> Self {
         self.tokens = Some(tokens);
@@ -140,66 +161,46 @@ impl ClientBuilder {
     /// [`Error::InvalidUrl`] when the base URL is not an absolute `http` or `https` URL
     /// without query or fragment; [`Error::Http`] when the HTTP stack cannot start (TLS).
     pub fn build(self) -> Result<Client> {
-        let (base, ws_base) = base_urls(&self.base_url)?;
-        let user_agent = self
-            .user_agent
-            .unwrap_or_else(|| concat!("streamit-client/", env!("CARGO_PKG_VERSION")).to_owned());
-        let mut http = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .user_agent(user_agent);
-        if let Some(timeout) = self.connect_timeout {
-            http = http.connect_timeout(timeout);
-        }
-        if self.no_proxy {
-            http = http.no_proxy();
-        }
+        let pool = match self.pool {
+            Some(pool) => pool,
+            None => pool(
+                self.timeout,
+                self.connect_timeout,
+                self.user_agent,
+                self.no_proxy,
+            )?,
+        };
+        let http = Http::new(pool, &self.base_url)?;
+        let shared = Arc::new(Shared {
+            http: http.clone(),
+            session_defaults: self.session,
+        });
         Ok(Client {
-            inner: Arc::new(Inner {
-                http: http.build()?,
-                base,
-                ws_base,
-                login: Mutex::new(Login {
-                    tokens: self.tokens,
-                    user: None,
-                }),
-                refresh_gate: tokio::sync::Mutex::new(()),
-                session_defaults: self.session,
-            }),
+            shared,
+            auth: Auth::new(http, self.tokens),
         })
     }
 }
 
-/// Checks the base URL and derives the WebSocket one from it.
-fn base_urls(raw: &str) -> Result<(String, String)> {
-    let invalid = |reason: &str| Error::InvalidUrl {
-        url: raw.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let url = reqwest::Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
-    let ws_scheme = match url.scheme() {
-        "http" => "ws",
-        "https" => "wss",
-        _ => return Err(invalid("the scheme must be http or https")),
-    };
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("a base URL has no query or fragment"));
+/// A connection pool with the builder's settings.
+fn pool(
+    timeout: Duration,
+    connect_timeout: Option<Duration>,
+    user_agent: Option<String>,
+    no_proxy: bool,
+) -> Result<reqwest::Client> {
+    let user_agent = user_agent
+        .unwrap_or_else(|| concat!("streamit-client/", env!("CARGO_PKG_VERSION")).to_owned());
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(user_agent);
+    if let Some(timeout) = connect_timeout {
+        builder = builder.connect_timeout(timeout);
     }
-    let base = url.as_str().trim_end_matches('/').to_owned();
-    let ws_base = format!("{ws_scheme}{}", &base[url.scheme().len()..]);
-    Ok((base, ws_base))
-}
-
-/// One call, built once so it can be sent again after a refresh.
-struct Call {
-    what: String,
-    request: reqwest::Request,
-    auth: bool,
-}
-
-/// A 200/201 answer's body, read whole.
-struct Success {
-    status: u16,
-    body: Vec<u8>,
+    if no_proxy {
+        builder = builder.no_proxy();
+    }
+    Ok(builder.build()?)
 }
 
 impl Client {
@@ -212,31 +213,54 @@ impl Client {
             connect_timeout: None,
             user_agent: None,
             no_proxy: false,
+            pool: None,
             tokens: None,
             session: SessionOptions::default(),
         }
     }
 
+    /// Another identity on this client's connection pool: the same server, HTTP settings and
+    /// session defaults, signed out, with a login of its own. Signing it in, refreshing or
+    /// logging out leaves this client's login alone, and the other way round.
+    ///
+    /// Cheap: no new pool, no TLS setup. Room sessions open their own WebSocket each, as
+    /// always.
+    pub fn with_identity(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            auth: Auth::new(self.shared.http.clone(), None),
+        }
+    }
+
+    /// [`with_identity`](Self::with_identity), signed in with tokens saved from an earlier
+    /// run ([`Client::tokens`]).
+    pub fn with_tokens(&self, tokens: TokenPair) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            auth: Auth::new(self.shared.http.clone(), Some(tokens)),
+        }
+    }
+
     /// The base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        &self.inner.base
+        self.shared.http.base_url()
     }
 
     /// The current tokens, to save and restore with [`ClientBuilder::tokens`]; `None` when
     /// signed out. They change with every refresh.
     pub fn tokens(&self) -> Option<TokenPair> {
-        self.signed_in().tokens.clone()
+        self.auth.tokens()
     }
 
     /// The signed-in user, as the last register, login, guest or [`me`](Self::me) answer
     /// showed it.
     pub fn user(&self) -> Option<User> {
-        self.signed_in().user.clone()
+        self.auth.user()
     }
 
     /// Whether the client holds tokens.
     pub fn is_signed_in(&self) -> bool {
-        self.signed_in().tokens.is_some()
+        self.auth.access_token().is_some()
     }
 
     // ---- Auth -------------------------------------------------------------------------
@@ -276,8 +300,8 @@ impl Client {
     /// [`Error::NotSignedIn`]; `401 INVALID_TOKEN` (expired, revoked or spent: the tokens are
     /// forgotten, sign in again).
     pub async fn refresh(&self) -> Result<TokenPair> {
-        let used = self.access_token().ok_or(Error::NotSignedIn)?;
-        self.refresh_after(&used).await
+        let used = self.auth.access_token().ok_or(Error::NotSignedIn)?;
+        self.auth.refresh_after(&used).await
     }
 
     /// `POST /api/auth/logout/`: ends the login on the server (its sockets close with 4001)
@@ -290,7 +314,7 @@ impl Client {
         // automatic refresh spends on the way, which the server would take for reuse.
         let call = self.post("/api/auth/logout/", &LogoutRequest::default(), true)?;
         let answer = self.execute(&call).await;
-        *self.signed_in() = Login::default();
+        self.auth.sign_out();
         answer.map(drop)
     }
 
@@ -300,7 +324,7 @@ impl Client {
     /// [`Error::NotSignedIn`]; `401 UNAUTHORIZED` when the login ended.
     pub async fn me(&self) -> Result<User> {
         let user: User = self.json(self.get("/api/auth/me/", true)?).await?;
-        self.signed_in().user = Some(user.clone());
+        self.auth.set_user(user.clone());
         Ok(user)
     }
 
@@ -406,7 +430,7 @@ impl Client {
     /// player supports.
     ///
     /// # Errors
-    /// `400 INVALID_MEDIA`, with the field at fault in [`ApiError::field`].
+    /// `400 INVALID_MEDIA`, with the field at fault in [`ApiError::field`](crate::ApiError::field).
     pub async fn embed(&self, request: &EmbedRequest) -> Result<EmbedResponse> {
         self.json(self.post("/api/media/embed/", request, false)?)
             .await
@@ -514,250 +538,38 @@ impl Client {
                 room: Box::new(answer.room),
             });
         }
-        let options = session.unwrap_or_else(|| self.inner.session_defaults.clone());
-        Ok(session::start(self.clone(), answer.room.code, options))
-    }
-
-    // ---- For the session task -----------------------------------------------------------
-
-    /// The WebSocket URL of room `code`.
-    pub(crate) fn ws_url(&self, code: RoomCode) -> String {
-        format!("{}/ws/room/{code}/", self.inner.ws_base)
-    }
-
-    /// The access token to use now.
-    pub(crate) fn access_token(&self) -> Option<AccessToken> {
-        self.signed_in().tokens.as_ref().map(|t| t.access.clone())
-    }
-
-    /// Refreshes the tokens unless someone already replaced `used` (then their pair is
-    /// current and is returned), so concurrent callers spend the refresh token once.
-    ///
-    /// A refusal (`401 INVALID_TOKEN`) means the login is over: the tokens are forgotten.
-    pub(crate) async fn refresh_after(&self, used: &AccessToken) -> Result<TokenPair> {
-        let _gate = self.inner.refresh_gate.lock().await;
-        let refresh = {
-            let login = self.signed_in();
-            match &login.tokens {
-                None => return Err(Error::NotSignedIn),
-                Some(tokens) if tokens.access != *used => return Ok(tokens.clone()),
-                Some(tokens) => tokens.refresh.clone(),
-            }
-        };
-        let call = self.post(
-            "/api/auth/refresh/",
-            &RefreshRequest::new(refresh.clone()),
-            false,
-        )?;
-        // Sent once, without the refresh-and-retry of `execute`: it is the refresh.
-        let answer = match self.send(&call, None).await {
-            Ok(response) => finish(response).await,
-            Err(error) => Err(error),
-        };
-        match answer.and_then(|success| decode::<TokenPair>(call.what, success)) {
-            Ok(pair) => {
-                self.signed_in().tokens = Some(pair.clone());
-                Ok(pair)
-            }
-            Err(Error::Api(api)) if api.status == 401 => {
-                let mut login = self.signed_in();
-                if login.tokens.as_ref().is_some_and(|t| t.refresh == refresh) {
-                    *login = Login::default();
-                }
-                Err(Error::Api(api))
-            }
-            Err(other) => Err(other),
-        }
+        let code = answer.room.code;
+        let options = session.unwrap_or_else(|| self.shared.session_defaults.clone());
+        let url = self.shared.http.ws_url(code);
+        Ok(session::start(self.auth.clone(), url, code, options))
     }
 
     // ---- Plumbing -----------------------------------------------------------------------
 
-    fn signed_in(&self) -> MutexGuard<'_, Login> {
-        // The sections are plain assignments; a panic cannot leave the login half-written.
-        self.inner
-            .login
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.inner.base)
-    }
-
-    /// A call to `path`; `shape` adds its query or its body.
-    fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        auth: bool,
-        shape: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-    ) -> Result<Call> {
-        let what = format!("{method} {path}");
-        let request = shape(self.inner.http.request(method, self.url(path))).build()?;
-        Ok(Call {
-            what,
-            request,
-            auth,
-        })
-    }
-
     fn get(&self, path: &str, auth: bool) -> Result<Call> {
-        self.call(reqwest::Method::GET, path, auth, |request| request)
+        self.shared.http.get(path, auth)
     }
 
-    fn get_with<Q: Serialize>(&self, path: &str, query: &Q, auth: bool) -> Result<Call> {
-        self.call(reqwest::Method::GET, path, auth, |request| {
-            request.query(query)
-        })
+    fn get_with<Q: serde::Serialize>(&self, path: &str, query: &Q, auth: bool) -> Result<Call> {
+        self.shared.http.get_with(path, query, auth)
     }
 
-    fn post<B: Serialize>(&self, path: &str, body: &B, auth: bool) -> Result<Call> {
-        self.call(reqwest::Method::POST, path, auth, |request| {
-            request.json(body)
-        })
+    fn post<B: serde::Serialize>(&self, path: &str, body: &B, auth: bool) -> Result<Call> {
+        self.shared.http.post(path, body, auth)
     }
 
     async fn sign_in(&self, call: Call) -> Result<AuthResponse> {
         let answer: AuthResponse = self.json(call).await?;
-        *self.signed_in() = Login {
-            tokens: Some(TokenPair::new(
-                answer.access.clone(),
-                answer.refresh.clone(),
-                answer.access_expires_at_ms,
-            )),
-            user: Some(answer.user.clone()),
-        };
+        self.auth.signed_in(&answer);
         Ok(answer)
     }
 
-    async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T> {
+    async fn json<T: serde::de::DeserializeOwned>(&self, call: Call) -> Result<T> {
         let success = self.execute(&call).await?;
-        decode(call.what, success)
+        http::decode(call.what, success)
     }
 
-    /// Sends the call; on `401 UNAUTHORIZED` refreshes once and sends it once more.
-    async fn execute(&self, call: &Call) -> Result<Success> {
-        let token = if call.auth {
-            Some(self.access_token().ok_or(Error::NotSignedIn)?)
-        } else {
-            None
-        };
-        let response = self.send(call, token.as_ref()).await?;
-        let Some(used) = token.filter(|_| response.status() == StatusCode::UNAUTHORIZED) else {
-            return finish(response).await;
-        };
-        let refused = api_error(response).await;
-        if refused.code != ErrorCode::Unauthorized {
-            return Err(refused.into());
-        }
-        match self.refresh_after(&used).await {
-            Ok(pair) => finish(self.send(call, Some(&pair.access)).await?).await,
-            Err(error) => {
-                tracing::debug!(%error, "refreshing the access token failed");
-                Err(refused.into())
-            }
-        }
-    }
-
-    async fn send(&self, call: &Call, token: Option<&AccessToken>) -> Result<reqwest::Response> {
-        let mut request = call
-            .request
-            .try_clone()
-            .expect("request bodies are JSON bytes, never streams");
-        if let Some(token) = token {
-            let value = bearer(token).map_err(|_| Error::NotSignedIn)?;
-            request.headers_mut().insert(AUTHORIZATION, value);
-        }
-        Ok(self.inner.http.execute(request).await?)
-    }
-}
-
-/// A success's body as `T`.
-fn decode<T: DeserializeOwned>(what: String, success: Success) -> Result<T> {
-    serde_json::from_slice(&success.body).map_err(|source| Error::Decode {
-        what,
-        status: success.status,
-        source,
-    })
-}
-
-/// A success's body, or the failure as an [`ApiError`].
-async fn finish(response: reqwest::Response) -> Result<Success> {
-    let status = response.status();
-    if !status.is_success() {
-        return Err(api_error(response).await.into());
-    }
-    let body = response.bytes().await?.to_vec();
-    Ok(Success {
-        status: status.as_u16(),
-        body,
-    })
-}
-
-/// Reads a failure: the protocol's error body, or (from something that is not a StreamIt
-/// server, such as a proxy) `Unknown` with the status's reason.
-async fn api_error(response: reqwest::Response) -> ApiError {
-    let status = response.status();
-    let header_retry = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let body = response.bytes().await.unwrap_or_default();
-    let parsed = serde_json::from_slice::<ErrorBody>(&body).ok();
-    let detail_retry = parsed
-        .as_ref()
-        .and_then(|body| body.error.retry_after_ms())
-        .map(Duration::from_millis);
-    let (code, message, details) = match parsed {
-        Some(body) => (body.error.code, body.error.message, body.error.details),
-        None => (
-            ErrorCode::Unknown,
-            status.canonical_reason().unwrap_or("error").to_owned(),
-            None,
-        ),
-    };
-    ApiError {
-        status: status.as_u16(),
-        code,
-        message,
-        details,
-        retry_after: detail_retry.or(header_retry),
-    }
-}
-
-/// `Authorization: Bearer <token>` for REST and the room socket alike, kept out of debug output.
-pub(crate) fn bearer(
-    token: &AccessToken,
-) -> std::result::Result<HeaderValue, reqwest::header::InvalidHeaderValue> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.as_str()))?;
-    value.set_sensitive(true);
-    Ok(value)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_urls_derive_the_websocket_one() {
-        assert_eq!(
-            base_urls("http://127.0.0.1:8000/").unwrap(),
-            ("http://127.0.0.1:8000".into(), "ws://127.0.0.1:8000".into())
-        );
-        assert_eq!(
-            base_urls("https://example.com/streamit").unwrap(),
-            (
-                "https://example.com/streamit".into(),
-                "wss://example.com/streamit".into()
-            )
-        );
-        for bad in ["ftp://x", "127.0.0.1:8000", "http://h/?q=1", ""] {
-            assert!(
-                matches!(base_urls(bad), Err(Error::InvalidUrl { .. })),
-                "{bad}"
-            );
-        }
+    async fn execute(&self, call: &Call) -> Result<http::Success> {
+        self.auth.execute(call).await
     }
 }

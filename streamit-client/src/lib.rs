@@ -2,23 +2,33 @@
 //! build on. It carries the hard parts of a watch-together client once, for everyone.
 //!
 //! - [`Client`]: typed async calls for every HTTP endpoint of protocol v1, with tokens kept
-//!   and refreshed for you;
+//!   and refreshed for you; [`Client::with_identity`] gives another user on the same
+//!   connection pool (load bots run thousands);
 //! - [`RoomSession`] and [`RoomEvents`]: a room's WebSocket behind a cheap-clone handle and a
 //!   stream of [`RoomEvent`]s; a background task reconnects with capped backoff and jitter,
 //!   refreshes the token, resyncs on a `seq` gap, and keeps a server-clock offset from
 //!   `PING`/`PONG`;
+//! - [`RoomView`]: the room as a member sees it (members with their marks, chat, playback,
+//!   join requests), folded from those events by one pure function, for apps to show or
+//!   check;
 //! - [`sync`]: drift control for a local player behind the [`sync::Player`] trait, and the
 //!   [`sync::SimulatedPlayer`] tests, the TUI and the bots use.
 //!
-//! Modules: `error` (the one [`Error`]), `client` (REST), `session` (the room socket, its
-//! task, clock sync and backoff), `sync` (players and drift control).
+//! Modules: `error` (the one [`Error`]), `http` (one call: build, send, read the answer or
+//! the error body), `auth` (an identity's tokens, bearer and refresh; all a session needs of
+//! a client), `client` (REST endpoints and the builder), `session` (the room socket, its
+//! task, clock sync and backoff), `view` (the room model and its chat history), `sync`
+//! (players and drift control).
 
 #![warn(missing_docs)]
 
+mod auth;
 mod client;
 mod error;
+mod http;
 mod session;
 pub mod sync;
+mod view;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, Error, Result};
@@ -27,3 +37,4 @@ pub use session::{
 };
 /// The wire types, re-exported so an app needs one dependency.
 pub use streamit_protocol as protocol;
+pub use view::{DEFAULT_CHAT_LINES, Member, RoomView};

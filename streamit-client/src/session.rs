@@ -20,17 +20,19 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use streamit_protocol::v1::{
-    Chat, ChatText, ClientEvent, ClientMessage, ClientRef, Empty, MediaRef, MuteDuration, MuteUser,
-    Ping, PlayPause, Playback, PlayerEvent, PositionMs, Rate, Room, RoomCode, RoomPassword, Seek,
-    SetChatEnabled, SetMedia, SetRate, SyncCheck, UserId, UserTarget, You,
+    Chat, ChatText, ClientEvent, ClientMessage, ClientRef, Empty, MAX_SERVER_FRAME_BYTES, MediaRef,
+    MuteDuration, MuteUser, Ping, PlayPause, Playback, PlayerEvent, PositionMs, Rate, Room,
+    RoomCode, RoomPassword, Seek, SetChatEnabled, SetMedia, SetRate, SyncCheck, UserId, UserTarget,
+    You,
 };
 use tokio::sync::{mpsc, watch};
 
 pub use clock::{Clock, SystemClock};
 pub use events::{RoomEvent, RoomEvents};
 
-use crate::client::Client;
+use crate::auth::Auth;
 use crate::error::{Error, Result};
+use crate::view::RoomView;
 use state::State;
 
 /// Commands a session may have queued for its task before a command waits.
@@ -61,6 +63,9 @@ pub struct SessionOptions {
     pub(crate) reconnect_max: Duration,
     pub(crate) max_reconnect_attempts: Option<u32>,
     pub(crate) event_buffer: usize,
+    pub(crate) read_buffer_bytes: usize,
+    pub(crate) write_buffer_bytes: usize,
+    pub(crate) max_message_bytes: usize,
 }
 
 impl Default for SessionOptions {
@@ -76,6 +81,9 @@ impl Default for SessionOptions {
             reconnect_max: Duration::from_secs(30),
             max_reconnect_attempts: None,
             event_buffer: 1024,
+            read_buffer_bytes: 4 * 1024,
+            write_buffer_bytes: 4 * 1024,
+            max_message_bytes: 4 * MAX_SERVER_FRAME_BYTES,
         }
     }
 }
@@ -92,6 +100,9 @@ impl fmt::Debug for SessionOptions {
             .field("reconnect_max", &self.reconnect_max)
             .field("max_reconnect_attempts", &self.max_reconnect_attempts)
             .field("event_buffer", &self.event_buffer)
+            .field("read_buffer_bytes", &self.read_buffer_bytes)
+            .field("write_buffer_bytes", &self.write_buffer_bytes)
+            .field("max_message_bytes", &self.max_message_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -152,9 +163,33 @@ impl SessionOptions {
         self.event_buffer = events;
         self
     }
+
+    /// The socket's buffers, in bytes: `read` is allocated up front and filled by each read
+    /// from the network; `write` is how much the socket gathers before writing (default 4 KiB
+    /// each, as the server's sockets have).
+    ///
+    /// The WebSocket library's defaults (128 KiB each) cost 256 KiB per idle session, which
+    /// a load bot with thousands of sessions feels; room traffic is small frames, and a
+    /// larger message (a big room's snapshot) is simply read in several pieces.
+    pub fn websocket_buffers(mut self, read: usize, write: usize) -> Self {
+        self.read_buffer_bytes = read;
+        self.write_buffer_bytes = write;
+        self
+    }
+
+    /// The largest message (and frame) read from the server, in bytes (default 4 MiB).
+    ///
+    /// Larger ones drop the socket, which then reconnects. The default sits above the
+    /// protocol's `MAX_SERVER_FRAME_BYTES` (1 MiB), so that a frame over the protocol's limit
+    /// but under this one arrives as [`RoomEvent::Malformed`] and the session goes on. Not
+    /// the 16 KiB limit of client frames: a big room's snapshot passes that.
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self
+    }
 }
 
-/// How to join a room: [`Client::join_room_with`].
+/// How to join a room: [`Client::join_room_with`](crate::Client::join_room_with).
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct JoinOptions {
@@ -247,9 +282,11 @@ impl fmt::Debug for RoomSession {
     }
 }
 
-/// Starts the task of room `code` and hands out its handle and stream.
+/// Starts the task of room `code`, whose socket is at `url`, for the identity of `auth`, and
+/// hands out its handle and stream.
 pub(crate) fn start(
-    client: Client,
+    auth: Auth,
+    url: String,
     code: RoomCode,
     options: SessionOptions,
 ) -> (RoomSession, RoomEvents) {
@@ -267,7 +304,13 @@ pub(crate) fn start(
             finished,
         }),
     };
-    let task = task::Task::new(client, code, options, state, command_receiver, outbox);
+    let task = task::Task::new(
+        task::Link { auth, url, code },
+        options,
+        state,
+        command_receiver,
+        outbox,
+    );
     tokio::spawn(async move {
         task.run().await;
         let _ = finished_sender.send(true);
@@ -294,23 +337,23 @@ impl RoomSession {
     /// The user's own place in the room (`you` of the last snapshot, kept current), once
     /// connected.
     pub fn me(&self) -> Option<You> {
-        self.state().you.clone()
+        self.state().view.as_ref().map(|view| view.you().clone())
     }
 
     /// Whether the user hosts the room now.
     pub fn is_host(&self) -> bool {
-        self.state().you.as_ref().is_some_and(|you| you.is_host)
+        self.state().view.as_ref().is_some_and(RoomView::is_host)
     }
 
     /// The room as the last snapshot and the events since show it.
     pub fn room(&self) -> Option<Room> {
-        self.state().room.clone()
+        self.state().view.as_ref().map(|view| view.room().clone())
     }
 
     /// The room's playback (from snapshots, `PLAYBACK_STATE`, `SYNC_CORRECTION` and
     /// `VERSION_CONFLICT` errors; the highest version wins), in server time.
     pub fn playback(&self) -> Option<Playback> {
-        self.state().playback
+        self.state().view.as_ref().map(RoomView::playback)
     }
 
     /// Server clock minus local clock, in ms, from the best recent `PING`/`PONG`; `None`

@@ -1,17 +1,19 @@
 //! Test support for the StreamIt workspace: a fresh database per test, on every backend the
-//! machine offers.
+//! machine offers, and waiting for what happens in the background.
 //!
 //! - [`sqlite`]: a new SQLite file in a temporary directory, always available;
 //! - [`postgres`]: a new database on the PostgreSQL server named by `STREAMIT_TEST_DATABASE_URL`
 //!   (or the local default), dropped again when the test ends;
 //! - [`backends`]: both, so a store test runs once per backend;
 //! - [`redis`]: a Redis of the test's own (`STREAMIT_TEST_REDIS_URL`, or a `redis-server`
-//!   started on a free port).
+//!   started on a free port);
+//! - [`eventually`] (module `eventually`): polls a condition until a deadline.
 //!
 //! A missing service skips its tests with a loud line on stderr, unless
 //! `STREAMIT_REQUIRE_SERVICES=1` (as in CI), where it fails them: a green run must never hide
 //! that half the suite did not run.
 
+mod eventually;
 mod redis;
 
 use std::io::Write as _;
@@ -20,6 +22,7 @@ use std::time::Duration;
 use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
 
+pub use eventually::eventually;
 pub use redis::{TestRedis, redis};
 
 /// The server tried when `STREAMIT_TEST_DATABASE_URL` is unset: a local PostgreSQL with trust

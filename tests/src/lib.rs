@@ -13,6 +13,7 @@ use streamit_client::protocol::v1::{
     CreateRoomRequest, DisplayName, RoomCode, RoomSnapshot, ServerEvent, ServerMessage,
 };
 use streamit_client::{Client, RoomEvent, RoomEvents, RoomSession, SessionOptions};
+pub use streamit_testing::eventually;
 use streamit_testing::{TestDatabase, TestRedis};
 
 pub use balancer::Balancer;
@@ -158,20 +159,4 @@ pub fn broadcast(event: &RoomEvent) -> Option<(u64, ServerEvent)> {
         RoomEvent::Server(message) => message.seq.map(|seq| (seq, message.event.clone())),
         _ => None,
     }
-}
-
-/// Polls `condition` every 20 ms until it holds, under [`PATIENCE`].
-pub async fn eventually<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let polling = async {
-        while !condition().await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(PATIENCE, polling)
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not happen in {PATIENCE:?}"));
 }

@@ -6,11 +6,12 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use streamit_client::RoomEvent;
 use streamit_client::protocol::v1::{
-    ChatText, ClientEvent, ErrorCode, LeaveReason, PositionMs, PublicRoomsQuery, RoomState, Seek,
-    ServerEvent,
+    ChatText, ClientEvent, ErrorCode, LeaveReason, PositionMs, PublicRoomsQuery,
+    PublicRoomsResponse, RoomState, Seek, ServerEvent,
 };
 use streamit_e2e::{
-    Cluster, broadcast, eventually, join, next_event, on_node, open_room, skip_to, snapshot_of,
+    Cluster, PATIENCE, broadcast, eventually, join, next_event, on_node, open_room, skip_to,
+    snapshot_of,
 };
 
 fn text(s: &str) -> ChatText {
@@ -107,10 +108,7 @@ async fn the_host_on_one_node_drives_members_on_the_other() {
     let version = snapshot.playback.version;
     let mut seek = Seek::new(PositionMs::new(42_000).unwrap());
     seek.expected_version = Some(version);
-    host_session
-        .send(ClientEvent::Seek(seek))
-        .await
-        .unwrap();
+    host_session.send(ClientEvent::Seek(seek)).await.unwrap();
     let seen = skip_to(&mut member_events, "the seek", |e| match broadcast(e) {
         Some((_, ServerEvent::PlaybackState(state))) => Some(state.playback),
         _ => None,
@@ -144,9 +142,12 @@ async fn the_host_on_one_node_drives_members_on_the_other() {
     // Presence is one figure, whichever node is asked (the member asks node 0, the host 1):
     // the room is listed (its host is online) with two viewers.
     for asker in [&member, &host] {
-        eventually("listed with two viewers", || async {
+        eventually("listed with two viewers", PATIENCE, async || {
             let listing = asker.public_rooms(&PublicRoomsQuery::default()).await;
-            listing.is_ok_and(|page| page.rooms.iter().any(|r| r.code == code && r.viewers == 2))
+            let listed = |page: PublicRoomsResponse| {
+                page.rooms.iter().any(|r| r.code == code && r.viewers == 2)
+            };
+            listing.is_ok_and(listed).then_some(())
         })
         .await;
     }
@@ -187,10 +188,11 @@ async fn a_killed_nodes_sockets_leave_and_its_room_moves_to_a_survivor() {
     })
     .await;
     assert!(grace > 0);
-    eventually("only Bo left, in grace", || async {
+    eventually("only Bo left, in grace", PATIENCE, async || {
         bo.room(code)
             .await
             .is_ok_and(|d| d.room.state == RoomState::Grace && d.room.viewers == 1)
+            .then_some(())
     })
     .await;
     // The host comes back on the survivor: the room is live again, and nothing said is lost.
@@ -218,11 +220,12 @@ async fn a_room_alone_on_a_killed_node_goes_into_grace() {
     let (_session, _events, _) = join(&host, code).await;
     cluster.nodes[0].kill();
     let observer = on_node(&cluster, 1, &host);
-    eventually("the orphaned room in grace", || async {
+    eventually("the orphaned room in grace", PATIENCE, async || {
         observer
             .room(code)
             .await
             .is_ok_and(|d| d.room.state == RoomState::Grace && d.room.viewers == 0)
+            .then_some(())
     })
     .await;
 }
@@ -273,13 +276,13 @@ async fn rooms_come_back_after_redis_restarts_empty() {
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     cluster.redis.kill();
-    eventually("readyz naming Redis", || async {
-        !cluster.nodes[0].is_ready().await
+    eventually("readyz naming Redis", PATIENCE, async || {
+        (!cluster.nodes[0].is_ready().await).then_some(())
     })
     .await;
     cluster.redis.restart().await;
-    eventually("ready again", || async {
-        cluster.nodes[0].is_ready().await && cluster.nodes[1].is_ready().await
+    eventually("ready again", PATIENCE, async || {
+        (cluster.nodes[0].is_ready().await && cluster.nodes[1].is_ready().await).then_some(())
     })
     .await;
     // Both sessions reconnect on their own; the room is rebuilt from the store.

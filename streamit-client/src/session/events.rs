@@ -8,7 +8,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::Stream;
-use streamit_protocol::v1::{ClientRef, CloseCode, FrameError, ServerEvent, ServerMessage};
+use streamit_protocol::v1::{
+    ClientRef, CloseCode, FrameError, RoomSnapshot, ServerEvent, ServerMessage,
+};
 use tokio::sync::mpsc;
 
 /// Lifecycle events held for a lagging app before the oldest `Reconnecting` are dropped.
@@ -74,6 +76,14 @@ impl RoomEvent {
     /// The server event, for [`RoomEvent::Server`] and [`RoomEvent::Rejoined`].
     pub fn server_event(&self) -> Option<&ServerEvent> {
         self.message().map(|message| &message.event)
+    }
+
+    /// The room's state, for a `ROOM_SNAPSHOT` (after every connect and `RESYNC`).
+    pub fn snapshot(&self) -> Option<&RoomSnapshot> {
+        match self.server_event() {
+            Some(ServerEvent::RoomSnapshot(snapshot)) => Some(snapshot),
+            _ => None,
+        }
     }
 
     /// The broadcast's `seq`, for server broadcasts.

@@ -2,17 +2,17 @@
 //! [`RoomSession`](crate::RoomSession) handles (which read it), and the `seq` bookkeeping of
 //! one socket.
 
-use streamit_protocol::v1::{MUTED_FOREVER_MS, Playback, Room, RoomState, ServerEvent, You};
-
 use super::clock::ClockSync;
+use super::events::RoomEvent;
+use crate::view::RoomView;
 
-/// The room as the last snapshot and the events since show it. Behind a `std` mutex: every
-/// section is a few assignments, never held across an await.
+/// The room as the last snapshot and the events since show it, folded by the same
+/// [`RoomView`] apps use (without chat, which the session never reads). Behind a `std`
+/// mutex: every section is a few assignments, never held across an await.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub(crate) room: Option<Room>,
-    pub(crate) you: Option<You>,
-    pub(crate) playback: Option<Playback>,
+    /// From the first snapshot on.
+    pub(crate) view: Option<RoomView>,
     pub(crate) clock: ClockSync,
     /// A socket is open and admitted.
     pub(crate) connected: bool,
@@ -25,84 +25,14 @@ pub(crate) struct State {
 
 impl State {
     /// Keeps the room, the user's place and the playback current with a server event.
-    pub(crate) fn apply(&mut self, event: &ServerEvent) {
-        match event {
-            ServerEvent::RoomSnapshot(snapshot) => {
-                self.room = Some(snapshot.room.clone());
-                self.you = Some(snapshot.you.clone());
-                self.set_playback(snapshot.playback);
+    pub(crate) fn apply(&mut self, event: &RoomEvent) {
+        match &mut self.view {
+            Some(view) => view.apply(event),
+            None => {
+                self.view = event
+                    .snapshot()
+                    .map(|s| RoomView::new(s).with_chat_limit(0))
             }
-            ServerEvent::PlaybackState(state) => self.set_playback(state.playback),
-            ServerEvent::SyncCorrection(correction) => self.set_playback(correction.playback),
-            ServerEvent::Error(error) => {
-                if let Some(current) = error.current {
-                    self.set_playback(current);
-                }
-            }
-            ServerEvent::HostChanged(changed) => {
-                if let Some(room) = &mut self.room {
-                    room.host = changed.host.clone();
-                }
-                if let Some(you) = &mut self.you {
-                    you.is_host = you.user.id == changed.host.id;
-                }
-            }
-            ServerEvent::UserMuted(muted) => self.set_muted(
-                muted.user.id,
-                Some(muted.until_ms.unwrap_or(MUTED_FOREVER_MS)),
-            ),
-            ServerEvent::UserUnmuted(unmuted) => self.set_muted(unmuted.user.id, None),
-            _ => self.apply_to_room(event),
-        }
-    }
-
-    fn apply_to_room(&mut self, event: &ServerEvent) {
-        let Some(room) = &mut self.room else { return };
-        match event {
-            ServerEvent::RoomUpdated(update) => {
-                if let Some(name) = &update.name {
-                    room.name = name.clone();
-                }
-                room.state = update.state.unwrap_or(room.state);
-                room.is_private = update.is_private.unwrap_or(room.is_private);
-                room.entry_mode = update.entry_mode.unwrap_or(room.entry_mode);
-                room.chat_enabled = update.chat_enabled.unwrap_or(room.chat_enabled);
-                room.viewers = update.viewers.unwrap_or(room.viewers);
-                room.grace_deadline_ms = update.grace_deadline_ms.or(room.grace_deadline_ms);
-            }
-            ServerEvent::MediaChanged(changed) => {
-                room.media = Some(changed.media.clone());
-                room.embed_url = Some(changed.embed_url.clone());
-            }
-            ServerEvent::UserJoined(joined) => room.viewers = joined.viewers,
-            ServerEvent::UserLeft(left) => room.viewers = left.viewers,
-            ServerEvent::HostDisconnected(grace) => {
-                room.state = RoomState::Grace;
-                room.grace_deadline_ms = Some(grace.grace_deadline_ms);
-            }
-            ServerEvent::HostReconnected(_) => {
-                room.state = RoomState::Live;
-                room.grace_deadline_ms = None;
-            }
-            ServerEvent::RoomExpired(_) => room.state = RoomState::Expired,
-            ServerEvent::RoomDeleted(_) => room.state = RoomState::Deleted,
-            _ => {}
-        }
-    }
-
-    /// Playback versions never go back, so an older state (a late reply) never wins.
-    fn set_playback(&mut self, playback: Playback) {
-        if self
-            .playback
-            .is_none_or(|current| playback.version >= current.version)
-        {
-            self.playback = Some(playback);
-        }
-    }
-
-    fn set_muted(&mut self, user: streamit_protocol::v1::UserId, until_ms: Option<u64>) {
-        if let Some(you) = self.you.as_mut().filter(|you| you.user.id == user) {
-            you.muted_until_ms = until_ms;
         }
     }
 }
@@ -162,95 +92,40 @@ mod tests {
 
     use super::*;
 
-    const ME: &str = "00000000-0000-4000-8000-000000000001";
-    const BO: &str = "00000000-0000-4000-8000-000000000002";
-
-    fn event(kind: &str, data: serde_json::Value) -> ServerEvent {
-        let frame = json!({"v": 1, "type": kind, "ts": 1, "data": data}).to_string();
-        ServerMessage::decode(&frame).unwrap().event
+    fn event(kind: &str, seq: Option<u64>, data: serde_json::Value) -> RoomEvent {
+        let mut frame = json!({"v": 1, "type": kind, "ts": 1, "data": data});
+        if let Some(seq) = seq {
+            frame["seq"] = json!(seq);
+        }
+        RoomEvent::Server(ServerMessage::decode(&frame.to_string()).unwrap())
     }
 
-    fn playback(version: u64, position: u64) -> serde_json::Value {
-        json!({"playing": true, "position_ms": position, "rate": 1.0, "updated_at_ms": 10, "version": version})
-    }
-
-    fn snapshot() -> ServerEvent {
-        event(
+    #[test]
+    fn the_view_starts_at_the_first_snapshot_and_keeps_no_chat() {
+        let me = "00000000-0000-4000-8000-000000000001";
+        let line = json!({"id": "00000000-0000-4000-8000-0000000000aa",
+            "user": {"id": me, "display_name": "me"}, "text": "hi", "sent_at_ms": 1});
+        let mut state = State::default();
+        state.apply(&event("CHAT_MESSAGE", Some(3), line.clone()));
+        assert!(state.view.is_none(), "nothing before the snapshot");
+        state.apply(&event(
             "ROOM_SNAPSHOT",
+            None,
             json!({
-                "room": {"code": "ABCD2345", "name": "R", "host": {"id": ME, "display_name": "me"},
+                "room": {"code": "ABCD2345", "name": "R", "host": {"id": me, "display_name": "me"},
                     "state": "LIVE", "is_private": false, "entry_mode": "OPEN", "chat_enabled": true,
                     "viewers": 1, "created_at_ms": 1},
-                "you": {"user": {"id": ME, "display_name": "me"}, "is_host": true},
-                "participants": [], "playback": playback(5, 0), "chat": [], "seq": 3
+                "you": {"user": {"id": me, "display_name": "me"}, "is_host": true},
+                "participants": [],
+                "playback": {"playing": false, "position_ms": 0, "rate": 1.0, "updated_at_ms": 1, "version": 1},
+                "chat": [line.clone()], "seq": 3
             }),
-        )
-    }
-
-    #[test]
-    fn playback_follows_every_source_and_never_goes_back() {
-        let mut state = State::default();
-        state.apply(&snapshot());
-        let by = json!(ME);
-        let mut newer = playback(6, 1_000);
-        newer["cause"] = json!("SEEK");
-        newer["by"] = by;
-        state.apply(&event("PLAYBACK_STATE", newer));
-        assert_eq!(state.playback.unwrap().position_ms.get(), 1_000);
-        state.apply(&event(
-            "SYNC_CORRECTION",
-            json!({"playback": playback(5, 9), "drift_ms": 1}),
         ));
-        assert_eq!(
-            state.playback.unwrap().version,
-            6,
-            "an older version is ignored"
-        );
-        let conflict =
-            json!({"code": "VERSION_CONFLICT", "message": "m", "current": playback(8, 2_000)});
-        state.apply(&event("ERROR", conflict));
-        assert_eq!(state.playback.unwrap().version, 8);
-    }
-
-    #[test]
-    fn host_room_and_mute_changes_are_kept() {
-        let mut state = State::default();
-        state.apply(&snapshot());
-        state.apply(&event(
-            "HOST_CHANGED",
-            json!({"host": {"id": BO, "display_name": "bo"}}),
-        ));
-        assert!(!state.you.as_ref().unwrap().is_host);
-        assert_eq!(state.room.as_ref().unwrap().host.id.to_string(), BO);
-        state.apply(&event(
-            "ROOM_UPDATED",
-            json!({"chat_enabled": false, "viewers": 4}),
-        ));
-        state.apply(&event("MEDIA_CHANGED", json!({"media": {"provider": "youtube", "kind": "video", "id": "abc"}, "embed_url": "u"})));
-        let room = state.room.as_ref().unwrap();
-        assert!(!room.chat_enabled);
-        assert_eq!(room.viewers, 4);
-        assert_eq!(room.embed_url.as_deref(), Some("u"));
-        state.apply(&event(
-            "USER_MUTED",
-            json!({"user": {"id": ME, "display_name": "me"}}),
-        ));
-        assert_eq!(
-            state.you.as_ref().unwrap().muted_until_ms,
-            Some(MUTED_FOREVER_MS)
-        );
-        state.apply(&event(
-            "USER_UNMUTED",
-            json!({"user": {"id": ME, "display_name": "me"}}),
-        ));
-        assert_eq!(state.you.as_ref().unwrap().muted_until_ms, None);
-        state.apply(&event(
-            "HOST_DISCONNECTED",
-            json!({"grace_seconds": 5, "grace_deadline_ms": 99}),
-        ));
-        assert_eq!(state.room.as_ref().unwrap().state, RoomState::Grace);
-        state.apply(&event("ROOM_EXPIRED", json!({})));
-        assert_eq!(state.room.as_ref().unwrap().state, RoomState::Expired);
+        state.apply(&event("CHAT_MESSAGE", Some(4), line));
+        let view = state.view.as_ref().unwrap();
+        assert!(view.is_host());
+        assert_eq!(view.seq(), 4);
+        assert!(view.chat().is_empty());
     }
 
     #[test]

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use streamit_protocol::v1::{
-    AccessToken, ClientEvent, ClientMessage, ClientRef, CloseCode, Empty, FrameError,
-    MAX_SERVER_FRAME_BYTES, Ping, RoomCode, ServerEvent, ServerMessage,
+    AccessToken, ClientEvent, ClientMessage, ClientRef, CloseCode, Empty, FrameError, Ping,
+    RoomCode, ServerEvent, ServerMessage,
 };
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -29,12 +29,7 @@ use super::backoff::Backoff;
 use super::events::{Outbox, RoomEvent};
 use super::presence::{Joined, Presence};
 use super::state::{SeqCheck, Sequence, State};
-use crate::client::Client;
-
-/// Largest frame the transport reads, in bytes: well above the protocol's limits on server
-/// frames, so that an oversized frame becomes a `Malformed` event (the decoder refuses it)
-/// rather than a dropped socket, while memory stays bounded.
-const MAX_INCOMING_BYTES: usize = 4 * MAX_SERVER_FRAME_BYTES;
+use crate::auth::Auth;
 
 /// How long a close handshake may take before the socket is simply dropped.
 const CLOSE_HANDSHAKE: Duration = Duration::from_secs(1);
@@ -81,9 +76,17 @@ struct Conn {
     fast_pings_left: u32,
 }
 
+/// Where the task connects and as whom.
+pub(crate) struct Link {
+    /// The identity: its token to connect with, and the refresh after a 4001.
+    pub(crate) auth: Auth,
+    /// The room's WebSocket URL.
+    pub(crate) url: String,
+    pub(crate) code: RoomCode,
+}
+
 pub(crate) struct Task {
-    client: Client,
-    code: RoomCode,
+    link: Link,
     options: SessionOptions,
     state: Arc<Mutex<State>>,
     commands: mpsc::Receiver<Command>,
@@ -97,8 +100,7 @@ pub(crate) struct Task {
 
 impl Task {
     pub(crate) fn new(
-        client: Client,
-        code: RoomCode,
+        link: Link,
         options: SessionOptions,
         state: Arc<Mutex<State>>,
         commands: mpsc::Receiver<Command>,
@@ -106,8 +108,7 @@ impl Task {
     ) -> Self {
         let backoff = Backoff::new(options.reconnect_initial, options.reconnect_max);
         Self {
-            client,
-            code,
+            link,
             options,
             state,
             commands,
@@ -120,7 +121,7 @@ impl Task {
     }
 
     /// Runs the session to its end; the stream's last item says why.
-    #[tracing::instrument(name = "room_session", skip_all, fields(room = %self.code))]
+    #[tracing::instrument(name = "room_session", skip_all, fields(room = %self.link.code))]
     pub(crate) async fn run(mut self) {
         let last = self.connect_loop().await;
         tracing::debug!(?last, "room session ended");
@@ -137,7 +138,7 @@ impl Task {
         // A 4001 is worth one refresh per admission: a second in a row is the login's end.
         let mut refreshed = false;
         loop {
-            let Some(token) = self.client.access_token() else {
+            let Some(token) = self.link.auth.access_token() else {
                 return Some(CloseCode::Unauthorized);
             };
             let (ended, admitted) = match self.open(&token).await {
@@ -158,7 +159,7 @@ impl Task {
             match code {
                 Some(CloseCode::Unauthorized) if !refreshed => {
                     refreshed = true;
-                    if let Err(error) = self.client.refresh_after(&token).await {
+                    if let Err(error) = self.link.auth.refresh_after(&token).await {
                         tracing::debug!(%error, "refresh after 4001 failed");
                         return code;
                     }
@@ -189,9 +190,11 @@ impl Task {
 
     /// Opens a socket, minding the app meanwhile; `None` when the app closed the session.
     async fn open(&mut self, token: &AccessToken) -> Option<Result<Socket, WsError>> {
+        let config = websocket_config(&self.options);
         let connecting = connect(
-            self.client.ws_url(self.code),
+            self.link.url.clone(),
             token,
+            config,
             self.options.connect_timeout,
         );
         tokio::pin!(connecting);
@@ -325,7 +328,6 @@ impl Task {
             self.presence
                 .snapshot(snapshot, reconnected, std::time::Instant::now());
         }
-        self.state().apply(&message.event);
         let event = match &message.event {
             ServerEvent::UserJoined(joined)
                 if self
@@ -341,6 +343,7 @@ impl Task {
             }
             _ => RoomEvent::Server(message),
         };
+        self.state().apply(&event);
         self.outbox.server(event);
         step
     }
@@ -414,15 +417,26 @@ fn is_internal(reference: &ClientRef) -> bool {
     reference.as_str().starts_with(INTERNAL_REF)
 }
 
+/// The socket's buffers and limits, from the session's options.
+fn websocket_config(options: &SessionOptions) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(options.read_buffer_bytes)
+        .write_buffer_size(options.write_buffer_bytes)
+        .max_message_size(Some(options.max_message_bytes))
+        .max_frame_size(Some(options.max_message_bytes))
+}
+
 /// Opens the room's socket with the token in the `Authorization` header (not the URL, which
 /// proxies log).
-async fn connect(url: String, token: &AccessToken, limit: Duration) -> Result<Socket, WsError> {
+async fn connect(
+    url: String,
+    token: &AccessToken,
+    config: WebSocketConfig,
+    limit: Duration,
+) -> Result<Socket, WsError> {
     let mut request = url.into_client_request()?;
-    let bearer = crate::client::bearer(token).map_err(|e| WsError::HttpFormat(e.into()))?;
+    let bearer = crate::http::bearer(token).map_err(|e| WsError::HttpFormat(e.into()))?;
     request.headers_mut().insert(AUTHORIZATION, bearer);
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_INCOMING_BYTES))
-        .max_frame_size(Some(MAX_INCOMING_BYTES));
     let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     match timeout(limit, connecting).await {
         Ok(result) => result.map(|(socket, _response)| socket),
@@ -448,5 +462,31 @@ async fn goodbye(socket: &mut Socket, ended: &Ended) {
     };
     if !matches!(ended, Ended::Lost) {
         let _ = timeout(CLOSE_HANDSHAKE, handshake).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockets_get_the_sessions_buffers_and_limits() {
+        let lean = websocket_config(&SessionOptions::default());
+        assert_eq!(
+            (lean.read_buffer_size, lean.write_buffer_size),
+            (4096, 4096)
+        );
+        assert_eq!(lean.max_message_size, Some(4 << 20));
+        assert_eq!(lean.max_frame_size, Some(4 << 20));
+        let options = SessionOptions::default()
+            .websocket_buffers(512, 0)
+            .max_message_bytes(64 * 1024);
+        let config = websocket_config(&options);
+        assert_eq!(
+            (config.read_buffer_size, config.write_buffer_size),
+            (512, 0)
+        );
+        assert_eq!(config.max_message_size, Some(64 * 1024));
+        assert_eq!(config.max_frame_size, Some(64 * 1024));
     }
 }

@@ -4,7 +4,9 @@
 use streamit_client::protocol::v1::{PositionMs, ServerEvent};
 use streamit_client::{Clock, JoinOptions, SystemClock};
 
-use crate::support::{TestServer, connected, eventually, open_room, quick_options, skip_to};
+use streamit_testing::eventually;
+
+use crate::support::{PATIENCE, TestServer, connected, open_room, quick_options, skip_to};
 
 /// The system clock moved by a fixed amount.
 struct Skewed(i64);
@@ -35,8 +37,8 @@ async fn the_offset_cancels_a_skewed_clock() {
             .await
             .unwrap();
         connected(&mut events).await;
-        eventually("a first clock sample", || {
-            session.clock_offset_ms().is_some()
+        eventually("a first clock sample", PATIENCE, async || {
+            session.clock_offset_ms().map(drop)
         })
         .await;
         // A few more samples of our own; the best round trip of the last 8 wins.

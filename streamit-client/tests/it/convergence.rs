@@ -17,11 +17,12 @@ use streamit_client::protocol::v1::{
 };
 use streamit_client::sync::{Correction, DriftConfig, DriftController, Player, SimulatedPlayer};
 use streamit_client::{Clock, JoinOptions, RoomEvents, RoomSession, SystemClock};
+use streamit_testing::eventually;
 use tokio::time::MissedTickBehavior;
 
 use crate::proxy::{Latency, Proxy};
 use crate::support::{
-    TestServer, client_for, connected, eventually, from_server, join_connected, name_of, open_room,
+    PATIENCE, TestServer, client_for, connected, from_server, join_connected, name_of, open_room,
     quick_options, skip_to,
 };
 
@@ -129,7 +130,10 @@ async fn join(base_url: &str, name: &str, skew_ms: i64, code: RoomCode) -> RoomS
         .unwrap();
     connected(&mut events).await;
     drain(events);
-    eventually("a clock offset", || session.clock_offset_ms().is_some()).await;
+    eventually("a clock offset", PATIENCE, async || {
+        session.clock_offset_ms().map(drop)
+    })
+    .await;
     session
 }
 

@@ -11,6 +11,7 @@ use streamit_client::protocol::v1::{
     AccessToken, CloseCode, FrameError, RefreshToken, RoomCode, ServerEvent, TokenPair,
 };
 use streamit_client::{Client, JoinOptions, RoomEvent, RoomEvents, RoomSession};
+use streamit_testing::eventually;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -392,8 +393,8 @@ async fn a_slow_app_gets_lagged_then_a_fresh_snapshot() {
         "cause": "PLAY", "by": HOST}});
     send(&mut ws, marker.to_string()).await;
     // The task has read everything once its state shows the last event.
-    crate::support::eventually("the task to read every frame", || {
-        session.playback().is_some_and(|p| p.version == 99)
+    eventually("the task to read every frame", PATIENCE, async || {
+        session.playback().filter(|p| p.version == 99)
     })
     .await;
 
@@ -420,5 +421,41 @@ async fn a_slow_app_gets_lagged_then_a_fresh_snapshot() {
     assert!(matches!(
         fresh.server_event(),
         Some(ServerEvent::RoomSnapshot(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_message_over_the_sessions_limit_drops_the_socket_and_small_buffers_read_big_ones() {
+    let mut fake = Fake::start().await;
+    let options = quick_options()
+        .websocket_buffers(256, 0)
+        .max_message_bytes(64 * 1024);
+    let (_session, mut events) = join(&fake, options).await;
+    let Accepted { mut ws, .. } = fake.socket().await;
+    send(&mut ws, snapshot(10, None)).await;
+    // 40 KiB through a 256-byte read buffer arrives whole; 80 KiB is over the limit.
+    let big = json!({"v": 1, "type": "BIG_THING", "seq": 11, "ts": 2, "data": {"blob": "y".repeat(40 * 1024)}});
+    send(&mut ws, big.to_string()).await;
+    send(&mut ws, chat(12, &"z".repeat(80 * 1024))).await;
+
+    let mut seen = Vec::new();
+    let code = crate::support::wait_for(&mut events, "Disconnected", &mut seen, |e| match e {
+        RoomEvent::Disconnected { code } => Some(*code),
+        _ => None,
+    })
+    .await;
+    assert_eq!(code, None, "a lost socket, not a close code");
+    let big = seen.iter().find(|e| e.seq() == Some(11));
+    assert!(
+        matches!(big.and_then(RoomEvent::server_event), Some(ServerEvent::Unknown(u)) if u.data["blob"].as_str().is_some_and(|b| b.len() == 40 * 1024)),
+        "the 40 KiB event arrives whole: {seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|e| e.seq() == Some(12)),
+        "the 80 KiB line never arrives: {seen:?}"
+    );
+    assert!(matches!(
+        next_event(&mut events, "Reconnecting").await,
+        RoomEvent::Reconnecting { attempt: 1, .. }
     ));
 }

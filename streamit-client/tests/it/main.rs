@@ -7,9 +7,11 @@
 mod clock;
 mod convergence;
 mod fake;
+mod identities;
 mod proxy;
 mod reconnect;
 mod refresh;
 mod rest;
 mod sessions;
 mod support;
+mod views;

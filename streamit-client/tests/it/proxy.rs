@@ -90,6 +90,11 @@ impl Proxy {
     pub(crate) fn release(&self) {
         self.shared.held.store(false, Ordering::SeqCst);
     }
+
+    /// Connections forwarded so far (held ones not counted).
+    pub(crate) fn connections(&self) -> u64 {
+        self.shared.accepted.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for Proxy {

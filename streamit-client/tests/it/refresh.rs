@@ -1,33 +1,26 @@
 //! Automatic token refresh: REST calls after the access token expired, concurrent callers
 //! sharing one refresh, and a room session that meets 4001 on reconnect.
 
-use std::time::Duration;
-
 use streamit_client::protocol::v1::{AccessToken, RefreshToken, TokenPair};
 use streamit_client::{Client, RoomEvent};
+use streamit_testing::eventually;
 
 use crate::support::{PATIENCE, TestServer, join_connected, open_room, skip_to, wait_for};
 
 /// Waits until the server refuses `access` (checked with a probe client whose refresh token
 /// is worthless, so the probe cannot refresh), so the test knows it expired.
 async fn until_expired(server: &TestServer, access: &AccessToken) {
-    let probing = async {
-        loop {
-            let tokens = TokenPair::new(access.clone(), RefreshToken::new("worthless").unwrap(), 0);
-            let probe = Client::builder(&server.base_url)
-                .no_proxy()
-                .tokens(tokens)
-                .build()
-                .unwrap();
-            if probe.me().await.is_err_and(|e| e.status() == Some(401)) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(PATIENCE, probing)
-        .await
-        .expect("a 1 s access token expires");
+    let tokens = TokenPair::new(access.clone(), RefreshToken::new("worthless").unwrap(), 0);
+    let probe = Client::builder(&server.base_url)
+        .no_proxy()
+        .tokens(tokens)
+        .build()
+        .unwrap();
+    eventually("the 1 s access token to expire", PATIENCE, async || {
+        let refused = probe.me().await.is_err_and(|e| e.status() == Some(401));
+        refused.then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

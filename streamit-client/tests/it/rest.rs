@@ -10,8 +10,9 @@ use streamit_client::protocol::v1::{
     RoomPassword, RoomState, SaveProgressRequest, Seconds, TokenPair,
 };
 use streamit_client::{Client, Error};
+use streamit_testing::eventually;
 
-use crate::support::{TestServer, client_for, join_connected, name_of, open_room};
+use crate::support::{PATIENCE, TestServer, client_for, join_connected, name_of, open_room};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -259,21 +260,18 @@ async fn room_calls_and_their_failures() {
     // The public listing shows open rooms whose host is connected.
     let (_hosting, _events, _) = join_connected(&host, code).await;
     // The listing reads presence the room task writes behind: poll until it shows.
-    let mut listing = outsider
-        .public_rooms(&PublicRoomsQuery::default())
-        .await
-        .unwrap();
-    for _ in 0..2_000 {
-        if listing.rooms.iter().any(|r| r.code == code) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        listing = outsider
+    let listing = eventually("the room in the public listing", PATIENCE, async || {
+        let listing = outsider
             .public_rooms(&PublicRoomsQuery::default())
             .await
             .unwrap();
-    }
-    assert!(listing.rooms.iter().any(|r| r.code == code), "{listing:?}");
+        listing
+            .rooms
+            .iter()
+            .any(|r| r.code == code)
+            .then_some(listing)
+    })
+    .await;
     assert!(listing.total >= 1);
 
     refused(member.delete_room(code).await, 403, ErrorCode::NotHost);
@@ -299,23 +297,19 @@ async fn public_rooms_page_by_cursor() {
         sessions.push(join_connected(&host, code).await);
     }
     let one = Some(PageLimit::new(1).unwrap());
-    let mut first = host
-        .public_rooms(&PublicRoomsQuery::new(one, None))
-        .await
-        .unwrap();
-    // The listing reads presence the room tasks write behind: poll until both show.
-    for _ in 0..2_000 {
-        if first.total == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        first = host
+    // The listing reads presence the room tasks write behind: poll until both show. The page
+    // and the total are read by two statements, so a write landing between them gives a
+    // total of 2 over a page that saw 1 room (no cursor): wait for the page to show 2 too.
+    let first = eventually("both rooms in the listing", PATIENCE, async || {
+        let first = host
             .public_rooms(&PublicRoomsQuery::new(one, None))
             .await
             .unwrap();
-    }
-    assert_eq!((first.total, first.rooms.len()), (2, 1), "{first:?}");
-    let cursor = first.next_cursor.expect("a second page");
+        (first.total == 2 && first.next_cursor.is_some()).then_some(first)
+    })
+    .await;
+    assert_eq!(first.rooms.len(), 1, "{first:?}");
+    let cursor = first.next_cursor.expect("waited for a cursor");
     let second = host
         .public_rooms(&PublicRoomsQuery::after(one, cursor))
         .await

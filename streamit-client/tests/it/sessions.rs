@@ -7,10 +7,10 @@ use streamit_client::protocol::v1::{
     ServerMessage,
 };
 use streamit_client::{Error, RoomEvent, RoomEvents};
+use streamit_testing::eventually;
 
 use crate::support::{
-    TestServer, eventually, final_code, from_server, join_connected, open_room, read_to_end,
-    skip_to,
+    PATIENCE, TestServer, final_code, from_server, join_connected, open_room, read_to_end, skip_to,
 };
 
 fn pos(ms: u64) -> PositionMs {
@@ -156,19 +156,12 @@ async fn every_command_reaches_the_room_and_the_session_keeps_up() {
 
     let report = PlayerEvent::new(PlayerEventKind::Progress, pos(5_000), Some(pos(100_000)));
     watching.player_event(report).await.unwrap();
-    let mut saved = None;
     // Saved off the room's path: poll the REST view until it shows.
-    for _ in 0..2_000 {
-        if let Ok(progress) = member.resume(code).await {
-            saved = Some(progress);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(
-        saved.expect("PLAYER_EVENT saved progress").position_s.get(),
-        5.0
-    );
+    let saved = eventually("PLAYER_EVENT to save progress", PATIENCE, async || {
+        member.resume(code).await.ok()
+    })
+    .await;
+    assert_eq!(saved.position_s.get(), 5.0);
 
     hosting.transfer_host(member_id).await.unwrap();
     event_of(&mut events, "HOST_CHANGED").await;
@@ -308,5 +301,8 @@ async fn logging_out_ends_the_session_with_4001() {
     member.logout().await.unwrap();
     let all = read_to_end(&mut events).await;
     assert_eq!(final_code(&all), Some(CloseCode::Unauthorized));
-    eventually("the session to be closed", || watching.is_closed()).await;
+    eventually("the session to be closed", PATIENCE, async || {
+        watching.is_closed().then_some(())
+    })
+    .await;
 }

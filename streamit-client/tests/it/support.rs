@@ -219,15 +219,3 @@ pub(crate) fn final_code(all: &[RoomEvent]) -> Option<CloseCode> {
         other => panic!("the stream must end with Disconnected, not {other:?} (all: {all:?})"),
     }
 }
-
-/// Polls `condition` every 10 ms until it holds, under [`PATIENCE`].
-pub(crate) async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let polling = async {
-        while !condition() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(PATIENCE, polling)
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not happen in {PATIENCE:?}"));
-}

@@ -636,10 +636,30 @@ export type RoomName = string;
 /** A room password: 1 to 256 characters, taken as typed. */
 export type RoomPassword = string;
 
+/** `ROOM_RESUMED` data: the socket resumes where it left off. */
+export type RoomResumed = {
+  /** The room's history epoch, the one the client gave. */
+  epoch: string;
+  /** How many broadcasts follow as replay before live ones (possibly 0). */
+  replayed: number;
+  /**
+   * The last `seq` the client said it holds; the replayed broadcasts are `since_seq + 1`
+   * to `since_seq + replayed`.
+   */
+  since_seq: number;
+};
+
 /** `ROOM_SNAPSHOT` data: everything a client needs to show the room. */
 export type RoomSnapshot = {
   /** The last 50 chat lines, oldest first. */
   chat: Array<ChatMessage>;
+  /**
+   * Names the room's history of broadcasts: a client that reconnects with `since_seq` and
+   * this `epoch` gets what it missed replayed, as long as the epoch has not changed (it
+   * changes whenever that history is lost). Opaque; compare for equality only. Absent
+   * from servers that cannot replay.
+   */
+  epoch?: string | null;
   /** Everyone in the room. */
   participants: Array<Participant>;
   /** Playback, in server time. */
@@ -717,6 +737,9 @@ export type Seek = {
 export type ServerEvent = {
   data: RoomSnapshot;
   type: "ROOM_SNAPSHOT";
+} | {
+  data: RoomResumed;
+  type: "ROOM_RESUMED";
 } | {
   data: PlaybackState;
   type: "PLAYBACK_STATE";

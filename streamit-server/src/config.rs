@@ -227,6 +227,14 @@ pub struct Config {
     /// node dies, its sockets leave their rooms after at most about this long.
     #[arg(long, env = "STREAMIT_NODE_LEASE_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(300..))]
     pub node_lease_ms: u64,
+    /// Broadcasts a room keeps for members who reconnect: one who comes back having missed
+    /// no more than this many gets them replayed instead of a fresh snapshot. `0` turns
+    /// replay off.
+    #[arg(long, env = "STREAMIT_REPLAY_FRAMES", default_value_t = 256, value_parser = clap::value_parser!(u64).range(0..=400))]
+    pub replay_frames: u64,
+    /// How long a room keeps a broadcast for replay, in seconds.
+    #[arg(long, env = "STREAMIT_REPLAY_SECONDS", default_value_t = 120)]
+    pub replay_seconds: u64,
     /// Log filter: a level (`info`) or directives (`streamit_server=debug,info`). Without it,
     /// `RUST_LOG`, else `info`.
     #[arg(long, env = "STREAMIT_LOG")]
@@ -293,6 +301,8 @@ impl fmt::Debug for Config {
             .field("node_id", &self.node_id)
             .field("room_lease_ms", &self.room_lease_ms)
             .field("node_lease_ms", &self.node_lease_ms)
+            .field("replay_frames", &self.replay_frames)
+            .field("replay_seconds", &self.replay_seconds)
             .field("rate_limits", &self.rate_limits)
             .field("logins_per_ip_per_minute", &self.logins_per_ip_per_minute)
             .field(

@@ -45,6 +45,11 @@ struct OpLabel {
 }
 
 /// A family of histograms made with the same buckets.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Seconds from 100 µs to about 6.5 s: HTTP answers and store writes.
@@ -65,6 +70,7 @@ pub(crate) struct Metrics {
     deliveries: Counter,
     fanout_seconds: Histogram,
     slow_consumers: Counter,
+    resumes: Family<OutcomeLabel, Counter>,
     closes: Family<CodeLabel, Counter>,
     store_seconds: Histograms<OpLabel>,
     pool_connections: PromGauge,
@@ -112,6 +118,7 @@ impl Metrics {
             // 50 µs to about 1.6 s.
             fanout_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
             slow_consumers: Counter::default(),
+            resumes: Family::default(),
             closes: Family::default(),
             store_seconds: Family::new_with_constructor(seconds_buckets),
             pool_connections: PromGauge::default(),
@@ -142,6 +149,11 @@ impl Metrics {
             "streamit_sockets_open",
             "WebSockets open on this node, admitted or being checked",
             self.sockets_open.clone(),
+        );
+        r.register(
+            "streamit_socket_resumes",
+            "Sockets that asked to resume: replayed what they missed, or given a snapshot",
+            self.resumes.clone(),
         );
         r.register(
             "streamit_admissions",
@@ -242,6 +254,12 @@ impl Metrics {
 
     pub(crate) fn slow_consumer(&self) {
         self.slow_consumers.inc();
+    }
+
+    /// A socket asked to resume; `replayed` when the room still held what it missed.
+    pub(crate) fn resumed(&self, replayed: bool) {
+        let outcome = if replayed { "replayed" } else { "snapshot" };
+        self.resumes.get_or_create(&OutcomeLabel { outcome }).inc();
     }
 
     pub(crate) fn fanout(&self, took: Duration) {

@@ -11,6 +11,9 @@
 //! - `writer`: the bounded per-socket queue and its 4029 rule;
 //! - `closing`: reading on after the close frame until the peer's, so its code arrives;
 //! - `persist`: the room's write-behind to the store;
+//! - `history`: a room's recent broadcasts, replayed to sockets that resume;
+//! - `cluster`, `follower`, `orphans`: a room across nodes: its owner, the nodes that follow
+//!   it, and rooms whose owner died alone;
 //! - `quota`: the sockets one user, and one address, may hold open;
 //! - `playback`, `chat_rules`: the pure rules the room applies.
 
@@ -19,6 +22,7 @@ mod closing;
 mod cluster;
 mod follower;
 mod handshake;
+mod history;
 mod orphans;
 mod persist;
 mod playback;
@@ -92,6 +96,8 @@ pub(crate) struct Shared {
     sockets: quota::SocketQuota,
     next_conn: AtomicU64,
     cluster: Cluster,
+    /// How much of its broadcasts a room keeps for sockets that resume.
+    history: history::Limits,
 }
 
 /// The live rooms of this node. A std mutex: the sections are tiny and never await.
@@ -210,6 +216,10 @@ impl Realtime {
             },
             next_conn: AtomicU64::new(1),
             cluster,
+            history: history::Limits {
+                frames: usize::try_from(config.replay_frames).unwrap_or(usize::MAX),
+                age: Duration::from_secs(config.replay_seconds),
+            },
         });
         shared
             .tasks

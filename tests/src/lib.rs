@@ -37,6 +37,14 @@ impl Cluster {
     /// `count` nodes, or `None` (the test skips, loudly) without PostgreSQL or Redis, unless
     /// `STREAMIT_REQUIRE_SERVICES=1`.
     pub async fn start(count: usize) -> Option<Self> {
+        Self::start_with(count, |_| {}).await
+    }
+
+    /// As [`Self::start`], with every node's settings changed by `tweak`.
+    pub async fn start_with(
+        count: usize,
+        tweak: impl Fn(&mut streamit_server::Config),
+    ) -> Option<Self> {
         let db = streamit_testing::postgres().await?;
         let redis = streamit_testing::redis().await?;
         let mut nodes = Vec::new();
@@ -51,6 +59,7 @@ impl Cluster {
             config.node_lease_ms = 1_500;
             config.rate_limits = streamit_server::Switch::Off;
             config.shutdown_grace_seconds = 2;
+            tweak(&mut config);
             nodes.push(Node::start(config).await);
         }
         let balancer = Balancer::start(nodes.iter().map(|node| node.addr).collect()).await;
@@ -84,7 +93,8 @@ pub fn on_node(cluster: &Cluster, i: usize, user: &Client) -> Client {
         .expect("a client")
 }
 
-async fn guest(url: &str, name: &str) -> Client {
+/// A client of `url`, signed in as a new guest called `name`.
+pub async fn guest(url: &str, name: &str) -> Client {
     let client = Client::builder(url)
         .no_proxy()
         .timeout(PATIENCE)

@@ -85,6 +85,8 @@ export function describe(event: ServerEvent, nowMs: number): string {
   switch (event.type) {
     case "ROOM_SNAPSHOT":
       return `room ${event.data.room.code} "${event.data.room.name}", ${event.data.participants.length} people, at ${positionAt(event.data.playback, nowMs)} ms, seq ${event.data.seq}`;
+    case "ROOM_RESUMED":
+      return `resumed after seq ${event.data.since_seq} (epoch ${event.data.epoch}): ${event.data.replayed} missed broadcasts follow`;
     case "PLAYBACK_STATE":
       return `${event.data.cause} by ${event.data.by}: ${event.data.playing ? "playing" : "paused"} at ${positionAt(event.data, nowMs)} ms (v${event.data.version})`;
     case "CHAT_MESSAGE":

@@ -96,6 +96,15 @@ pub(crate) struct Task {
     next_ref: u64,
     /// A socket of this session was admitted before: the next admission is a reconnect.
     was_admitted: bool,
+    /// The last `seq` this session holds without a hole, in the room's history epoch: the
+    /// next socket asks to resume from there.
+    resume: Option<ResumePoint>,
+}
+
+/// Where a reconnecting socket asks to resume.
+struct ResumePoint {
+    seq: u64,
+    epoch: String,
 }
 
 impl Task {
@@ -117,6 +126,7 @@ impl Task {
             backoff,
             next_ref: 1,
             was_admitted: false,
+            resume: None,
         }
     }
 
@@ -191,12 +201,16 @@ impl Task {
     /// Opens a socket, minding the app meanwhile; `None` when the app closed the session.
     async fn open(&mut self, token: &AccessToken) -> Option<Result<Socket, WsError>> {
         let config = websocket_config(&self.options);
-        let connecting = connect(
-            self.link.url.clone(),
-            token,
-            config,
-            self.options.connect_timeout,
-        );
+        let url = match &self.resume {
+            Some(point) => format!(
+                "{}?since_seq={}&epoch={}",
+                self.link.url,
+                point.seq,
+                encode_query_value(&point.epoch)
+            ),
+            None => self.link.url.clone(),
+        };
+        let connecting = connect(url, token, config, self.options.connect_timeout);
         tokio::pin!(connecting);
         loop {
             tokio::select! {
@@ -312,9 +326,15 @@ impl Task {
         let mut step = Step::Continue;
         if let Some(seq) = message.seq {
             match conn.seq.broadcast(seq) {
-                SeqCheck::InOrder => {}
+                SeqCheck::InOrder => {
+                    if let Some(point) = &mut self.resume {
+                        point.seq = seq;
+                    }
+                }
                 SeqCheck::Stale => return Step::Continue,
                 SeqCheck::Gap { resync } => {
+                    // A hole: nothing to resume from until the next snapshot.
+                    self.resume = None;
                     tracing::debug!(seq, "seq gap; asking for a snapshot");
                     if resync && conn.generation.is_some() {
                         step = Step::Send(self.internal(ClientEvent::Resync(Empty {}), "r"));
@@ -322,7 +342,19 @@ impl Task {
                 }
             }
         }
+        if let ServerEvent::RoomResumed(resumed) = &message.event {
+            // What this session missed follows, with its own `seq`: the view carries on.
+            conn.seq.snapshot(resumed.since_seq);
+            if conn.generation.is_none() {
+                self.admit(conn);
+            }
+            tracing::debug!(replayed = resumed.replayed, "resumed without a snapshot");
+        }
         if let ServerEvent::RoomSnapshot(snapshot) = &message.event {
+            self.resume = snapshot.epoch.clone().map(|epoch| ResumePoint {
+                seq: snapshot.seq,
+                epoch,
+            });
             conn.seq.snapshot(snapshot.seq);
             let reconnected = conn.generation.is_none() && self.admit(conn);
             self.presence
@@ -428,6 +460,20 @@ fn websocket_config(options: &SessionOptions) -> WebSocketConfig {
 
 /// Opens the room's socket with the token in the `Authorization` header (not the URL, which
 /// proxies log).
+/// `value` for a URL query: epochs are opaque, so anything but unreserved characters is
+/// percent-encoded.
+fn encode_query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 async fn connect(
     url: String,
     token: &AccessToken,

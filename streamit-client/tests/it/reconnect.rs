@@ -184,7 +184,7 @@ async fn a_restart_reconnects_with_a_fresh_snapshot_no_loss_and_no_duplicate_joi
 }
 
 #[tokio::test]
-async fn a_cut_connection_reconnects_and_catches_up() {
+async fn a_cut_connection_resumes_with_exactly_what_it_missed() {
     let server = TestServer::start(|_| {}).await;
     let proxy = Proxy::start(server.addr).await;
     let host = server.guest("Host").await;
@@ -217,12 +217,18 @@ async fn a_cut_connection_reconnects_and_catches_up() {
     say(&hosting, &mut host_events, "while away").await;
 
     proxy.release();
-    let fresh = reconnected(&mut events, &mut seen).await;
-    assert!(
-        fresh
-            .chat
-            .iter()
-            .any(|line| line.text.as_str() == "while away")
+    wait_for(&mut events, "Connected", &mut seen, |e| {
+        (*e == RoomEvent::Connected).then_some(())
+    })
+    .await;
+    // The room still holds what the member missed: it is replayed, no snapshot.
+    let resumed = next_event(&mut events, "ROOM_RESUMED after Connected").await;
+    let Some(ServerEvent::RoomResumed(resumed)) = resumed.server_event().cloned() else {
+        panic!("ROOM_RESUMED follows Connected, not {resumed:?}");
+    };
+    assert_eq!(
+        resumed.replayed, 3,
+        "its own leaving, the line, its own return"
     );
     say(&hosting, &mut host_events, "after").await;
     wait_for(&mut events, "after", &mut seen, |e| {
@@ -230,11 +236,12 @@ async fn a_cut_connection_reconnects_and_catches_up() {
     })
     .await;
     assert_no_broadcast_lost(first.seq, &seen);
+    assert!(!seen.iter().any(|e| snapshot_of(e).is_some()));
     let lines: Vec<String> = seen.iter().filter_map(chat_text).collect();
     assert_eq!(
         lines,
-        ["before", "after"],
-        "'while away' comes in the snapshot"
+        ["before", "while away", "after"],
+        "'while away' is replayed in its place"
     );
 }
 
@@ -258,5 +265,13 @@ async fn a_silent_connection_is_replaced() {
         (*e == RoomEvent::Disconnected { code: None }).then_some(())
     })
     .await;
-    connected(&mut events).await;
+    skip_to(&mut events, "Connected", |e| {
+        (*e == RoomEvent::Connected).then_some(())
+    })
+    .await;
+    let first = next_event(&mut events, "the first frame of the new socket").await;
+    assert!(
+        matches!(first.server_event(), Some(ServerEvent::RoomResumed(_))),
+        "the new socket resumes where the silent one stopped: {first:?}"
+    );
 }

@@ -27,6 +27,10 @@ event_enum! {
         /// The whole room, first on every socket and after `RESYNC` (boxed: it is by far the
         /// largest event and the rarest).
         RoomSnapshot(Box<RoomSnapshot>) = "ROOM_SNAPSHOT",
+        /// Instead of `ROOM_SNAPSHOT`, first on a socket that asked to resume (`since_seq` and
+        /// `epoch` on the WebSocket URL) when the room still holds everything it missed: those
+        /// broadcasts follow at once, in order, with their own `seq`, then live ones.
+        RoomResumed(RoomResumed) = "ROOM_RESUMED",
         /// Playback changed.
         PlaybackState(PlaybackState) = "PLAYBACK_STATE",
         /// A chat line, to everyone including its sender.
@@ -135,6 +139,12 @@ pub struct RoomSnapshot {
     pub chat: Vec<ChatMessage>,
     /// The room's broadcast `seq` this snapshot reflects; the next broadcast is `seq + 1`.
     pub seq: u64,
+    /// Names the room's history of broadcasts: a client that reconnects with `since_seq` and
+    /// this `epoch` gets what it missed replayed, as long as the epoch has not changed (it
+    /// changes whenever that history is lost). Opaque; compare for equality only. Absent
+    /// from servers that cannot replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 impl RoomSnapshot {
@@ -154,6 +164,38 @@ impl RoomSnapshot {
             playback,
             chat,
             seq,
+            epoch: None,
+        }
+    }
+
+    /// The snapshot, naming the room's history `epoch`.
+    #[must_use]
+    pub fn with_epoch(mut self, epoch: impl Into<String>) -> Self {
+        self.epoch = Some(epoch.into());
+        self
+    }
+}
+
+/// `ROOM_RESUMED` data: the socket resumes where it left off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct RoomResumed {
+    /// The room's history epoch, the one the client gave.
+    pub epoch: String,
+    /// The last `seq` the client said it holds; the replayed broadcasts are `since_seq + 1`
+    /// to `since_seq + replayed`.
+    pub since_seq: u64,
+    /// How many broadcasts follow as replay before live ones (possibly 0).
+    pub replayed: u32,
+}
+
+impl RoomResumed {
+    /// Builds the payload.
+    pub fn new(epoch: impl Into<String>, since_seq: u64, replayed: u32) -> Self {
+        Self {
+            epoch: epoch.into(),
+            since_seq,
+            replayed,
         }
     }
 }

@@ -446,6 +446,21 @@ fn snapshot() -> ServerEvent {
     ServerEvent::RoomSnapshot(Box::new(snapshot))
 }
 
+/// The snapshot, naming its history's epoch.
+fn snapshot_with_epoch() -> ServerEvent {
+    match snapshot() {
+        ServerEvent::RoomSnapshot(snapshot) => {
+            ServerEvent::RoomSnapshot(Box::new(snapshot.with_epoch("3f9c")))
+        }
+        other => other,
+    }
+}
+
+fn with_epoch(mut snapshot: Value) -> Value {
+    snapshot["epoch"] = json!("3f9c");
+    snapshot
+}
+
 fn snapshot_json() -> Value {
     json!({
         "room": {
@@ -491,6 +506,9 @@ fn server_cases() -> Vec<(Value, ServerMessage)> {
     let mut cases = vec![
         (json!({"v": 1, "type": "ROOM_SNAPSHOT", "ts": TS, "data": snapshot_json()}), reply(None, snapshot())),
         (json!({"v": 1, "type": "ROOM_SNAPSHOT", "ts": TS, "ref": "r-7", "data": snapshot_json()}), reply(Some("r-7"), snapshot())),
+        (json!({"v": 1, "type": "ROOM_SNAPSHOT", "ts": TS, "data": with_epoch(snapshot_json())}), reply(None, snapshot_with_epoch())),
+        (json!({"v": 1, "type": "ROOM_RESUMED", "ts": TS, "data": {"epoch": "3f9c", "since_seq": 41, "replayed": 5}}),
+            reply(None, ServerEvent::RoomResumed(RoomResumed::new("3f9c", 41, 5)))),
         (json!({"v": 1, "type": "CHAT_MESSAGE", "seq": 43, "ts": TS, "data": {"id": LINE, "user": ada_json(), "text": "welcome", "sent_at_ms": TS}}),
             broadcast(43, E::ChatMessage(line))),
         (json!({"v": 1, "type": "USER_JOINED", "seq": 44, "ts": TS, "data": {"user": bo_json(), "viewers": 3}}),

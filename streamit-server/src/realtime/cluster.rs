@@ -18,6 +18,7 @@ use streamit_protocol::v1::{CloseCode, LeaveReason, Participant, RoomCode, UserR
 use uuid::Uuid;
 
 use super::ConnId;
+use super::history::Resume;
 use crate::bus::{Bus, LeaseKey, Topic};
 
 /// This process among the cluster's nodes: random at every start, so a restarted node is a
@@ -91,6 +92,9 @@ pub(crate) enum ToOwner {
         login_id: Uuid,
         muted_until_ms: Option<u64>,
         participants: Vec<Participant>,
+        /// Where the socket's client says it left off.
+        #[serde(default)]
+        resume: Option<Resume>,
     },
     Leave {
         conn: ConnId,
@@ -134,6 +138,11 @@ pub(crate) enum FromOwner {
     },
     /// The socket is in; the frame is its snapshot.
     Admit {
+        conn: ConnId,
+    },
+    /// The socket is in and resumes: the frames, one per line, are `ROOM_RESUMED` and the
+    /// broadcasts it missed.
+    Resume {
         conn: ConnId,
     },
     Refuse {

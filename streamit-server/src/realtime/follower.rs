@@ -124,6 +124,7 @@ impl Follower {
                     login_id,
                     muted_until_ms,
                     participants,
+                    resume,
                     writer,
                     admitted,
                 } = *join;
@@ -139,6 +140,7 @@ impl Follower {
                     login_id,
                     muted_until_ms,
                     participants: participants.to_vec(),
+                    resume,
                 }
             }
             Command::Leave { conn, reason } => {
@@ -195,6 +197,15 @@ impl Follower {
             return None;
         };
         match what {
+            FromOwner::Resume { conn } => {
+                if let Some(joiner) = self.joining.remove(&conn) {
+                    for line in frame.as_str().split('\n') {
+                        joiner.writer.send(Utf8Bytes::from(line));
+                    }
+                    self.sockets.insert(conn, joiner.writer);
+                    let _ = joiner.admitted.send(Ok(self.handle.clone()));
+                }
+            }
             FromOwner::Broadcast => {
                 let queued_at = writer::now_ns();
                 let mut delivered = 0;

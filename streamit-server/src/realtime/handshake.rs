@@ -66,6 +66,7 @@ pub(crate) fn upgrade(
         ));
     };
     let token = socket::token_of(&request);
+    let resume = socket::resume_of(&request);
     let on_upgrade = hyper::upgrade::on(&mut request);
     let realtime = realtime.clone();
     let tasks = realtime.shared.tasks.clone();
@@ -78,7 +79,7 @@ pub(crate) fn upgrade(
                     Some(websocket_config()),
                 )
                 .await;
-                socket::run(realtime.shared, code, token, client, stream).await;
+                socket::run(realtime.shared, code, token, resume, client, stream).await;
             }
             Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
         }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use streamit_protocol::v1::{
     CHAT_HISTORY_IN_SNAPSHOT, ClientMessage, CloseCode, LeaveReason, Participant, RoomCode,
-    Seconds, ServerEvent, UserRef,
+    RoomResumed, RoomSnapshot, Seconds, ServerEvent, UserRef,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::cluster::{FromOwner, NodeTag, ToOwner};
 use super::follower;
+use super::history::{History, Resume};
 use super::persist::Persister;
 use super::room_core::{
     Answer, COUNTER_BLOCK, Effect, Input, Joining, Loaded, Persist, ProgressReport, Query,
@@ -66,6 +67,8 @@ pub(crate) struct Join {
     pub(crate) login_id: Uuid,
     pub(crate) muted_until_ms: Option<u64>,
     pub(crate) participants: Arc<[Participant]>,
+    /// Where the client says it left off, to be replayed what it missed.
+    pub(crate) resume: Option<Resume>,
     pub(crate) writer: Writer,
     /// Once the snapshot is queued, the task that admitted the socket (not necessarily the
     /// one the join was sent to: a stopping task hands queued joins on); the close code when
@@ -77,6 +80,7 @@ pub(crate) struct Join {
 struct Joiner {
     writer: Writer,
     admitted: oneshot::Sender<Result<RoomHandle, CloseCode>>,
+    resume: Option<Resume>,
 }
 
 /// What a room task owns.
@@ -100,6 +104,10 @@ struct LiveRoom {
     relay: Option<Relay>,
     /// Cancelled when the relay finds the lease lost.
     lost: CancellationToken,
+    /// Recent broadcasts, for sockets that resume.
+    history: History,
+    /// Where joining sockets of other nodes left off, until they are admitted.
+    resumes: HashMap<ConnId, Resume>,
 }
 
 /// Why the loop ended.
@@ -112,6 +120,62 @@ enum Stop {
     Shutdown,
     /// The room's lease was lost: another node may own the room already.
     Lost,
+}
+
+/// How a joining socket starts.
+enum Start {
+    /// `ROOM_RESUMED`, then the broadcasts it missed.
+    Resumed(Vec<Utf8Bytes>),
+    /// `ROOM_SNAPSHOT`.
+    Snapshot(Utf8Bytes),
+}
+
+/// What the owner's loop was woken for.
+enum Next {
+    Command(Command),
+    Remote(Bytes),
+    Renew,
+    CheckNodes,
+    Prune,
+}
+
+/// How long the room's lease is known to hold: renewed every third of its time, and before
+/// acting once half of it has passed unrenewed.
+struct Tenure {
+    ttl: std::time::Duration,
+    renewed: tokio::time::Instant,
+}
+
+impl Tenure {
+    fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            renewed: tokio::time::Instant::now(),
+        }
+    }
+
+    fn is_stale(&self) -> bool {
+        self.renewed.elapsed() >= self.ttl / 2
+    }
+
+    /// Renews the lease; `false` once it is lost, or could not be renewed before it ran out.
+    async fn renew(&mut self, bus: &dyn Bus, lease: &Lease) -> bool {
+        match bus.renew(lease, self.ttl).await {
+            Ok(true) => {
+                self.renewed = tokio::time::Instant::now();
+                true
+            }
+            Ok(false) => false,
+            Err(error) if self.renewed.elapsed() < self.ttl => {
+                tracing::warn!(%error, "renewing the room's lease failed; retrying");
+                true
+            }
+            Err(error) => {
+                tracing::error!(%error, "the room's lease could not be renewed in time");
+                false
+            }
+        }
+    }
 }
 
 /// The task that publishes the owner's frames for other nodes.
@@ -154,6 +218,7 @@ impl LiveRoom {
             playback,
             seq,
         );
+        let shared_history = shared.history;
         let settings = Settings {
             grace_seconds: shared.grace_seconds,
             sync_threshold_ms: shared.sync_threshold_ms,
@@ -182,6 +247,8 @@ impl LiveRoom {
             remote: HashMap::new(),
             relay: None,
             lost: CancellationToken::new(),
+            history: History::new(shared_history),
+            resumes: HashMap::new(),
         }))
     }
 
@@ -195,10 +262,16 @@ impl LiveRoom {
                     login_id,
                     muted_until_ms,
                     participants,
+                    resume,
                     writer,
                     admitted,
                 } = *join;
-                self.joining.insert(conn, Joiner { writer, admitted });
+                let joiner = Joiner {
+                    writer,
+                    admitted,
+                    resume,
+                };
+                self.joining.insert(conn, joiner);
                 Input::Join(Joining {
                     conn,
                     user,
@@ -234,13 +307,20 @@ impl LiveRoom {
                 login_id,
                 muted_until_ms,
                 participants,
-            } => Input::Join(Joining {
-                conn,
-                user,
-                login_id,
-                muted_until_ms,
-                participants: participants.into(),
-            }),
+                resume,
+            } => {
+                // Kept aside until the core admits the socket.
+                if let Some(resume) = resume {
+                    self.resumes.insert(conn, resume);
+                }
+                Input::Join(Joining {
+                    conn,
+                    user,
+                    login_id,
+                    muted_until_ms,
+                    participants: participants.into(),
+                })
+            }
             ToOwner::Leave { conn, reason } => Input::Leave { conn, reason },
             ToOwner::Client { conn, frame } => match ClientMessage::decode(&frame) {
                 Ok(message) => Input::Client { conn, message },
@@ -301,6 +381,27 @@ impl LiveRoom {
         }
     }
 
+    /// What a joining socket gets first: what it missed, when it resumes and the history still
+    /// holds it all; else the snapshot, naming the history's epoch.
+    fn start_frames(&self, resume: Option<&Resume>, mut snapshot: Box<RoomSnapshot>) -> Start {
+        let current = self.core.seq();
+        if let Some(resume) = resume
+            && let Some(missed) = self.history.since(resume, current)
+        {
+            let replayed = u32::try_from(missed.len()).unwrap_or(u32::MAX);
+            let resumed = RoomResumed::new(self.history.epoch(), resume.since_seq, replayed);
+            let mut frames = vec![reply_frame(None, ServerEvent::RoomResumed(resumed))];
+            frames.extend(missed);
+            self.shared.metrics.resumed(true);
+            return Start::Resumed(frames);
+        }
+        if resume.is_some() {
+            self.shared.metrics.resumed(false);
+        }
+        snapshot.epoch = Some(self.history.epoch().to_owned());
+        Start::Snapshot(reply_frame(None, ServerEvent::RoomSnapshot(snapshot)))
+    }
+
     /// Whether `conn` is served by another node.
     fn is_remote(&self, conn: ConnId) -> bool {
         conn.node() != self.shared.cluster.node
@@ -331,6 +432,9 @@ impl LiveRoom {
         match effect {
             Effect::Broadcast(message) => {
                 let frame = Utf8Bytes::from(message.encode());
+                if let Some(seq) = message.seq {
+                    self.history.push(seq, frame.clone(), message.ts);
+                }
                 let mut delivered = 0;
                 let queued_at = writer::now_ns();
                 for writer in self.sockets.values() {
@@ -348,8 +452,11 @@ impl LiveRoom {
             Effect::Reply {
                 conn,
                 reference,
-                event,
+                mut event,
             } => {
+                if let ServerEvent::RoomSnapshot(snapshot) = &mut event {
+                    snapshot.epoch = Some(self.history.epoch().to_owned());
+                }
                 if let Some(writer) = self.sockets.get(&conn) {
                     writer.send(reply_frame(reference, event));
                 } else if self.is_remote(conn) {
@@ -362,15 +469,27 @@ impl LiveRoom {
                 let Some(joiner) = self.joining.remove(&conn) else {
                     if self.is_remote(conn) {
                         *self.remote.entry(conn.node()).or_default() += 1;
-                        let frame = reply_frame(None, ServerEvent::RoomSnapshot(snapshot));
-                        self.relay(FromOwner::Admit { conn }, frame.as_bytes())
-                            .await;
+                        let resume = self.resumes.remove(&conn);
+                        let start = self.start_frames(resume.as_ref(), snapshot);
+                        let (what, frames) = match start {
+                            Start::Resumed(frames) => (FromOwner::Resume { conn }, frames),
+                            Start::Snapshot(frame) => (FromOwner::Admit { conn }, vec![frame]),
+                        };
+                        let joined = frames.iter().map(Utf8Bytes::as_str).collect::<Vec<_>>();
+                        self.relay(what, joined.join("\n").as_bytes()).await;
                     }
                     return;
                 };
-                joiner
-                    .writer
-                    .send(reply_frame(None, ServerEvent::RoomSnapshot(snapshot)));
+                match self.start_frames(joiner.resume.as_ref(), snapshot) {
+                    Start::Snapshot(frame) => {
+                        joiner.writer.send(frame);
+                    }
+                    Start::Resumed(frames) => {
+                        for frame in frames {
+                            joiner.writer.send(frame);
+                        }
+                    }
+                }
                 self.sockets.insert(conn, joiner.writer);
                 tracing::debug!(room = %self.code, %conn, "socket joined");
                 let _ = joiner.admitted.send(Ok(self.handle.clone()));
@@ -608,40 +727,50 @@ async fn own(
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut nodes = tokio::time::interval(cluster.node_lease / 2);
     nodes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut renewed = tokio::time::Instant::now();
+    let mut tenure = Tenure::new(cluster.room_lease);
     let lost = room.lost.clone();
     let stop = loop {
-        tokio::select! {
+        let next = tokio::select! {
             biased;
             () = shared.shutdown.cancelled() => break Stop::Shutdown,
             () = lost.cancelled() => break Stop::Lost,
             command = commands.recv() => match command {
-                Some(command) => if let Some(stop) = room.handle(command).await { break stop },
+                Some(command) => Next::Command(command),
                 None => break Stop::Idle,
             },
-            message = remote.next() => match message.as_deref().map(ToOwner::decode) {
-                Some(Some(command)) => {
-                    if let Some(stop) = room.handle_remote(command).await { break stop }
-                }
-                Some(None) => {}
+            message = remote.next() => match message {
+                Some(message) => Next::Remote(message),
                 None => break Stop::Lost,
             },
-            _ = renew.tick() => match cluster.bus.renew(&room.lease, cluster.room_lease).await {
-                Ok(true) => renewed = tokio::time::Instant::now(),
-                Ok(false) => break Stop::Lost,
-                Err(error) if renewed.elapsed() < cluster.room_lease => {
-                    tracing::warn!(%error, "renewing the room's lease failed; retrying");
-                }
-                Err(error) => {
-                    tracing::error!(%error, "the room's lease could not be renewed in time");
-                    break Stop::Lost;
-                }
+            _ = renew.tick() => Next::Renew,
+            _ = nodes.tick(), if !room.remote.is_empty() => Next::CheckNodes,
+            _ = prune.tick() => Next::Prune,
+        };
+        // A node that was frozen past its lease (SIGSTOP, a long pause) finds out here,
+        // before it acts on anything that queued up meanwhile.
+        let due = matches!(next, Next::Renew) || tenure.is_stale();
+        if due && !tenure.renew(&*cluster.bus, &room.lease).await {
+            break Stop::Lost;
+        }
+        let stop = match next {
+            Next::Command(command) => room.handle(command).await,
+            Next::Remote(message) => match ToOwner::decode(&message) {
+                Some(command) => room.handle_remote(command).await,
+                None => None,
             },
-            _ = nodes.tick(), if !room.remote.is_empty() => {
+            Next::Renew => None,
+            Next::CheckNodes => {
                 room.check_nodes().await;
-                if let Some(stop) = room.stop_due() { break stop }
+                room.stop_due()
             }
-            _ = prune.tick() => room.drive(Input::Tick).await,
+            Next::Prune => {
+                room.history.forget_old(crate::clock::now_ms());
+                room.drive(Input::Tick).await;
+                None
+            }
+        };
+        if let Some(stop) = stop {
+            break stop;
         }
     };
     // Sockets may all have left just before the room saw the shutdown: still a clean stop.

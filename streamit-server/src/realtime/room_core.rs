@@ -358,6 +358,11 @@ impl RoomCore {
         self.version_ceiling = self.playback.version;
     }
 
+    /// The last broadcast's `seq`.
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
+    }
+
     pub(crate) fn state(&self) -> RoomState {
         self.room.state
     }

@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use uuid::Uuid;
 
 use super::closing::{self, Tail};
+use super::history::Resume;
 use super::room::{Command, Join};
 use super::writer::{self, Writer};
 use super::{ConnId, RoomHandle, Shared};
@@ -46,6 +47,20 @@ pub(super) fn token_of(request: &Request<Incoming>) -> Option<String> {
             .map(|(_, v)| v.into_owned())
     });
     from_query.or_else(|| crate::auth::bearer(request.headers()).map(str::to_owned))
+}
+
+/// Where the client says it left off (`since_seq` and `epoch` on the URL), if anywhere.
+pub(super) fn resume_of(request: &Request<Incoming>) -> Option<Resume> {
+    let query = request.uri().query()?;
+    let (mut since_seq, mut epoch) = (None, None);
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "since_seq" => since_seq = Some(value.into_owned()),
+            "epoch" => epoch = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    Resume::parse(since_seq.as_deref(), epoch.as_deref())
 }
 
 /// Who a socket is, once admitted, and the room that admitted it.
@@ -137,6 +152,7 @@ pub(super) async fn run(
     shared: Arc<Shared>,
     code: Result<RoomCode, ()>,
     token: Option<String>,
+    resume: Option<Resume>,
     client: IpAddr,
     stream: Stream,
 ) {
@@ -191,6 +207,7 @@ pub(super) async fn run(
         login_id: admitted.login_id,
         muted_until_ms: admitted.muted_until_ms,
         participants: admitted.participants,
+        resume,
         writer: writer.clone(),
         admitted: reply,
     };

@@ -21,6 +21,9 @@
 //! --members 50 --rate 4 --seconds 20 --server-pid <pid>` against a server started with
 //! `--rate-limits off`.
 //!
+//! Several nodes: `--member-url` puts every member on another node than its host (`--url`), and
+//! `--server-pid A,B` sums both nodes' CPU and memory.
+//!
 //! `--bare` drives the bare broadcast server instead (`benches/bare.rs`, the baseline), with the
 //! same bots and the same arguments: it has no REST API, so the bots skip it, making up room
 //! codes and sending a dummy token.
@@ -46,7 +49,10 @@ struct Args {
     members: usize,
     rate: f64,
     seconds: u64,
-    server_pid: Option<u32>,
+    /// The server's processes (several nodes: comma-separated); CPU and memory are summed.
+    server_pids: Vec<u32>,
+    /// Fan-out: where members connect (another node of the cluster); `url` by default.
+    member_url: Option<String>,
     bare: bool,
     /// Soak: host chat lines per second per room.
     chat_rate: f64,
@@ -71,7 +77,8 @@ fn args() -> Args {
         members: 50,
         rate: 4.0,
         seconds: 20,
-        server_pid: None,
+        server_pids: Vec::new(),
+        member_url: None,
         bare: false,
         chat_rate: 0.5,
         member_chat_seconds: 3.0,
@@ -92,7 +99,13 @@ fn args() -> Args {
             "--members" => args.members = value.parse().expect("--members N"),
             "--rate" => args.rate = value.parse().expect("--rate changes/s"),
             "--seconds" => args.seconds = value.parse().expect("--seconds N"),
-            "--server-pid" => args.server_pid = Some(value.parse().expect("--server-pid PID")),
+            "--server-pid" => {
+                args.server_pids = value
+                    .split(',')
+                    .map(|pid| pid.parse().expect("--server-pid PID[,PID…]"))
+                    .collect();
+            }
+            "--member-url" => args.member_url = Some(value),
             "--chat-rate" => args.chat_rate = value.parse().expect("--chat-rate lines/s"),
             "--member-chat-seconds" => {
                 args.member_chat_seconds = value.parse().expect("--member-chat-seconds S");
@@ -215,10 +228,12 @@ async fn connect(url: &str, code: RoomCode, token: &str) -> Ws {
     ws
 }
 
-/// `/proc` readings of the server given by `--server-pid`; zeros without one.
+/// `/proc` readings of the servers given by `--server-pid`, summed; zeros without one.
 fn server_stats(args: &Args) -> (f64, u64) {
-    args.server_pid
-        .map_or((0.0, 0), |pid| proc_stats(&pid.to_string()))
+    args.server_pids
+        .iter()
+        .map(|pid| proc_stats(&pid.to_string()))
+        .fold((0.0, 0), |(cpu, rss), (c, r)| (cpu + c, rss + r))
 }
 
 /// `/proc` readings of a process: CPU seconds (user + system) and resident memory in KiB.
@@ -392,9 +407,10 @@ async fn fanout(args: Args) {
     for room in 0..args.rooms {
         let (host_token, code) = hosted_room(&setup, &args.url).await;
         hosts.push((room, code, connect(&args.url, code, &host_token).await));
+        let member_url = args.member_url.as_deref().unwrap_or(&args.url);
         for _ in 0..args.members {
-            let token = member(&setup, &args.url, code).await;
-            let ws = connect(&args.url, code, &token).await;
+            let token = member(&setup, member_url, code).await;
+            let ws = connect(member_url, code, &token).await;
             let (sent, received, latency) = (
                 Arc::clone(&sent),
                 Arc::clone(&received),
@@ -1325,7 +1341,7 @@ mod soak {
         soak = Arc::into_inner(setup).expect("setup tasks are done");
         let setup_seconds = started_setup.elapsed().as_secs_f64();
         soak.totals = Totals::default();
-        let idle = read_server(&soak, args.server_pid).await;
+        let idle = read_server(&soak, args.server_pids.first().copied()).await;
         let started = Instant::now();
         soak.deadline = started + Duration::from_secs(args.seconds);
         let soak = Arc::new(soak);
@@ -1381,7 +1397,7 @@ mod soak {
         while next < soak.deadline {
             tokio::time::sleep_until(tokio::time::Instant::from_std(next)).await;
             next += every;
-            let reading = read_server(&soak, args.server_pid).await;
+            let reading = read_server(&soak, args.server_pids.first().copied()).await;
             let (bots_cpu, _) = proc_stats("self");
             let (now, t) = (Instant::now(), started.elapsed().as_secs_f64());
             let span = now.duration_since(at_last).as_secs_f64();
@@ -1421,10 +1437,10 @@ mod soak {
             .add(&rest.playback)
             .expect("same bounds");
         total_latency.chat.add(&rest.chat).expect("same bounds");
-        let ended = read_server(&soak, args.server_pid).await;
+        let ended = read_server(&soak, args.server_pids.first().copied()).await;
         // Every bot has left: what the server holds a few seconds on, once closes finished.
         tokio::time::sleep(Duration::from_secs(5)).await;
-        let drained = read_server(&soak, args.server_pid).await;
+        let drained = read_server(&soak, args.server_pids.first().copied()).await;
         print_sample(
             "drained",
             started.elapsed().as_secs_f64(),

@@ -9,6 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::PATIENCE;
 
+/// Worker threads of a node's runtime.
+const WORKERS: usize = 2;
+
 /// A running node; killed outright when dropped.
 pub struct Node {
     pub addr: SocketAddr,
@@ -40,7 +43,7 @@ impl Node {
             .set_nonblocking(true)
             .expect("a non-blocking listener");
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(WORKERS)
             .enable_all()
             .build()
             .expect("a runtime for the node");
@@ -71,6 +74,16 @@ impl Node {
     pub fn kill(&mut self) {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
+        }
+    }
+
+    /// Freezes the node for `pause`, as `SIGSTOP` then `SIGCONT` would: every worker of its
+    /// runtime is blocked, so none of its tasks runs, no timer fires and no socket is read;
+    /// the kernel keeps what clients send meanwhile.
+    pub fn freeze(&self, pause: std::time::Duration) {
+        let runtime = self.runtime.as_ref().expect("a running node");
+        for _ in 0..WORKERS {
+            runtime.spawn(async move { std::thread::sleep(pause) });
         }
     }
 

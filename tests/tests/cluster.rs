@@ -320,3 +320,53 @@ async fn rooms_come_back_after_redis_restarts_empty() {
         "seq resumes above what was used: {before} then {after}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_frozen_past_its_lease_acts_on_nothing_when_it_wakes() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    // Node 0 owns the room: the host is there; Bo watches from node 1.
+    let host = cluster.guest_on(0, "Host").await;
+    let code = open_room(&host).await;
+    let (host_session, _host_events, _) = join(&host, code).await;
+    let bo = cluster.guest_on(1, "Bo").await;
+    let (_bo_session, mut bo_events, _) = join(&bo, code).await;
+    cluster.nodes[0].freeze(Duration::from_secs(5));
+    // Sent while node 0 is frozen: its socket holds it until the node wakes.
+    let mut stale = Seek::new(PositionMs::new(777_000).expect("a position"));
+    stale.expected_version = None;
+    host_session
+        .send(ClientEvent::Seek(stale))
+        .await
+        .expect("queued");
+    // Node 1 sees the owner gone, Bo reconnects there, and node 1 owns the room now: the host
+    // is not with it, so the room is in grace.
+    skip_to(&mut bo_events, "grace under the new owner", |e| {
+        match e.server_event() {
+            Some(ServerEvent::HostDisconnected(_)) => Some(()),
+            Some(ServerEvent::RoomSnapshot(s)) if s.room.state == RoomState::Grace => Some(()),
+            _ => None,
+        }
+    })
+    .await;
+    // Node 0 wakes, finds its lease gone before acting on the seek, and lets the room go: the
+    // host reconnects (to node 0, which now follows node 1) and the room is live again.
+    skip_to(&mut bo_events, "the host back", |e| {
+        match e.server_event() {
+            Some(ServerEvent::HostReconnected(_)) => Some(()),
+            Some(ServerEvent::PlaybackState(state)) => {
+                panic!("a frozen owner's seek got through: {state:?}")
+            }
+            _ => None,
+        }
+    })
+    .await;
+    let detail = bo.room(code).await.expect("the room");
+    assert_eq!(detail.room.state, RoomState::Live);
+    assert_ne!(
+        detail.playback.position_ms.get(),
+        777_000,
+        "the stale seek was never applied"
+    );
+}

@@ -115,7 +115,7 @@ export type ClientEvent = {
   data: SyncCheck;
   type: "SYNC_CHECK";
 } | {
-  data: Empty;
+  data: Resync;
   type: "RESYNC";
 };
 
@@ -559,6 +559,17 @@ export type RegisterRequest = {
   email: Email;
   /** Password: at least 8 characters. */
   password: Password;
+};
+
+/**
+ * `RESYNC` data: nothing, for a fresh snapshot; or where the client left off, to be replayed
+ * what it missed when the room still holds it (`ROOM_RESUMED`, then those broadcasts).
+ */
+export type Resync = {
+  /** The history epoch that `seq` belongs to (from the last `ROOM_SNAPSHOT`). */
+  epoch?: string | null;
+  /** The last `seq` the client holds with no gap before it. */
+  since_seq?: number | null;
 };
 
 /** A room as members and joiners see it. */

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use streamit_protocol::v1::{
-    Chat, ChatText, ClientEvent, ClientMessage, ClientRef, Empty, MAX_SERVER_FRAME_BYTES, MediaRef,
-    MuteDuration, MuteUser, Ping, PlayPause, Playback, PlayerEvent, PositionMs, Rate, Room,
+    Chat, ChatText, ClientEvent, ClientMessage, ClientRef, MAX_SERVER_FRAME_BYTES, MediaRef,
+    MuteDuration, MuteUser, Ping, PlayPause, Playback, PlayerEvent, PositionMs, Rate, Resync, Room,
     RoomCode, RoomPassword, Seek, SetChatEnabled, SetMedia, SetRate, SyncCheck, UserId, UserTarget,
     You,
 };
@@ -521,7 +521,7 @@ impl RoomSession {
     /// # Errors
     /// As [`play`](Self::play).
     pub async fn resync(&self) -> Result<ClientRef> {
-        self.send(ClientEvent::Resync(Empty {})).await
+        self.send(ClientEvent::Resync(Resync::snapshot())).await
     }
 
     /// Sends any client event, e.g. a `PLAY` with `expected_version`, with a fresh `ref`.

@@ -56,6 +56,16 @@ pub(crate) use handshake::upgrade;
 use room::Command;
 use roster::Roster;
 
+/// The room's rules and the ids they take, for `crate::fuzzing` only.
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing {
+    pub(crate) use super::cluster::NodeTag;
+    pub(crate) use super::room_core::{
+        Answer, Ask, Effect, Input, Joining, Loaded, Persist, ProgressReport, Query, RoomCore,
+        Settings, Then, Write,
+    };
+}
+
 /// Commands a room may have queued before senders wait.
 const ROOM_QUEUE: usize = 4096;
 

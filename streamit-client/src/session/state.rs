@@ -44,9 +44,20 @@ pub(crate) enum SeqCheck {
     InOrder,
     /// Already seen (it predates the snapshot): drop it.
     Stale,
-    /// Some were missed; `resync` is true when a `RESYNC` should go out now (not already
-    /// asked for).
-    Gap { resync: bool },
+    /// Some were missed: what to ask for now.
+    Gap { resync: Recovery },
+}
+
+/// How to get back what a gap lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recovery {
+    /// Already asked for: nothing more to send.
+    Wait,
+    /// A fresh snapshot (`RESYNC` with no data); the broadcast that showed the gap is taken.
+    Snapshot,
+    /// A replay of everything after `since_seq` (`RESYNC` with it and the epoch); the
+    /// broadcast that showed the gap is dropped, as are the next ones until the replay.
+    Replay { since_seq: u64 },
 }
 
 /// One socket's `seq` bookkeeping.
@@ -54,6 +65,9 @@ pub(crate) enum SeqCheck {
 pub(crate) struct Sequence {
     last: Option<u64>,
     resync_pending: bool,
+    /// A `RESYNC` asked to be replayed from `last`: broadcasts are dropped until the replay,
+    /// which brings them again in order.
+    replay_pending: bool,
 }
 
 impl Sequence {
@@ -61,20 +75,41 @@ impl Sequence {
     pub(crate) fn snapshot(&mut self, seq: u64) {
         self.last = Some(seq);
         self.resync_pending = false;
+        self.replay_pending = false;
     }
 
-    pub(crate) fn broadcast(&mut self, seq: u64) -> SeqCheck {
+    /// `ROOM_RESUMED`: the broadcasts after `since_seq` follow.
+    pub(crate) fn resumed(&mut self, since_seq: u64) {
+        self.snapshot(since_seq);
+    }
+
+    /// Judges a broadcast. On a gap, `can_replay` (the room's epoch is known) keeps `last`
+    /// where it is and asks for a replay from there; otherwise the broadcast is taken and a
+    /// snapshot asked for.
+    pub(crate) fn broadcast(&mut self, seq: u64, can_replay: bool) -> SeqCheck {
         let Some(last) = self.last else {
             return SeqCheck::InOrder;
         };
-        if seq <= last {
+        if seq <= last || self.replay_pending {
             return SeqCheck::Stale;
         }
-        self.last = Some(seq);
         if seq == last + 1 {
+            self.last = Some(seq);
             return SeqCheck::InOrder;
         }
-        let resync = !self.resync_pending;
+        if can_replay && !self.resync_pending {
+            self.resync_pending = true;
+            self.replay_pending = true;
+            return SeqCheck::Gap {
+                resync: Recovery::Replay { since_seq: last },
+            };
+        }
+        self.last = Some(seq);
+        let resync = if self.resync_pending {
+            Recovery::Wait
+        } else {
+            Recovery::Snapshot
+        };
         self.resync_pending = true;
         SeqCheck::Gap { resync }
     }
@@ -132,18 +167,44 @@ mod tests {
     fn sequence_spots_gaps_once_and_drops_stale() {
         let mut seq = Sequence::default();
         assert_eq!(
-            seq.broadcast(40),
+            seq.broadcast(40, false),
             SeqCheck::InOrder,
             "nothing to compare yet"
         );
         seq.snapshot(10);
-        assert_eq!(seq.broadcast(11), SeqCheck::InOrder);
-        assert_eq!(seq.broadcast(11), SeqCheck::Stale);
-        assert_eq!(seq.broadcast(9), SeqCheck::Stale);
-        assert_eq!(seq.broadcast(14), SeqCheck::Gap { resync: true });
-        assert_eq!(seq.broadcast(16), SeqCheck::Gap { resync: false });
+        assert_eq!(seq.broadcast(11, false), SeqCheck::InOrder);
+        assert_eq!(seq.broadcast(11, false), SeqCheck::Stale);
+        assert_eq!(seq.broadcast(9, false), SeqCheck::Stale);
+        let snapshot = SeqCheck::Gap {
+            resync: Recovery::Snapshot,
+        };
+        assert_eq!(seq.broadcast(14, false), snapshot);
+        let wait = SeqCheck::Gap {
+            resync: Recovery::Wait,
+        };
+        assert_eq!(seq.broadcast(16, false), wait);
         seq.snapshot(16);
-        assert_eq!(seq.broadcast(17), SeqCheck::InOrder);
-        assert_eq!(seq.broadcast(19), SeqCheck::Gap { resync: true });
+        assert_eq!(seq.broadcast(17, false), SeqCheck::InOrder);
+        assert_eq!(seq.broadcast(19, false), snapshot);
+    }
+
+    #[test]
+    fn with_an_epoch_a_gap_asks_for_a_replay_and_holds_until_it_comes() {
+        let mut seq = Sequence::default();
+        seq.snapshot(10);
+        assert_eq!(seq.broadcast(11, true), SeqCheck::InOrder);
+        let replay = SeqCheck::Gap {
+            resync: Recovery::Replay { since_seq: 11 },
+        };
+        assert_eq!(seq.broadcast(13, true), replay, "12 was missed");
+        assert_eq!(
+            seq.broadcast(14, true),
+            SeqCheck::Stale,
+            "the replay brings it"
+        );
+        seq.resumed(11);
+        assert_eq!(seq.broadcast(12, true), SeqCheck::InOrder);
+        assert_eq!(seq.broadcast(13, true), SeqCheck::InOrder);
+        assert_eq!(seq.broadcast(14, true), SeqCheck::InOrder);
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use streamit_protocol::v1::{
-    AccessToken, ClientEvent, ClientMessage, ClientRef, CloseCode, Empty, FrameError, Ping,
+    AccessToken, ClientEvent, ClientMessage, ClientRef, CloseCode, FrameError, Ping, Resync,
     RoomCode, ServerEvent, ServerMessage,
 };
 use tokio::net::TcpStream;
@@ -28,7 +28,7 @@ use super::SessionOptions;
 use super::backoff::Backoff;
 use super::events::{Outbox, RoomEvent};
 use super::presence::{Joined, Presence};
-use super::state::{SeqCheck, Sequence, State};
+use super::state::{Recovery, SeqCheck, Sequence, State};
 use crate::auth::Auth;
 
 /// How long a close handshake may take before the socket is simply dropped.
@@ -261,7 +261,7 @@ impl Task {
                 lagged = self.outbox.flush_one(), if self.outbox.is_behind() => {
                     if lagged && admitted {
                         conn.seq.resync_requested();
-                        Step::Send(self.internal(ClientEvent::Resync(Empty {}), "r"))
+                        Step::Send(self.internal(ClientEvent::Resync(Resync::snapshot()), "r"))
                     } else {
                         Step::Continue
                     }
@@ -325,26 +325,38 @@ impl Task {
         }
         let mut step = Step::Continue;
         if let Some(seq) = message.seq {
-            match conn.seq.broadcast(seq) {
+            let epoch = self.resume.as_ref().map(|point| point.epoch.clone());
+            match conn.seq.broadcast(seq, epoch.is_some()) {
                 SeqCheck::InOrder => {
                     if let Some(point) = &mut self.resume {
                         point.seq = seq;
                     }
                 }
                 SeqCheck::Stale => return Step::Continue,
+                SeqCheck::Gap {
+                    resync: Recovery::Replay { since_seq },
+                } => {
+                    tracing::debug!(seq, since_seq, "seq gap; asking for a replay");
+                    let Some(epoch) = epoch else {
+                        return Step::Continue;
+                    };
+                    let resync = Resync::since(since_seq, epoch);
+                    return Step::Send(self.internal(ClientEvent::Resync(resync), "r"));
+                }
                 SeqCheck::Gap { resync } => {
                     // A hole: nothing to resume from until the next snapshot.
                     self.resume = None;
                     tracing::debug!(seq, "seq gap; asking for a snapshot");
-                    if resync && conn.generation.is_some() {
-                        step = Step::Send(self.internal(ClientEvent::Resync(Empty {}), "r"));
+                    if resync == Recovery::Snapshot && conn.generation.is_some() {
+                        step =
+                            Step::Send(self.internal(ClientEvent::Resync(Resync::snapshot()), "r"));
                     }
                 }
             }
         }
         if let ServerEvent::RoomResumed(resumed) = &message.event {
             // What this session missed follows, with its own `seq`: the view carries on.
-            conn.seq.snapshot(resumed.since_seq);
+            conn.seq.resumed(resumed.since_seq);
             if conn.generation.is_none() {
                 self.admit(conn);
             }

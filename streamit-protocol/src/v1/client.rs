@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::codes::ErrorCode;
-use super::events::{Data, Empty, event_enum};
+use super::events::{Data, event_enum};
 use super::frame::{FrameError, check_shape, data_object};
 use super::ids::{ClientRef, UserId};
 use super::limits::MAX_FRAME_BYTES;
@@ -51,8 +51,8 @@ event_enum! {
         /// Member: report the local position; answered only when it is off by more than the
         /// server's threshold.
         SyncCheck(SyncCheck) = "SYNC_CHECK",
-        /// Anyone: ask for a fresh `ROOM_SNAPSHOT`.
-        Resync(Empty) = "RESYNC",
+        /// Anyone: ask for a fresh `ROOM_SNAPSHOT`, or to be replayed what was missed.
+        Resync(Resync) = "RESYNC",
     }
 }
 
@@ -240,6 +240,37 @@ impl PlayerEvent {
             kind,
             position_ms,
             duration_ms,
+        }
+    }
+}
+
+/// `RESYNC` data: nothing, for a fresh snapshot; or where the client left off, to be replayed
+/// what it missed when the room still holds it (`ROOM_RESUMED`, then those broadcasts).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct Resync {
+    /// The last `seq` the client holds with no gap before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_seq: Option<u64>,
+    /// The history epoch that `seq` belongs to (from the last `ROOM_SNAPSHOT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
+}
+
+impl Resync {
+    /// A request for a fresh snapshot.
+    pub const fn snapshot() -> Self {
+        Self {
+            since_seq: None,
+            epoch: None,
+        }
+    }
+
+    /// A request to be replayed what came after `since_seq` in `epoch`.
+    pub fn since(since_seq: u64, epoch: impl Into<String>) -> Self {
+        Self {
+            since_seq: Some(since_seq),
+            epoch: Some(epoch.into()),
         }
     }
 }

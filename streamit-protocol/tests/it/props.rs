@@ -115,7 +115,7 @@ fn client_event() -> impl Strategy<Value = ClientEvent> + Clone {
             .prop_map(|(k, p, d)| ClientEvent::PlayerEvent(PlayerEvent::new(k, p, d))),
         timestamp().prop_map(|t| ClientEvent::Ping(Ping::new(t))),
         position().prop_map(|p| ClientEvent::SyncCheck(SyncCheck::new(p))),
-        Just(ClientEvent::Resync(Empty {})),
+        Just(ClientEvent::Resync(Resync::snapshot())),
     ]
 }
 

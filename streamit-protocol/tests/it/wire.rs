@@ -133,8 +133,9 @@ fn client_cases() -> Vec<(Value, ClientMessage)> {
         (json!({"type": "MUTE_USER", "data": {"user_id": BO}}), msg(mute(None))),
         (json!({"type": "PING", "data": {"client_ts": 123_456}, "ref": "p1"}), with_ref(E::Ping(Ping::new(123_456)), "p1")),
         (json!({"type": "SYNC_CHECK", "data": {"position_ms": 91_250}}), msg(E::SyncCheck(SyncCheck::new(pos(91_250))))),
-        (json!({"type": "RESYNC", "data": {}, "ref": "r-7"}), with_ref(E::Resync(Empty {}), "r-7")),
-        (json!({"type": "RESYNC", "data": {}}), msg(E::Resync(Empty {}))),
+        (json!({"type": "RESYNC", "data": {}, "ref": "r-7"}), with_ref(E::Resync(Resync::snapshot()), "r-7")),
+        (json!({"type": "RESYNC", "data": {}}), msg(E::Resync(Resync::snapshot()))),
+        (json!({"type": "RESYNC", "data": {"since_seq": 41, "epoch": "3f9c"}}), msg(E::Resync(Resync::since(41, "3f9c")))),
     ];
     let targets = [
         (
@@ -614,7 +615,7 @@ fn envelopes_are_written_in_protocol_order() {
     let reply = ServerMessage::reply(Some(cref("p")), TS, ServerEvent::Pong(Pong::new(1, 2)));
     let expected = r#"{"v":1,"type":"PONG","ts":1700000000000,"ref":"p","data":{"client_ts":1,"server_ts":2}}"#;
     assert_eq!(reply.encode(), expected);
-    let resync = ClientMessage::with_ref(ClientEvent::Resync(Empty {}), cref("r"));
+    let resync = ClientMessage::with_ref(ClientEvent::Resync(Resync::snapshot()), cref("r"));
     assert_eq!(resync.encode(), r#"{"type":"RESYNC","data":{},"ref":"r"}"#);
 }
 

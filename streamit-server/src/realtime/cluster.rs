@@ -31,7 +31,7 @@ impl NodeTag {
         Self(rand::random())
     }
 
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) const fn fixed(tag: u64) -> Self {
         Self(tag)
     }

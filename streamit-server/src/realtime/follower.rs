@@ -197,13 +197,19 @@ impl Follower {
             return None;
         };
         match what {
+            // A joining socket that resumes, or a member's `RESYNC` answered by a replay.
             FromOwner::Resume { conn } => {
+                let lines = frame.as_str().split('\n').map(Utf8Bytes::from);
                 if let Some(joiner) = self.joining.remove(&conn) {
-                    for line in frame.as_str().split('\n') {
-                        joiner.writer.send(Utf8Bytes::from(line));
-                    }
+                    lines.for_each(|line| {
+                        joiner.writer.send(line);
+                    });
                     self.sockets.insert(conn, joiner.writer);
                     let _ = joiner.admitted.send(Ok(self.handle.clone()));
+                } else if let Some(writer) = self.sockets.get(&conn) {
+                    lines.for_each(|line| {
+                        writer.send(line);
+                    });
                 }
             }
             FromOwner::Broadcast => {

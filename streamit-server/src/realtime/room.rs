@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use streamit_protocol::v1::{
-    CHAT_HISTORY_IN_SNAPSHOT, ClientMessage, CloseCode, LeaveReason, Participant, RoomCode,
-    RoomResumed, RoomSnapshot, Seconds, ServerEvent, UserRef,
+    CHAT_HISTORY_IN_SNAPSHOT, ClientEvent, ClientMessage, ClientRef, CloseCode, LeaveReason,
+    Participant, RoomCode, RoomResumed, RoomSnapshot, Seconds, ServerEvent, UserRef,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -287,7 +287,12 @@ impl LiveRoom {
                 return None;
             }
             Command::Leave { conn, reason } => Input::Leave { conn, reason },
-            Command::Client { conn, message } => Input::Client { conn, message },
+            Command::Client { conn, message } => {
+                if self.replayed(conn, &message).await {
+                    return None;
+                }
+                Input::Client { conn, message }
+            }
             Command::Deleted => Input::Deleted,
             Command::Expired => Input::Expired,
             Command::CloseLogin(login_id) => Input::CloseLogin(login_id),
@@ -323,6 +328,7 @@ impl LiveRoom {
             }
             ToOwner::Leave { conn, reason } => Input::Leave { conn, reason },
             ToOwner::Client { conn, frame } => match ClientMessage::decode(&frame) {
+                Ok(message) if self.replayed(conn, &message).await => return None,
                 Ok(message) => Input::Client { conn, message },
                 Err(error) => {
                     tracing::warn!(%conn, %error, "a relayed frame does not decode");
@@ -384,22 +390,51 @@ impl LiveRoom {
     /// What a joining socket gets first: what it missed, when it resumes and the history still
     /// holds it all; else the snapshot, naming the history's epoch.
     fn start_frames(&self, resume: Option<&Resume>, mut snapshot: Box<RoomSnapshot>) -> Start {
-        let current = self.core.seq();
-        if let Some(resume) = resume
-            && let Some(missed) = self.history.since(resume, current)
-        {
-            let replayed = u32::try_from(missed.len()).unwrap_or(u32::MAX);
-            let resumed = RoomResumed::new(self.history.epoch(), resume.since_seq, replayed);
-            let mut frames = vec![reply_frame(None, ServerEvent::RoomResumed(resumed))];
-            frames.extend(missed);
-            self.shared.metrics.resumed(true);
+        if let Some(frames) = resume.and_then(|resume| self.replay(resume, None)) {
             return Start::Resumed(frames);
-        }
-        if resume.is_some() {
-            self.shared.metrics.resumed(false);
         }
         snapshot.epoch = Some(self.history.epoch().to_owned());
         Start::Snapshot(reply_frame(None, ServerEvent::RoomSnapshot(snapshot)))
+    }
+
+    /// `ROOM_RESUMED` (answering `reference`) and the broadcasts after `resume`, when the
+    /// history holds them all.
+    fn replay(&self, resume: &Resume, reference: Option<ClientRef>) -> Option<Vec<Utf8Bytes>> {
+        let Some(missed) = self.history.since(resume, self.core.seq()) else {
+            self.shared.metrics.resumed(false);
+            return None;
+        };
+        let replayed = u32::try_from(missed.len()).unwrap_or(u32::MAX);
+        let resumed = RoomResumed::new(self.history.epoch(), resume.since_seq, replayed);
+        let mut frames = vec![reply_frame(reference, ServerEvent::RoomResumed(resumed))];
+        frames.extend(missed);
+        self.shared.metrics.resumed(true);
+        Some(frames)
+    }
+
+    /// Answers a `RESYNC` that says where its socket left off from the history, when that
+    /// holds everything since; `false` when the core must answer it with a snapshot.
+    async fn replayed(&mut self, conn: ConnId, message: &ClientMessage) -> bool {
+        let ClientEvent::Resync(resync) = &message.event else {
+            return false;
+        };
+        let (Some(since_seq), Some(epoch)) = (resync.since_seq, resync.epoch.clone()) else {
+            return false;
+        };
+        let resume = Resume { since_seq, epoch };
+        let Some(frames) = self.replay(&resume, message.reference.clone()) else {
+            return false;
+        };
+        if let Some(writer) = self.sockets.get(&conn) {
+            for frame in frames {
+                writer.send(frame);
+            }
+        } else if self.is_remote(conn) {
+            let joined = frames.iter().map(Utf8Bytes::as_str).collect::<Vec<_>>();
+            self.relay(FromOwner::Resume { conn }, joined.join("\n").as_bytes())
+                .await;
+        }
+        true
     }
 
     /// Whether `conn` is served by another node.

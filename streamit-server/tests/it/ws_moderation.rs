@@ -184,7 +184,7 @@ async fn transfer_host_hands_over_authority() {
         assert_eq!(state.playback.position_ms.get(), 2_000);
     }
     new.send(
-        ClientEvent::Resync(streamit_protocol::v1::Empty {}),
+        ClientEvent::Resync(streamit_protocol::v1::Resync::snapshot()),
         Some("r"),
     )
     .await;

@@ -132,7 +132,9 @@ impl Party {
     async fn host_snapshot(&mut self) -> streamit_protocol::v1::RoomSnapshot {
         let reply = self
             .host_socket
-            .request(ClientEvent::Resync(streamit_protocol::v1::Empty {}))
+            .request(ClientEvent::Resync(
+                streamit_protocol::v1::Resync::snapshot(),
+            ))
             .await;
         match reply.event {
             ServerEvent::RoomSnapshot(snapshot) => *snapshot,
@@ -505,7 +507,7 @@ async fn ping_sync_check_and_resync_answer_the_sender_only() {
     }
 
     ada.send(
-        ClientEvent::Resync(streamit_protocol::v1::Empty {}),
+        ClientEvent::Resync(streamit_protocol::v1::Resync::snapshot()),
         Some("again"),
     )
     .await;
@@ -609,5 +611,41 @@ async fn seq_rises_by_one_per_broadcast_for_everyone() {
         p.seq,
         snapshot.seq + 1,
         "the late joiner's next frame is seq + 1"
+    );
+}
+
+#[tokio::test]
+async fn resync_with_where_the_client_left_off_replays_what_it_missed() {
+    let db = sqlite();
+    let s = TestServer::start(&db.url, |_| {}).await;
+    let mut p = party(s, json!({}), &["Ada"]).await;
+    let first = p.host_snapshot().await;
+    let epoch = first.epoch.clone().expect("the snapshot names the epoch");
+    p.host_socket.send(seek(1_000), None).await;
+    p.host_socket.send(seek(2_000), None).await;
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        seen.push(p.broadcast().await);
+    }
+    let ada = &mut p.members[0].1;
+    // Ada says she holds everything up to the first snapshot: both seeks come again, in order,
+    // after ROOM_RESUMED answering her request.
+    let resync = streamit_protocol::v1::Resync::since(first.seq, epoch.clone());
+    let reply = ada.request(ClientEvent::Resync(resync)).await;
+    let ServerEvent::RoomResumed(resumed) = reply.event else {
+        panic!("wanted ROOM_RESUMED, got {reply:?}");
+    };
+    assert_eq!((resumed.since_seq, resumed.replayed), (first.seq, 2));
+    for expected in &seen {
+        let replayed = ada.next_event().await;
+        assert_eq!(&replayed, expected, "the very broadcasts, seq and all");
+    }
+    ada.assert_idle("after the replay").await;
+    // Another epoch (or none) gets a snapshot, as before.
+    let other = streamit_protocol::v1::Resync::since(first.seq, "not-this-room");
+    let reply = ada.request(ClientEvent::Resync(other)).await;
+    assert!(
+        matches!(reply.event, ServerEvent::RoomSnapshot(_)),
+        "{reply:?}"
     );
 }

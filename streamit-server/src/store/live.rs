@@ -87,6 +87,10 @@ impl Store {
     /// Writes a room's playback and last `seq` behind the actor, so a snapshot after a restart
     /// shows where the room was.
     ///
+    /// Playback never goes back: a write older than the stored `version` changes nothing (the
+    /// last words of an owner that lost the room, written after the next owner's; a new owner
+    /// always counts from above the old one's ceiling).
+    ///
     /// With `settle` (a graceful stop: nothing more will be counted) the ceilings come down to
     /// exactly these values, so the next actor continues without a gap, but only if they are
     /// still the `(seq_ceiling, version_ceiling)` given: a newer actor that already reserved
@@ -110,7 +114,7 @@ impl Store {
              OR seq_ceiling < $7 THEN $7 ELSE seq_ceiling END, \
              version_ceiling = CASE WHEN ($8 = 1 AND seq_ceiling = $9 AND version_ceiling = $10) \
              OR version_ceiling < $6 THEN $6 ELSE version_ceiling END \
-             WHERE code = $1",
+             WHERE code = $1 AND playback_version <= $6",
         )
         .bind(code.as_str().to_owned())
         .bind(flag(playback.playing))

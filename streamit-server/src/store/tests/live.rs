@@ -172,6 +172,38 @@ async fn settling_lowers_the_ceilings_to_the_saved_values_only() {
 }
 
 #[tokio::test]
+async fn an_older_playback_never_replaces_a_newer_one() {
+    for Fixture { store, .. } in &fixtures().await {
+        let host = guest(store, "Ada").await;
+        let room = code("PAST2345");
+        store.create_room(new_room(room, host, 1)).await.unwrap();
+        // The new owner wrote version 1 000 (it counts from above the old one's ceiling); the
+        // old one, frozen meanwhile, wakes and writes its last change, version 12.
+        store
+            .save_playback(room, &playing(1_000, 9_000, 1_000), 1_500, None)
+            .await
+            .unwrap();
+        store
+            .save_playback(room, &playing(5_000, 2_000, 12), 57, None)
+            .await
+            .unwrap();
+        let record = store.room(room).await.unwrap().unwrap();
+        assert_eq!(
+            (record.seq, record.playback),
+            (1_500, playing(1_000, 9_000, 1_000)),
+            "{:?}",
+            store.backend()
+        );
+        // The same version again (a final write with a later seq) still lands.
+        store
+            .save_playback(room, &playing(1_000, 9_000, 1_000), 1_520, None)
+            .await
+            .unwrap();
+        assert_eq!(store.room(room).await.unwrap().unwrap().seq, 1_520);
+    }
+}
+
+#[tokio::test]
 async fn raising_the_ceilings_never_lowers_them() {
     for Fixture { store, .. } in &fixtures().await {
         let host = guest(store, "Ada").await;

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{Auth, KeyRing};
-use crate::bus::Bus;
+use crate::bus::{Bus, Timed};
 use crate::config::{Config, ForwardedHeader, Switch, TrustedProxy};
 use crate::http::Origins;
 use crate::metrics::Metrics;
@@ -76,6 +76,12 @@ impl App {
         let store = Store::connect(&config.database_url).await?;
         let auth = Arc::new(Auth::new(store.clone(), keys, config));
         let metrics = Arc::new(Metrics::default());
+        // Round trips are worth timing only when they leave the process.
+        let bus: Arc<dyn Bus> = if config.redis_url.is_some() {
+            Arc::new(Timed::new(bus, Arc::clone(&metrics)))
+        } else {
+            bus
+        };
         let notices = Notices::new(Arc::clone(&bus), &config.redis_prefix);
         let limited = config.rate_limits == Switch::On;
         let rooms = Rooms {

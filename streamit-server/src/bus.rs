@@ -14,12 +14,14 @@
 //! paused past its lease cannot speak for a room any more, whatever it believes.
 //!
 //! Modules: `local` (in-process), `redis` (one subscription connection and one multiplexed
-//! command connection per node, both reconnecting with backoff and jitter).
+//! command connection per node, both reconnecting with backoff and jitter), `timed` (the
+//! round trips, for `/metrics`).
 
 mod local;
 mod redis;
 #[cfg(test)]
 mod tests;
+mod timed;
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -31,6 +33,7 @@ use tokio::sync::mpsc;
 
 pub(crate) use local::Local;
 pub(crate) use redis::Redis;
+pub(crate) use timed::Timed;
 
 /// The bus a node runs on: Redis at `redis_url`, else in-process.
 ///

@@ -73,6 +73,8 @@ pub(crate) struct Metrics {
     resumes: Family<OutcomeLabel, Counter>,
     closes: Family<CodeLabel, Counter>,
     store_seconds: Histograms<OpLabel>,
+    bus_seconds: Histograms<OpLabel>,
+    bus_failures: Family<OpLabel, Counter>,
     pool_connections: PromGauge,
     pool_idle: PromGauge,
     pool_max: PromGauge,
@@ -121,6 +123,8 @@ impl Metrics {
             resumes: Family::default(),
             closes: Family::default(),
             store_seconds: Family::new_with_constructor(seconds_buckets),
+            bus_seconds: Family::new_with_constructor(seconds_buckets),
+            bus_failures: Family::default(),
             pool_connections: PromGauge::default(),
             pool_idle: PromGauge::default(),
             pool_max: PromGauge::default(),
@@ -201,6 +205,16 @@ impl Metrics {
             self.store_seconds.clone(),
         );
         r.register(
+            "streamit_bus_seconds",
+            "Round trips to Redis, by operation (publish, fenced publish, lease operations, subscribe)",
+            self.bus_seconds.clone(),
+        );
+        r.register(
+            "streamit_bus_failures",
+            "Redis operations that failed, by operation",
+            self.bus_failures.clone(),
+        );
+        r.register(
             "streamit_db_pool_connections",
             "Database connections open in this node's pool",
             self.pool_connections.clone(),
@@ -274,6 +288,17 @@ impl Metrics {
         self.store_seconds
             .get_or_create(&OpLabel { op })
             .observe(took.as_secs_f64());
+    }
+
+    /// One round trip to the bus; `failed` when it answered with an error.
+    pub(crate) fn bus(&self, op: &'static str, took: Duration, failed: bool) {
+        let label = OpLabel { op };
+        self.bus_seconds
+            .get_or_create(&label)
+            .observe(took.as_secs_f64());
+        if failed {
+            self.bus_failures.get_or_create(&label).inc();
+        }
     }
 
     pub(crate) fn sync_check(&self, drift_ms: i64, corrected: bool) {

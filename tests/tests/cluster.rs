@@ -139,6 +139,18 @@ async fn the_host_on_one_node_drives_members_on_the_other() {
     })
     .await;
     assert_eq!(refused, ErrorCode::NotHost);
+    // Round trips to Redis show in each node's metrics: the owner's fenced publishes, the
+    // follower's relayed requests.
+    let count = |text: &str, op: &str| -> f64 {
+        let series = format!("streamit_bus_seconds_count{{op=\"{op}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&series)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let owner = member.metrics().await.expect("node 0's metrics");
+    let follower = host.metrics().await.expect("node 1's metrics");
+    assert!(count(&owner, "publish_fenced") > 0.0, "{owner}");
+    assert!(count(&follower, "publish") > 0.0, "{follower}");
     // Presence is one figure, whichever node is asked (the member asks node 0, the host 1):
     // the room is listed (its host is online) with two viewers.
     for asker in [&member, &host] {

@@ -80,6 +80,22 @@ impl TestRedis {
         }
     }
 
+    /// Empties it (`FLUSHALL`), as an operator's mistake or a failover to an empty replica
+    /// would: every key, lease and fence is gone, the server and its connections stay.
+    ///
+    /// # Panics
+    /// When the Redis does not answer `+OK`.
+    pub async fn flush_all(&self) {
+        let address = self.url.trim_start_matches("redis://");
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("redis answers");
+        stream.write_all(b"FLUSHALL\r\n").await.expect("sent");
+        let mut answer = [0u8; 5];
+        stream.read_exact(&mut answer).await.expect("an answer");
+        assert_eq!(&answer, b"+OK\r\n", "FLUSHALL");
+    }
+
     /// Starts the killed server again on the same port, empty.
     ///
     /// # Panics

@@ -269,12 +269,35 @@ async fn members_of_a_killed_follower_node_leave_as_timed_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_come_back_after_redis_restarts_empty() {
-    let Some(mut cluster) = Cluster::start(2).await else {
-        return;
-    };
     if std::env::var("STREAMIT_TEST_REDIS_URL").is_ok() {
         return; // a shared Redis is not the test's to restart
     }
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    rooms_come_back_after(cluster, Loss::Restart).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_come_back_after_redis_is_flushed() {
+    if std::env::var("STREAMIT_TEST_REDIS_URL").is_ok() {
+        return; // a shared Redis is not the test's to flush
+    }
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    rooms_come_back_after(cluster, Loss::Flush).await;
+}
+
+/// How Redis loses what it held.
+enum Loss {
+    /// Killed, then started again empty: the nodes see it go and come back.
+    Restart,
+    /// `FLUSHALL`: the nodes stay connected and find their leases gone.
+    Flush,
+}
+
+async fn rooms_come_back_after(mut cluster: Cluster, loss: Loss) {
     let host = cluster.guest_on(0, "Host").await;
     let code = open_room(&host).await;
     let (host_session, mut host_events, _) = join(&host, code).await;
@@ -287,12 +310,17 @@ async fn rooms_come_back_after_redis_restarts_empty() {
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    cluster.redis.kill();
-    eventually("readyz naming Redis", PATIENCE, async || {
-        (!cluster.nodes[0].is_ready().await).then_some(())
-    })
-    .await;
-    cluster.redis.restart().await;
+    match loss {
+        Loss::Restart => {
+            cluster.redis.kill();
+            eventually("readyz naming Redis", PATIENCE, async || {
+                (!cluster.nodes[0].is_ready().await).then_some(())
+            })
+            .await;
+            cluster.redis.restart().await;
+        }
+        Loss::Flush => cluster.redis.flush_all().await,
+    }
     eventually("ready again", PATIENCE, async || {
         (cluster.nodes[0].is_ready().await && cluster.nodes[1].is_ready().await).then_some(())
     })

@@ -303,7 +303,7 @@ async fn rooms_come_back_after(mut cluster: Cluster, loss: Loss) {
     let (host_session, mut host_events, _) = join(&host, code).await;
     let ada = cluster.guest_on(1, "Ada").await;
     let (ada_session, mut ada_events, _) = join(&ada, code).await;
-    host_session.chat(text("before")).await.unwrap();
+    host_session.chat(text("before")).await.expect("sent");
     let before = skip_to(&mut ada_events, "the first line", |e| match broadcast(e) {
         Some((seq, ServerEvent::ChatMessage(_))) => Some(seq),
         _ => None,

@@ -1,8 +1,8 @@
 //! WebSocket clients for the real server: connect with `?token=` (or a bearer header), read the
 //! next decoded `ServerMessage` under a timeout, read close codes, send client events; plus room
-//! set-up over REST, `/metrics` readings and polling under a timeout.
+//! set-up over REST and `/metrics` readings; polling under a timeout is
+//! `streamit_testing::eventually`, re-exported for the tests here.
 
-use std::future::Future;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -18,6 +18,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 use crate::support::{Account, StatusCode, TestServer};
+
+pub(crate) use streamit_testing::eventually;
 
 /// Longest wait for a frame the server must send promptly.
 pub(crate) const WAIT: Duration = Duration::from_secs(5);
@@ -438,25 +440,6 @@ pub(crate) async fn metric(s: &TestServer, name: &str) -> i64 {
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|value| value.trim().parse().ok())
         .unwrap_or_else(|| panic!("[{}] no {name} in /metrics: {text}", s.backend))
-}
-
-/// Polls `check` every 50 ms until it gives `Some`, for at most `wait`.
-pub(crate) async fn eventually<T, F, Fut>(what: &str, wait: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let polling = async {
-        loop {
-            if let Some(found) = check().await {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(wait, polling)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: not within {wait:?}"))
 }
 
 /// `GET /api/rooms/{code}/` as `who`; the body.

@@ -1,5 +1,6 @@
 //! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`): the server's own decoders
-//! of untrusted input, otherwise private, behind thin functions that hide its error type.
+//! of untrusted input, otherwise private, behind thin functions that hide its error type; and a
+//! room's rules behind public mirrors of their inputs, effects and store questions (`room`).
 
 use http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
@@ -36,7 +37,7 @@ pub mod room {
         MemberStatus, Participant, Playback, Room, RoomSnapshot, RoomState, ServerEvent,
         ServerMessage, UserId, UserRef,
     };
-    use uuid::Uuid;
+    pub use uuid::Uuid;
 
     use crate::realtime::ConnId;
     use crate::realtime::fuzzing::{

@@ -571,6 +571,12 @@ impl RoomCore {
     /// Removes a socket; the user's last one announces `USER_LEFT`, the host's last one starts
     /// grace.
     fn leave(&mut self, conn: ConnId, reason: LeaveReason, now_ms: u64) -> Option<Ask> {
+        // A socket the room already detached (kicked, banned, logged out, its node gone) still
+        // says it left once it closes: it is out already, and a second detach would make the
+        // task count another node's sockets down twice.
+        if !self.sockets.contains_key(&conn) {
+            return None;
+        }
         self.effects.push(Effect::Detach {
             conn,
             close: CloseCode::Normal,

@@ -27,7 +27,7 @@
 //! - `files`: files only their owner may read (the SQLite database, the signing secret).
 //!
 //! With the `fuzzing` feature (off by default), the hidden `fuzzing` module exposes the
-//! decoders that take untrusted input to the fuzz targets in `fuzz/`.
+//! decoders that take untrusted input, and the room's rules, to the fuzz targets in `fuzz/`.
 
 mod app;
 mod audit;

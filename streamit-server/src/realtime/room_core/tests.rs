@@ -824,3 +824,27 @@ fn the_sockets_of_a_node_that_died_leave_as_timed_out() {
         "this node's sockets stay"
     );
 }
+
+#[test]
+fn a_socket_that_leaves_after_it_was_kicked_changes_nothing() {
+    let host = user("Host");
+    let ada = user("Ada");
+    let mut core = live_room(&host, &[&ada]);
+    let frame = format!(
+        r#"{{"type":"KICK_USER","data":{{"user_id":"{}"}}}}"#,
+        ada.id
+    );
+    let ask = core.apply(client(1, &frame), NOW);
+    let answers = vec![
+        Answer::Membership(Some(MemberStatus::Approved)),
+        Answer::Written,
+    ];
+    answered(&mut core, ask, answers);
+    // Her socket task, seeing its close, still says it left: the room detached it already,
+    // and a second detach would count another node's sockets down twice.
+    let leave = Input::Leave {
+        conn: conn(2),
+        reason: LeaveReason::Left,
+    };
+    assert!(apply(&mut core, leave).is_empty());
+}

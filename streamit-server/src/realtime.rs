@@ -261,7 +261,7 @@ async fn hold_node_lease(cluster: &Cluster, shutdown: &CancellationToken) -> Opt
         }
         tokio::select! {
             () = shutdown.cancelled() => return None,
-            () = tokio::time::sleep(LISTEN_RETRY) => {}
+            () = tokio::time::sleep(RETRY) => {}
         }
     }
 }
@@ -304,8 +304,8 @@ async fn keep_node_lease(shared: Arc<Shared>, mut lease: Option<Lease>) {
     }
 }
 
-/// How long to wait before listening again after the bus failed.
-const LISTEN_RETRY: Duration = Duration::from_secs(1);
+/// How long to wait before trying the bus again (a lease, a subscription) after it failed.
+const RETRY: Duration = Duration::from_secs(1);
 
 /// Hands every notice to the live room it is about, on this node, until shutdown.
 async fn hear(shared: Arc<Shared>, notices: Notices, first: bus::Result<Listener>) {
@@ -324,7 +324,7 @@ async fn hear(shared: Arc<Shared>, notices: Notices, first: bus::Result<Listener
         }
         tokio::select! {
             () = shared.shutdown.cancelled() => return,
-            () = tokio::time::sleep(LISTEN_RETRY) => {}
+            () = tokio::time::sleep(RETRY) => {}
         }
         listening = notices.listen().await;
     }

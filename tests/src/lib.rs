@@ -84,23 +84,22 @@ impl Cluster {
 
 /// `user`'s login, used through node `i`.
 pub fn on_node(cluster: &Cluster, i: usize, user: &Client) -> Client {
-    Client::builder(&cluster.nodes[i].url)
+    client_of(&cluster.nodes[i].url).with_tokens(user.tokens().expect("a signed-in user"))
+}
+
+/// A signed-out client of `url`, with the tests' timeouts and reconnect delays.
+fn client_of(url: &str) -> Client {
+    Client::builder(url)
         .no_proxy()
         .timeout(PATIENCE)
         .session_options(quick_options())
-        .tokens(user.tokens().expect("a signed-in user"))
         .build()
         .expect("a client")
 }
 
 /// A client of `url`, signed in as a new guest called `name`.
 pub async fn guest(url: &str, name: &str) -> Client {
-    let client = Client::builder(url)
-        .no_proxy()
-        .timeout(PATIENCE)
-        .session_options(quick_options())
-        .build()
-        .expect("a client");
+    let client = client_of(url);
     let name = DisplayName::new(name).expect("a display name");
     client.guest(Some(name)).await.expect("a guest");
     client

@@ -136,12 +136,13 @@ pub(crate) enum FromOwner {
     Reply {
         conn: ConnId,
     },
-    /// The socket is in; the frame is its snapshot.
+    /// The socket is in; the frames, one per line, are its snapshot, or `ROOM_RESUMED` and
+    /// the broadcasts it missed.
     Admit {
         conn: ConnId,
     },
-    /// The socket is in and resumes: the frames, one per line, are `ROOM_RESUMED` and the
-    /// broadcasts it missed.
+    /// An admitted socket's `RESYNC` answered by a replay: the frames, one per line, are
+    /// `ROOM_RESUMED` and the broadcasts it missed.
     Resume {
         conn: ConnId,
     },

@@ -19,13 +19,18 @@ use super::cluster::{FromOwner, ToOwner};
 use super::room::{Command, Join, settle_joins};
 use super::writer::{self, Delivery, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
-use crate::bus::{Holder, Subscription};
+use crate::bus::{Holder, Subscription, Topic};
 use crate::clock::now_ms;
 
 /// How long a join may wait for the owner's answer before the owner counts as gone.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the follower checks that its owner still holds the room.
 const OWNER_CHECK: Duration = Duration::from_secs(1);
+
+/// The frames of an `Admit` or `Resume`, one per line.
+fn lines(frame: &Utf8Bytes) -> impl Iterator<Item = Utf8Bytes> + '_ {
+    frame.as_str().split('\n').map(Utf8Bytes::from)
+}
 
 /// A socket the owner has not yet admitted or refused.
 struct Joiner {
@@ -48,6 +53,8 @@ struct Follower {
     code: RoomCode,
     handle: RoomHandle,
     owner: Holder,
+    /// Where this node's sockets' commands go.
+    commands_topic: Topic,
     sockets: HashMap<ConnId, Writer>,
     joining: HashMap<ConnId, Joiner>,
 }
@@ -77,6 +84,7 @@ pub(super) async fn run(
         code,
         handle,
         owner,
+        commands_topic: cluster.commands_topic(code),
         sockets: HashMap::new(),
         joining: HashMap::new(),
     };
@@ -170,11 +178,12 @@ impl Follower {
             | Command::JoinRequested(_) => return None,
             Command::LetGo => return Some(Stop::OwnerGone),
         };
-        let cluster = &self.shared.cluster;
         if let Some(encoded) = to_owner.encode()
-            && let Err(error) = cluster
+            && let Err(error) = self
+                .shared
+                .cluster
                 .bus
-                .publish(&cluster.commands_topic(self.code), encoded)
+                .publish(&self.commands_topic, encoded)
                 .await
         {
             tracing::error!(%error, "a command could not reach the room's owner");
@@ -197,21 +206,6 @@ impl Follower {
             return None;
         };
         match what {
-            // A joining socket that resumes, or a member's `RESYNC` answered by a replay.
-            FromOwner::Resume { conn } => {
-                let lines = frame.as_str().split('\n').map(Utf8Bytes::from);
-                if let Some(joiner) = self.joining.remove(&conn) {
-                    lines.for_each(|line| {
-                        joiner.writer.send(line);
-                    });
-                    self.sockets.insert(conn, joiner.writer);
-                    let _ = joiner.admitted.send(Ok(self.handle.clone()));
-                } else if let Some(writer) = self.sockets.get(&conn) {
-                    lines.for_each(|line| {
-                        writer.send(line);
-                    });
-                }
-            }
             FromOwner::Broadcast => {
                 let queued_at = writer::now_ns();
                 let mut delivered = 0;
@@ -231,9 +225,18 @@ impl Follower {
             }
             FromOwner::Admit { conn } => {
                 if let Some(joiner) = self.joining.remove(&conn) {
-                    joiner.writer.send(frame);
+                    for line in lines(&frame) {
+                        joiner.writer.send(line);
+                    }
                     self.sockets.insert(conn, joiner.writer);
                     let _ = joiner.admitted.send(Ok(self.handle.clone()));
+                }
+            }
+            FromOwner::Resume { conn } => {
+                if let Some(writer) = self.sockets.get(&conn) {
+                    for line in lines(&frame) {
+                        writer.send(line);
+                    }
                 }
             }
             FromOwner::Refuse { conn, close } => {

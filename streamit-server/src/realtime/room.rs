@@ -80,7 +80,6 @@ pub(crate) struct Join {
 struct Joiner {
     writer: Writer,
     admitted: oneshot::Sender<Result<RoomHandle, CloseCode>>,
-    resume: Option<Resume>,
 }
 
 /// What a room task owns.
@@ -106,7 +105,7 @@ struct LiveRoom {
     lost: CancellationToken,
     /// Recent broadcasts, for sockets that resume.
     history: History,
-    /// Where joining sockets of other nodes left off, until they are admitted.
+    /// Where joining sockets (of any node) left off, until they are admitted.
     resumes: HashMap<ConnId, Resume>,
 }
 
@@ -120,14 +119,6 @@ enum Stop {
     Shutdown,
     /// The room's lease was lost: another node may own the room already.
     Lost,
-}
-
-/// How a joining socket starts.
-enum Start {
-    /// `ROOM_RESUMED`, then the broadcasts it missed.
-    Resumed(Vec<Utf8Bytes>),
-    /// `ROOM_SNAPSHOT`.
-    Snapshot(Utf8Bytes),
 }
 
 /// What the owner's loop was woken for.
@@ -266,12 +257,10 @@ impl LiveRoom {
                     writer,
                     admitted,
                 } = *join;
-                let joiner = Joiner {
-                    writer,
-                    admitted,
-                    resume,
-                };
-                self.joining.insert(conn, joiner);
+                if let Some(resume) = resume {
+                    self.resumes.insert(conn, resume);
+                }
+                self.joining.insert(conn, Joiner { writer, admitted });
                 Input::Join(Joining {
                     conn,
                     user,
@@ -389,12 +378,23 @@ impl LiveRoom {
 
     /// What a joining socket gets first: what it missed, when it resumes and the history still
     /// holds it all; else the snapshot, naming the history's epoch.
-    fn start_frames(&self, resume: Option<&Resume>, mut snapshot: Box<RoomSnapshot>) -> Start {
+    fn first_frames(
+        &self,
+        resume: Option<&Resume>,
+        mut snapshot: Box<RoomSnapshot>,
+    ) -> Vec<Utf8Bytes> {
         if let Some(frames) = resume.and_then(|resume| self.replay(resume, None)) {
-            return Start::Resumed(frames);
+            return frames;
         }
         snapshot.epoch = Some(self.history.epoch().to_owned());
-        Start::Snapshot(reply_frame(None, ServerEvent::RoomSnapshot(snapshot)))
+        vec![reply_frame(None, ServerEvent::RoomSnapshot(snapshot))]
+    }
+
+    /// Sends several frames for one socket of another node, one per line (server frames hold
+    /// no raw newline).
+    async fn relay_frames(&mut self, what: FromOwner, frames: &[Utf8Bytes]) {
+        let lines: Vec<&str> = frames.iter().map(Utf8Bytes::as_str).collect();
+        self.relay(what, lines.join("\n").as_bytes()).await;
     }
 
     /// `ROOM_RESUMED` (answering `reference`) and the broadcasts after `resume`, when the
@@ -430,9 +430,7 @@ impl LiveRoom {
                 writer.send(frame);
             }
         } else if self.is_remote(conn) {
-            let joined = frames.iter().map(Utf8Bytes::as_str).collect::<Vec<_>>();
-            self.relay(FromOwner::Resume { conn }, joined.join("\n").as_bytes())
-                .await;
+            self.relay_frames(FromOwner::Resume { conn }, &frames).await;
         }
         true
     }
@@ -501,29 +499,17 @@ impl LiveRoom {
                 }
             }
             Effect::Admit { conn, snapshot } => {
+                let resume = self.resumes.remove(&conn);
+                let frames = self.first_frames(resume.as_ref(), snapshot);
                 let Some(joiner) = self.joining.remove(&conn) else {
                     if self.is_remote(conn) {
                         *self.remote.entry(conn.node()).or_default() += 1;
-                        let resume = self.resumes.remove(&conn);
-                        let start = self.start_frames(resume.as_ref(), snapshot);
-                        let (what, frames) = match start {
-                            Start::Resumed(frames) => (FromOwner::Resume { conn }, frames),
-                            Start::Snapshot(frame) => (FromOwner::Admit { conn }, vec![frame]),
-                        };
-                        let joined = frames.iter().map(Utf8Bytes::as_str).collect::<Vec<_>>();
-                        self.relay(what, joined.join("\n").as_bytes()).await;
+                        self.relay_frames(FromOwner::Admit { conn }, &frames).await;
                     }
                     return;
                 };
-                match self.start_frames(joiner.resume.as_ref(), snapshot) {
-                    Start::Snapshot(frame) => {
-                        joiner.writer.send(frame);
-                    }
-                    Start::Resumed(frames) => {
-                        for frame in frames {
-                            joiner.writer.send(frame);
-                        }
-                    }
+                for frame in frames {
+                    joiner.writer.send(frame);
                 }
                 self.sockets.insert(conn, joiner.writer);
                 tracing::debug!(room = %self.code, %conn, "socket joined");

@@ -236,7 +236,9 @@ struct Step {
     presence_dirty: bool,
     /// The playback a command calls for.
     playback: Option<Playback>,
-    /// A chat line written behind, not yet broadcast.
+    /// That playback was stored, with the `seq` of the broadcast to come.
+    playback_stored: bool,
+    /// A chat line stored, not yet broadcast.
     chat: Option<ChatMessage>,
     /// The text of a `CHAT` frame that passed chat-off and mutes: said, or refused by the
     /// flood rules (not modelled here).
@@ -1408,11 +1410,17 @@ impl Sim {
                 }
             }
             Out::PersistPlayback { playback, seq } => {
-                assert_eq!(playback, self.playback, "{what}: playback written behind");
                 assert_eq!(
-                    seq, self.seq,
-                    "{what}: the seq of the playback written behind"
+                    Some(playback),
+                    self.step.playback,
+                    "{what}: the playback stored"
                 );
+                assert_eq!(
+                    seq,
+                    self.seq + 1,
+                    "{what}: the playback stored with the seq of its broadcast, next"
+                );
+                self.step.playback_stored = true;
                 self.step.seen.push("P playback".to_owned());
             }
             Out::PersistPresence {
@@ -1553,6 +1561,10 @@ impl Sim {
             ServerEvent::PlaybackState(state) => {
                 let expected = self.step.playback.take();
                 assert_eq!(Some(state.playback), expected, "{what}: the playback set");
+                assert!(
+                    std::mem::take(&mut self.step.playback_stored),
+                    "{what}: playback said, not stored first"
+                );
                 let sender = self.step.sender.expect("playback changes have a sender");
                 assert_eq!(
                     state.by,

@@ -41,8 +41,8 @@ pub mod room {
 
     use crate::realtime::ConnId;
     use crate::realtime::fuzzing::{
-        Answer, Ask, Effect, Input, Joining, Loaded, NodeTag, Persist, ProgressReport, Query,
-        RoomCore, Settings, Then, Write,
+        Answer, Ask, Effect, Input, Joining, Loaded, NodeTag, Outbound, Persist, ProgressReport,
+        Query, RoomCore, Settings, Then, Write,
     };
 
     /// A socket: its node's tag and its number there.
@@ -313,25 +313,25 @@ pub mod room {
 
     fn out(effect: Effect) -> Out {
         match effect {
-            Effect::Broadcast(message) => Out::Broadcast(message),
-            Effect::Reply {
+            Effect::Out(Outbound::Broadcast(message)) => Out::Broadcast(message),
+            Effect::Out(Outbound::Reply {
                 conn,
                 reference,
                 event,
-            } => Out::Reply {
+            }) => Out::Reply {
                 conn: Conn(conn),
                 reference,
                 event,
             },
-            Effect::Admit { conn, snapshot } => Out::Admit {
+            Effect::Out(Outbound::Admit { conn, snapshot }) => Out::Admit {
                 conn: Conn(conn),
                 snapshot,
             },
-            Effect::Refuse { conn, close } => Out::Refuse {
+            Effect::Out(Outbound::Refuse { conn, close }) => Out::Refuse {
                 conn: Conn(conn),
                 close,
             },
-            Effect::Detach { conn, close } => Out::Detach {
+            Effect::Out(Outbound::Detach { conn, close }) => Out::Detach {
                 conn: Conn(conn),
                 close,
             },

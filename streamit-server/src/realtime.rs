@@ -61,8 +61,8 @@ use roster::Roster;
 pub(crate) mod fuzzing {
     pub(crate) use super::cluster::NodeTag;
     pub(crate) use super::room_core::{
-        Answer, Ask, Effect, Input, Joining, Loaded, Persist, ProgressReport, Query, RoomCore,
-        Settings, Then, Write,
+        Answer, Ask, Effect, Input, Joining, Loaded, Outbound, Persist, ProgressReport, Query,
+        RoomCore, Settings, Then, Write,
     };
 }
 

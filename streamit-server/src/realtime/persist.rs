@@ -1,7 +1,10 @@
-//! Write-behind for a live room: playback (with the `seq` it was broadcast at), presence and
-//! chat reach the store from this task, never from the room's broadcast path. Playback and
-//! presence coalesce (only the newest value is written; playback at most every 20 ms, presence
-//! every 250 ms); chat lines are batched, each line written once.
+//! Where a live room's changes reach the store, off the room's task. Chat lines and playback
+//! changes are *durable before they are told*: their broadcast is the sender's only
+//! acknowledgement (PROTOCOL: commands that succeed are not acknowledged directly), so the room
+//! holds its frames until the writes queued before them are stored, and a node killed at any
+//! moment loses nothing anyone saw. Writes group-commit: while one is in flight, what queues
+//! behind it goes out as the next batch (each chat line once, only the newest playback).
+//! Presence is written behind (at most every 250 ms): nobody is told it was stored.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,32 +17,38 @@ use tokio::time::Instant;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
-/// Lines one write may batch.
-const CHAT_BATCH: usize = 64;
+/// Writes one batch may group.
+const BATCH: usize = 64;
 /// How often changed presence is written.
 const PRESENCE_EVERY: Duration = Duration::from_millis(250);
-/// The least time between two playback writes of a room: a host scrubbing through a video
-/// sends dozens of seeks a second, and only the newest needs to reach the store (the counters'
-/// ceilings keep `seq` and `version` rising after a crash whatever the store lags).
-const PLAYBACK_EVERY: Duration = Duration::from_millis(20);
-/// Lines that may wait for the store before the room waits too.
-const CHAT_BACKLOG: usize = 1024;
+/// Writes that may wait for the store before the room waits too.
+const BACKLOG: usize = 1024;
+
+/// A write the room's next frames wait for.
+enum Durable {
+    Chat(ChatMessage),
+    /// Playback changed; `seq` is the broadcast that says so.
+    Playback(Playback, u64),
+}
 
 /// How the persister ends.
 enum Finish {
     /// Writes the room's last playback and presence, settling the counters' ceilings when
     /// given them.
     Settle(Option<(u64, u64)>),
-    /// Writes only the chat still waiting: the room changed hands, and its playback and
-    /// presence are the new owner's to write now.
+    /// Writes only what is still queued: the room changed hands, and its presence is the new
+    /// owner's to write now.
     Abandon,
 }
 
 /// The room's side of its persister.
 pub(crate) struct Persister {
-    playback: watch::Sender<(Playback, u64)>,
+    durable: mpsc::Sender<Durable>,
+    /// Durable writes queued so far.
+    queued: u64,
+    /// Durable writes stored (or given up on) so far, in queue order.
+    stored: watch::Receiver<u64>,
     presence: watch::Sender<(u32, bool)>,
-    chat: mpsc::Sender<ChatMessage>,
     stop: oneshot::Sender<Finish>,
     task: JoinHandle<()>,
 }
@@ -49,9 +58,11 @@ struct Inputs {
     store: Store,
     metrics: Arc<Metrics>,
     code: RoomCode,
-    playback: watch::Receiver<(Playback, u64)>,
+    durable: mpsc::Receiver<Durable>,
+    stored: watch::Sender<u64>,
+    /// The newest playback written, with its `seq`, for the final settling write.
+    playback: (Playback, u64),
     presence: watch::Receiver<(u32, bool)>,
-    chat: mpsc::Receiver<ChatMessage>,
     stop: oneshot::Receiver<Finish>,
 }
 
@@ -63,31 +74,66 @@ impl Persister {
         playback: Playback,
         seq: u64,
     ) -> Self {
-        let (playback_tx, playback) = watch::channel((playback, seq));
+        let (durable_tx, durable) = mpsc::channel(BACKLOG);
+        let (stored_tx, stored) = watch::channel(0);
         let (presence_tx, presence) = watch::channel((0, false));
-        let (chat_tx, chat) = mpsc::channel(CHAT_BACKLOG);
         let (stop_tx, stop) = oneshot::channel();
         let task = tokio::spawn(run(Inputs {
             store,
             metrics,
             code,
-            playback,
+            durable,
+            stored: stored_tx,
+            playback: (playback, seq),
             presence,
-            chat,
             stop,
         }));
         Self {
-            playback: playback_tx,
+            durable: durable_tx,
+            queued: 0,
+            stored,
             presence: presence_tx,
-            chat: chat_tx,
             stop: stop_tx,
             task,
         }
     }
 
-    /// The room's playback and last `seq` changed.
-    pub(crate) fn playback(&self, playback: Playback, seq: u64) {
-        self.playback.send_replace((playback, seq));
+    /// The room's playback changed, as broadcast at `seq`. Waits only when many writes are
+    /// already waiting for the store.
+    pub(crate) async fn playback(&mut self, playback: Playback, seq: u64) {
+        self.queue(Durable::Playback(playback, seq)).await;
+    }
+
+    /// A chat line to store. Waits only when many writes are already waiting for the store.
+    pub(crate) async fn chat(&mut self, message: ChatMessage) {
+        self.queue(Durable::Chat(message)).await;
+    }
+
+    async fn queue(&mut self, write: Durable) {
+        if self.durable.send(write).await.is_err() {
+            tracing::error!("the room's persister stopped; a write was not stored");
+            return;
+        }
+        self.queued += 1;
+    }
+
+    /// How many durable writes have been queued: frames queued now wait for this mark.
+    pub(crate) fn mark(&self) -> u64 {
+        self.queued
+    }
+
+    /// Whether writes queued are not stored yet.
+    pub(crate) fn is_behind(&self) -> bool {
+        *self.stored.borrow() < self.queued
+    }
+
+    /// Waits until more writes are stored, and says how many are.
+    pub(crate) async fn stored(&mut self) -> u64 {
+        if self.stored.changed().await.is_err() {
+            // The task ended: it stored all it ever will; nothing must wait on it forever.
+            return self.queued;
+        }
+        *self.stored.borrow_and_update()
     }
 
     /// People connected now, and whether the host is among them.
@@ -99,26 +145,18 @@ impl Persister {
         });
     }
 
-    /// A chat line to store. Waits only when many lines are already waiting for the store.
-    pub(crate) async fn chat(&self, message: ChatMessage) {
-        if self.chat.send(message).await.is_err() {
-            tracing::error!("chat persister stopped; a line was not stored");
-        }
-    }
-
     /// Writes everything still pending, with the room's final playback and `seq`, then stops.
     /// `settle` (with the ceilings this room holds) lets the counters' ceilings come down to
     /// the values used, so the next task continues without a gap.
-    pub(crate) async fn finish(self, settle: (u64, u64), playback: Playback, seq: u64) {
-        self.playback.send_replace((playback, seq));
+    pub(crate) async fn finish(mut self, settle: (u64, u64), playback: Playback, seq: u64) {
+        self.playback(playback, seq).await;
         let _ = self.stop.send(Finish::Settle(Some(settle)));
         if let Err(error) = self.task.await {
             tracing::error!(%error, "room persister failed");
         }
     }
 
-    /// Writes the chat lines still waiting (they were broadcast: they must not be lost), and
-    /// nothing else, then stops.
+    /// Writes what is still queued, and nothing else, then stops.
     pub(crate) async fn abandon(self) {
         let _ = self.stop.send(Finish::Abandon);
         if let Err(error) = self.task.await {
@@ -128,47 +166,63 @@ impl Persister {
 }
 
 async fn run(mut inputs: Inputs) {
-    let mut lines = Vec::with_capacity(CHAT_BATCH);
+    let mut batch = Vec::with_capacity(BATCH);
     // Presence changes with every socket that comes and goes; the listing can be a moment
     // behind, so it is written at most this often instead of once per socket.
     let mut presence_tick = tokio::time::interval(PRESENCE_EVERY);
     presence_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Closed for PLAYBACK_EVERY after each playback write; changes meanwhile coalesce.
-    let playback_gate = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(playback_gate);
     let finish = loop {
         tokio::select! {
             finish = &mut inputs.stop => break finish.unwrap_or(Finish::Settle(None)),
-            Ok(()) = inputs.playback.changed(), if playback_gate.is_elapsed() => {
-                let (state, seq) = *inputs.playback.borrow_and_update();
-                save_playback(&inputs, &state, seq, None).await;
-                playback_gate.as_mut().reset(Instant::now() + PLAYBACK_EVERY);
+            received = inputs.durable.recv_many(&mut batch, BATCH) => {
+                if received == 0 { break Finish::Settle(None); }
+                save_batch(&mut inputs, &mut batch, None).await;
             }
-            () = &mut playback_gate, if !playback_gate.is_elapsed() => {}
             _ = presence_tick.tick() => {
                 if inputs.presence.has_changed().unwrap_or(false) {
                     let (viewers, host) = *inputs.presence.borrow_and_update();
                     save_presence(&inputs, viewers, host).await;
                 }
             }
-            received = inputs.chat.recv_many(&mut lines, CHAT_BATCH) => {
-                if received == 0 { break Finish::Settle(None); }
-                save_chat(&inputs, &lines).await;
-                lines.clear();
-            }
         }
     };
-    while let Ok(line) = inputs.chat.try_recv() {
-        lines.push(line);
+    inputs.durable.close();
+    while let Some(write) = inputs.durable.recv().await {
+        batch.push(write);
     }
-    save_chat(&inputs, &lines).await;
     let Finish::Settle(settle) = finish else {
+        save_batch(&mut inputs, &mut batch, None).await;
         return;
     };
-    let (state, seq) = *inputs.playback.borrow();
-    save_playback(&inputs, &state, seq, settle).await;
+    // The final write settles the ceilings even when playback did not change.
+    if !batch.iter().any(|w| matches!(w, Durable::Playback(..))) {
+        let (playback, seq) = inputs.playback;
+        batch.push(Durable::Playback(playback, seq));
+    }
+    save_batch(&mut inputs, &mut batch, settle).await;
     let (viewers, host) = *inputs.presence.borrow();
     save_presence(&inputs, viewers, host).await;
+}
+
+/// Stores a batch (its chat lines, then its newest playback) and marks it stored. A write the
+/// store refuses is logged and counted stored all the same: the room does not stop for an
+/// outage, and the store's own timeouts bound how long its frames waited.
+async fn save_batch(inputs: &mut Inputs, batch: &mut Vec<Durable>, settle: Option<(u64, u64)>) {
+    let written = batch.len() as u64;
+    let mut lines = Vec::new();
+    let mut playback = None;
+    for write in batch.drain(..) {
+        match write {
+            Durable::Chat(line) => lines.push(line),
+            Durable::Playback(state, seq) => playback = Some((state, seq)),
+        }
+    }
+    save_chat(inputs, &lines).await;
+    if let Some((state, seq)) = playback {
+        save_playback(inputs, &state, seq, settle).await;
+        inputs.playback = (state, seq);
+    }
+    inputs.stored.send_modify(|stored| *stored += written);
 }
 
 async fn save_playback(inputs: &Inputs, playback: &Playback, seq: u64, settle: Option<(u64, u64)>) {

@@ -2,11 +2,11 @@
 //! ([`RoomCore`]). Sockets and REST talk to it through [`Command`]s; it feeds them to the
 //! core one at a time, answers the core's questions from the store, and carries out its
 //! effects: each broadcast is serialised once and the same bytes go to every local socket. It
-//! never waits on a socket; the store sees the room's changes through the write-behind
-//! [`Persister`] (rare moderation writes and lifecycle compare-and-sets are awaited, since they
-//! decide).
+//! never waits on a socket. The store sees chat and playback through the [`Persister`], and the
+//! frames after such a write are held until it is stored (rare moderation writes and lifecycle
+//! compare-and-sets are awaited, since they decide).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -24,8 +24,8 @@ use super::follower;
 use super::history::{History, Resume};
 use super::persist::Persister;
 use super::room_core::{
-    Answer, COUNTER_BLOCK, Effect, Input, Joining, Loaded, Persist, ProgressReport, Query,
-    RoomCore, Settings, Write,
+    Answer, COUNTER_BLOCK, Effect, Input, Joining, Loaded, Outbound, Persist, ProgressReport,
+    Query, RoomCore, Settings, Write,
 };
 use super::writer::{self, Delivery, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
@@ -95,6 +95,11 @@ struct LiveRoom {
     /// The core's effects being carried out; kept to reuse its allocation.
     effects: Vec<Effect>,
     persister: Persister,
+    /// What sockets see that waits for the writes queued before it, each with the persister's
+    /// mark it waits for.
+    held: VecDeque<(u64, Outbound)>,
+    /// The last `seq` delivered: what a socket resuming now can be replayed up to.
+    delivered: u64,
     /// This node's grant to own the room.
     lease: Lease,
     /// Sockets in the room on other nodes, per node: while there are any, the room's frames
@@ -128,6 +133,8 @@ enum Next {
     Renew,
     CheckNodes,
     Prune,
+    /// The store holds this many of the room's durable writes.
+    Stored(u64),
 }
 
 /// How long the room's lease is known to hold: renewed every third of its time, and before
@@ -234,6 +241,8 @@ impl LiveRoom {
             joining: HashMap::new(),
             effects: Vec::new(),
             persister,
+            held: VecDeque::new(),
+            delivered: seq,
             lease,
             remote: HashMap::new(),
             relay: None,
@@ -400,7 +409,7 @@ impl LiveRoom {
     /// `ROOM_RESUMED` (answering `reference`) and the broadcasts after `resume`, when the
     /// history holds them all.
     fn replay(&self, resume: &Resume, reference: Option<ClientRef>) -> Option<Vec<Utf8Bytes>> {
-        let Some(missed) = self.history.since(resume, self.core.seq()) else {
+        let Some(missed) = self.history.since(resume, self.delivered) else {
             self.shared.metrics.resumed(false);
             return None;
         };
@@ -461,79 +470,12 @@ impl LiveRoom {
         self.effects = effects;
     }
 
+    /// Carries out one effect: writes are queued and store-side effects happen at once; what
+    /// sockets see waits behind the durable writes queued before it.
     async fn carry_out_one(&mut self, effect: Effect) {
         match effect {
-            Effect::Broadcast(message) => {
-                let frame = Utf8Bytes::from(message.encode());
-                if let Some(seq) = message.seq {
-                    self.history.push(seq, frame.clone(), message.ts);
-                }
-                let mut delivered = 0;
-                let queued_at = writer::now_ns();
-                for writer in self.sockets.values() {
-                    match writer.send_queued_at(frame.clone(), || queued_at) {
-                        Delivery::Queued => delivered += 1,
-                        Delivery::TooSlow => self.shared.metrics.slow_consumer(),
-                        Delivery::Gone => {}
-                    }
-                }
-                self.shared.metrics.broadcast(delivered);
-                if !self.remote.is_empty() {
-                    self.relay(FromOwner::Broadcast, frame.as_bytes()).await;
-                }
-            }
-            Effect::Reply {
-                conn,
-                reference,
-                mut event,
-            } => {
-                if let ServerEvent::RoomSnapshot(snapshot) = &mut event {
-                    snapshot.epoch = Some(self.history.epoch().to_owned());
-                }
-                if let Some(writer) = self.sockets.get(&conn) {
-                    writer.send(reply_frame(reference, event));
-                } else if self.is_remote(conn) {
-                    let frame = reply_frame(reference, event);
-                    self.relay(FromOwner::Reply { conn }, frame.as_bytes())
-                        .await;
-                }
-            }
-            Effect::Admit { conn, snapshot } => {
-                let resume = self.resumes.remove(&conn);
-                let frames = self.first_frames(resume.as_ref(), snapshot);
-                let Some(joiner) = self.joining.remove(&conn) else {
-                    if self.is_remote(conn) {
-                        *self.remote.entry(conn.node()).or_default() += 1;
-                        self.relay_frames(FromOwner::Admit { conn }, &frames).await;
-                    }
-                    return;
-                };
-                for frame in frames {
-                    joiner.writer.send(frame);
-                }
-                self.sockets.insert(conn, joiner.writer);
-                tracing::debug!(room = %self.code, %conn, "socket joined");
-                let _ = joiner.admitted.send(Ok(self.handle.clone()));
-            }
-            Effect::Refuse { conn, close } => {
-                if let Some(joiner) = self.joining.remove(&conn) {
-                    let _ = joiner.admitted.send(Err(close));
-                } else if self.is_remote(conn) {
-                    self.relay(FromOwner::Refuse { conn, close }, b"").await;
-                }
-            }
-            Effect::Detach { conn, close } if self.is_remote(conn) => {
-                if let Some(count) = self.remote.get_mut(&conn.node()) {
-                    *count -= 1;
-                    if *count == 0 {
-                        self.remote.remove(&conn.node());
-                    }
-                }
-                self.relay(FromOwner::Detach { conn, close }, b"").await;
-            }
-            Effect::Detach { conn, close } => self.detach(conn, close),
             Effect::Persist(Persist::Playback { playback, seq }) => {
-                self.persister.playback(playback, seq);
+                self.persister.playback(playback, seq).await;
             }
             Effect::Persist(Persist::Presence {
                 viewers,
@@ -561,6 +503,105 @@ impl LiveRoom {
                 drift_ms,
                 corrected,
             } => self.shared.metrics.sync_check(drift_ms, corrected),
+            Effect::Out(out) if self.held.is_empty() && !self.persister.is_behind() => {
+                self.deliver(out).await;
+            }
+            Effect::Out(out) => self.held.push_back((self.persister.mark(), out)),
+        }
+    }
+
+    /// Delivers what waited for the first `stored` durable writes.
+    async fn release(&mut self, stored: u64) {
+        while let Some((mark, _)) = self.held.front()
+            && *mark <= stored
+        {
+            if let Some((_, delivery)) = self.held.pop_front() {
+                self.deliver(delivery).await;
+            }
+        }
+    }
+
+    /// Delivers everything held, waiting for the store as long as it takes.
+    async fn flush(&mut self) {
+        while !self.held.is_empty() {
+            let stored = self.persister.stored().await;
+            self.release(stored).await;
+        }
+    }
+
+    /// Sends what sockets see.
+    async fn deliver(&mut self, out: Outbound) {
+        match out {
+            Outbound::Broadcast(message) => {
+                let frame = Utf8Bytes::from(message.encode());
+                if let Some(seq) = message.seq {
+                    self.history.push(seq, frame.clone(), message.ts);
+                    self.delivered = seq;
+                }
+                let mut delivered = 0;
+                let queued_at = writer::now_ns();
+                for writer in self.sockets.values() {
+                    match writer.send_queued_at(frame.clone(), || queued_at) {
+                        Delivery::Queued => delivered += 1,
+                        Delivery::TooSlow => self.shared.metrics.slow_consumer(),
+                        Delivery::Gone => {}
+                    }
+                }
+                self.shared.metrics.broadcast(delivered);
+                if !self.remote.is_empty() {
+                    self.relay(FromOwner::Broadcast, frame.as_bytes()).await;
+                }
+            }
+            Outbound::Reply {
+                conn,
+                reference,
+                mut event,
+            } => {
+                if let ServerEvent::RoomSnapshot(snapshot) = &mut event {
+                    snapshot.epoch = Some(self.history.epoch().to_owned());
+                }
+                if let Some(writer) = self.sockets.get(&conn) {
+                    writer.send(reply_frame(reference, event));
+                } else if self.is_remote(conn) {
+                    let frame = reply_frame(reference, event);
+                    self.relay(FromOwner::Reply { conn }, frame.as_bytes())
+                        .await;
+                }
+            }
+            Outbound::Admit { conn, snapshot } => {
+                let resume = self.resumes.remove(&conn);
+                let frames = self.first_frames(resume.as_ref(), snapshot);
+                let Some(joiner) = self.joining.remove(&conn) else {
+                    if self.is_remote(conn) {
+                        *self.remote.entry(conn.node()).or_default() += 1;
+                        self.relay_frames(FromOwner::Admit { conn }, &frames).await;
+                    }
+                    return;
+                };
+                for frame in frames {
+                    joiner.writer.send(frame);
+                }
+                self.sockets.insert(conn, joiner.writer);
+                tracing::debug!(room = %self.code, %conn, "socket joined");
+                let _ = joiner.admitted.send(Ok(self.handle.clone()));
+            }
+            Outbound::Refuse { conn, close } => {
+                if let Some(joiner) = self.joining.remove(&conn) {
+                    let _ = joiner.admitted.send(Err(close));
+                } else if self.is_remote(conn) {
+                    self.relay(FromOwner::Refuse { conn, close }, b"").await;
+                }
+            }
+            Outbound::Detach { conn, close } if self.is_remote(conn) => {
+                if let Some(count) = self.remote.get_mut(&conn.node()) {
+                    *count -= 1;
+                    if *count == 0 {
+                        self.remote.remove(&conn.node());
+                    }
+                }
+                self.relay(FromOwner::Detach { conn, close }, b"").await;
+            }
+            Outbound::Detach { conn, close } => self.detach(conn, close),
         }
     }
 
@@ -766,6 +807,7 @@ async fn own(
             _ = renew.tick() => Next::Renew,
             _ = nodes.tick(), if !room.remote.is_empty() => Next::CheckNodes,
             _ = prune.tick() => Next::Prune,
+            stored = room.persister.stored(), if !room.held.is_empty() => Next::Stored(stored),
         };
         // A node that was frozen past its lease (SIGSTOP, a long pause) finds out here,
         // before it acts on anything that queued up meanwhile.
@@ -787,6 +829,10 @@ async fn own(
             Next::Prune => {
                 room.history.forget_old(crate::clock::now_ms());
                 room.drive(Input::Tick).await;
+                None
+            }
+            Next::Stored(stored) => {
+                room.release(stored).await;
                 None
             }
         };
@@ -815,6 +861,7 @@ async fn own(
         room.core.shut_down();
         room.carry_out().await;
     }
+    room.flush().await;
     // Settling lowers the store's ceilings to the values used, so the next task continues
     // without a gap; it is safe on any stop, since it leaves alone a block a newer task took.
     let (playback, seq, ceilings) = room.core.settlement();

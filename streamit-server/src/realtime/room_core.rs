@@ -82,6 +82,30 @@ pub(crate) struct Joining {
 /// What the room task carries out, in the order queued.
 #[derive(Debug)]
 pub(crate) enum Effect {
+    /// Something sockets see. It reaches them only once every durable write queued before it
+    /// is stored: a broadcast is its sender's acknowledgement.
+    Out(Outbound),
+    /// A write to the store; the room's task never waits on it, its sockets may.
+    Persist(Persist),
+    /// Keep the store's counter ceilings at these values before any later broadcast, so a
+    /// crash never makes `seq` or `version` go back. When the write fails, the task says so
+    /// with [`RoomCore::ceilings_not_raised`].
+    RaiseCeilings { seq: u64, version: u64 },
+    /// A host action for the room's audit log.
+    Audit {
+        actor: UserId,
+        action: AuditAction,
+        subject: Option<UserId>,
+    },
+    /// A member's player reported where they are in the media.
+    SaveProgress(ProgressReport),
+    /// A `SYNC_CHECK` was judged, for the metrics.
+    SyncChecked { drift_ms: i64, corrected: bool },
+}
+
+/// What sockets see, in the order queued.
+#[derive(Debug)]
+pub(crate) enum Outbound {
     /// A numbered frame for every socket of the room.
     Broadcast(ServerMessage),
     /// A frame for one socket, outside the numbered stream.
@@ -100,32 +124,16 @@ pub(crate) enum Effect {
     /// The socket is out of the room: stop sending to it and close it with this code (a socket
     /// already closing keeps its first code).
     Detach { conn: ConnId, close: CloseCode },
-    /// Written behind: the room never waits on it.
-    Persist(Persist),
-    /// Keep the store's counter ceilings at these values before any later broadcast, so a
-    /// crash never makes `seq` or `version` go back. When the write fails, the task says so
-    /// with [`RoomCore::ceilings_not_raised`].
-    RaiseCeilings { seq: u64, version: u64 },
-    /// A host action for the room's audit log.
-    Audit {
-        actor: UserId,
-        action: AuditAction,
-        subject: Option<UserId>,
-    },
-    /// A member's player reported where they are in the media.
-    SaveProgress(ProgressReport),
-    /// A `SYNC_CHECK` was judged, for the metrics.
-    SyncChecked { drift_ms: i64, corrected: bool },
 }
 
-/// The write-behind's inputs.
+/// The store writes a room asks for.
 #[derive(Debug)]
 pub(crate) enum Persist {
-    /// Playback changed; `seq` is the broadcast that said so.
+    /// Playback changed; `seq` is the broadcast that says so, queued next. Durable.
     Playback { playback: Playback, seq: u64 },
-    /// People connected now, and whether the host is among them.
+    /// People connected now, and whether the host is among them. Written behind.
     Presence { viewers: u32, host_online: bool },
-    /// A chat line to store.
+    /// A chat line to store, before its broadcast. Durable.
     Chat(ChatMessage),
 }
 
@@ -317,7 +325,7 @@ impl RoomCore {
                 was_in_grace,
             } => {
                 if let Some(close) = self.transitioned(answer, RoomState::Live, None) {
-                    self.effects.push(Effect::Refuse {
+                    self.send(Outbound::Refuse {
                         conn: joining.conn,
                         close,
                     });
@@ -386,7 +394,7 @@ impl RoomCore {
     /// puts rooms whose host was live into grace from then), and presence drops to nobody.
     pub(crate) fn shut_down(&mut self) {
         for conn in self.sockets.keys().copied().collect::<Vec<_>>() {
-            self.effects.push(Effect::Detach {
+            self.send(Outbound::Detach {
                 conn,
                 close: CloseCode::ServiceRestart,
             });
@@ -415,12 +423,17 @@ impl RoomCore {
 
     /// Stamps the next `seq` on `event` for every socket.
     fn broadcast(&mut self, event: ServerEvent, now_ms: u64) {
+        self.seq = self.next_seq();
+        let message = ServerMessage::broadcast(self.seq, now_ms, event);
+        self.send(Outbound::Broadcast(message));
+    }
+
+    /// The `seq` the next broadcast takes, under the store's ceiling (raised first if need be).
+    fn next_seq(&mut self) -> u64 {
         if self.seq >= self.seq_ceiling {
             self.raise_ceilings();
         }
-        self.seq += 1;
-        let message = ServerMessage::broadcast(self.seq, now_ms, event);
-        self.effects.push(Effect::Broadcast(message));
+        self.seq + 1
     }
 
     fn raise_ceilings(&mut self) {
@@ -432,8 +445,12 @@ impl RoomCore {
         });
     }
 
+    fn send(&mut self, outbound: Outbound) {
+        self.effects.push(Effect::Out(outbound));
+    }
+
     fn reply(&mut self, conn: ConnId, reference: Option<ClientRef>, event: ServerEvent) {
-        self.effects.push(Effect::Reply {
+        self.send(Outbound::Reply {
             conn,
             reference,
             event,
@@ -527,7 +544,7 @@ impl RoomCore {
             };
             let ask = self.transition(Event::HostConnected, None, step);
             if ask.is_none() {
-                self.effects.push(Effect::Refuse {
+                self.send(Outbound::Refuse {
                     conn,
                     close: CloseCode::RoomClosed,
                 });
@@ -558,7 +575,7 @@ impl RoomCore {
             self.broadcast(ServerEvent::UserJoined(joined), now_ms);
         }
         let snapshot = Box::new(self.snapshot(&user, &participants));
-        self.effects.push(Effect::Admit { conn, snapshot });
+        self.send(Outbound::Admit { conn, snapshot });
         self.sockets.insert(
             conn,
             Socket {
@@ -577,7 +594,7 @@ impl RoomCore {
         if !self.sockets.contains_key(&conn) {
             return None;
         }
-        self.effects.push(Effect::Detach {
+        self.send(Outbound::Detach {
             conn,
             close: CloseCode::Normal,
         });
@@ -639,7 +656,7 @@ impl RoomCore {
         conns.sort_unstable();
         let mut ask = None;
         for conn in conns {
-            self.effects.push(Effect::Detach { conn, close });
+            self.send(Outbound::Detach { conn, close });
             ask = ask.or(self.gone(conn, reason, now_ms));
         }
         ask
@@ -652,7 +669,7 @@ impl RoomCore {
         let mut conns: Vec<ConnId> = self.sockets.keys().copied().collect();
         conns.sort_unstable();
         for conn in conns {
-            self.effects.push(Effect::Detach {
+            self.send(Outbound::Detach {
                 conn,
                 close: CloseCode::RoomClosed,
             });

@@ -177,14 +177,16 @@ impl RoomCore {
             self.raise_ceilings();
         }
         self.playback = change(&self.playback, now_ms);
-        let state = PlaybackState::new(self.playback, cause, request.user_id);
-        self.broadcast(ServerEvent::PlaybackState(state), now_ms);
-        // Only playback changes are written behind: `seq` cannot go back anyway (the ceilings
-        // see to it), and writing it on every join or chat line would cost a write each.
+        // Stored with the `seq` of its broadcast, which waits for it. Only playback changes
+        // carry `seq` to the store: it cannot go back anyway (the ceilings see to it), and
+        // writing it on every join or chat line would cost a write each.
+        let seq = self.next_seq();
         self.effects.push(Effect::Persist(Persist::Playback {
             playback: self.playback,
-            seq: self.seq,
+            seq,
         }));
+        let state = PlaybackState::new(self.playback, cause, request.user_id);
+        self.broadcast(ServerEvent::PlaybackState(state), now_ms);
         Ok(None)
     }
 

@@ -90,22 +90,26 @@ fn client(n: u64, frame: &str) -> Input {
 fn summary(core: &mut RoomCore) -> Vec<String> {
     core.drain_effects()
         .map(|effect| match effect {
-            Effect::Broadcast(message) => format!(
+            Effect::Out(Outbound::Broadcast(message)) => format!(
                 "broadcast {} {}",
                 message.seq.unwrap_or_default(),
                 message.event.event_type()
             ),
-            Effect::Reply { conn, event, .. } => match event {
+            Effect::Out(Outbound::Reply { conn, event, .. }) => match event {
                 ServerEvent::Error(error) => {
                     format!("reply {} ERROR {}", short(conn), error.code.as_str())
                 }
                 other => format!("reply {} {}", short(conn), other.event_type()),
             },
-            Effect::Admit { conn, snapshot } => {
+            Effect::Out(Outbound::Admit { conn, snapshot }) => {
                 format!("admit {} at {}", short(conn), snapshot.seq)
             }
-            Effect::Refuse { conn, close } => format!("refuse {} {}", short(conn), close.as_u16()),
-            Effect::Detach { conn, close } => format!("detach {} {}", short(conn), close.as_u16()),
+            Effect::Out(Outbound::Refuse { conn, close }) => {
+                format!("refuse {} {}", short(conn), close.as_u16())
+            }
+            Effect::Out(Outbound::Detach { conn, close }) => {
+                format!("detach {} {}", short(conn), close.as_u16())
+            }
             Effect::Persist(Persist::Playback { playback, seq }) => {
                 format!("persist playback v{} at {seq}", playback.version)
             }
@@ -281,7 +285,7 @@ fn the_snapshot_shows_who_is_online_and_who_hosts() {
     let snapshot = core
         .drain_effects()
         .find_map(|effect| match effect {
-            Effect::Admit { snapshot, .. } => Some(snapshot),
+            Effect::Out(Outbound::Admit { snapshot, .. }) => Some(snapshot),
             _ => None,
         })
         .unwrap();
@@ -366,11 +370,11 @@ fn only_the_host_moves_playback_and_versions_must_match() {
                 r#"{"type":"SEEK","data":{"position_ms":5000,"expected_version":1}}"#
             )
         ),
-        ["broadcast 13 PLAYBACK_STATE", "persist playback v2 at 13"]
+        ["persist playback v2 at 13", "broadcast 13 PLAYBACK_STATE"]
     );
     assert_eq!(
         apply(&mut core, client(1, r#"{"type":"PLAY"}"#)),
-        ["broadcast 14 PLAYBACK_STATE", "persist playback v3 at 14"]
+        ["persist playback v3 at 14", "broadcast 14 PLAYBACK_STATE"]
     );
     let (playback, seq, _) = core.settlement();
     assert!(playback.playing);
@@ -592,8 +596,8 @@ fn new_media_is_stored_announced_and_starts_paused_at_zero() {
         [
             "audit SetMedia",
             "broadcast 12 MEDIA_CHANGED",
-            "broadcast 13 PLAYBACK_STATE",
-            "persist playback v2 at 13"
+            "persist playback v2 at 13",
+            "broadcast 13 PLAYBACK_STATE"
         ]
     );
     assert!(core.room.media.is_some());
@@ -693,8 +697,8 @@ fn counters_reserve_a_new_block_before_they_run_out() {
         apply(&mut core, client(1, r#"{"type":"PAUSE"}"#)),
         [
             "ceilings 1011 2001",
-            "broadcast 12 PLAYBACK_STATE",
-            "persist playback v2 at 12"
+            "persist playback v2 at 12",
+            "broadcast 12 PLAYBACK_STATE"
         ]
     );
     core.ceilings_not_raised();
@@ -702,8 +706,8 @@ fn counters_reserve_a_new_block_before_they_run_out() {
         apply(&mut core, client(1, r#"{"type":"PLAY"}"#)),
         [
             "ceilings 1012 1002",
-            "broadcast 13 PLAYBACK_STATE",
-            "persist playback v3 at 13"
+            "persist playback v3 at 13",
+            "broadcast 13 PLAYBACK_STATE"
         ],
         "a failed raise is tried again"
     );

@@ -33,6 +33,7 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use live::{Fenced, Term};
 pub(crate) use pool::{is_sqlite, sqlite_file};
 
 use streamit_protocol::v1::{

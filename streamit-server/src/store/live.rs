@@ -7,6 +7,7 @@
 //! sent is below the ceilings the next one starts from. Every statement here keeps
 //! `seq_ceiling >= seq` and `version_ceiling >= playback_version`.
 
+use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use streamit_protocol::v1::{
     CHAT_HISTORY_KEPT, ChatMessage, ChatText, MediaRef, MessageId, Playback, RoomCode, RoomState,
@@ -26,7 +27,47 @@ macro_rules! recent_chat_select {
     };
 }
 
+/// A room owner's term in the store, a fencing token: each owner takes a new one as it loads
+/// the room and names it in the writes it makes while live, so once a newer owner has taken
+/// the room, a superseded one (a node paused past its lease, cut off from Redis) changes
+/// nothing. Redis's leases keep two owners from acting at once; the store's terms make sure,
+/// whatever Redis forgot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Term(pub(super) i64);
+
+/// Whether a write naming a [`Term`] took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a superseded owner must stop"]
+pub(crate) enum Fenced {
+    Written,
+    /// A newer owner holds the room (or it is gone): nothing was written.
+    Superseded,
+}
+
+impl Fenced {
+    pub(super) fn from_rows(rows: u64) -> Self {
+        if rows == 0 {
+            Self::Superseded
+        } else {
+            Self::Written
+        }
+    }
+}
+
 impl Store {
+    /// Takes the room's next owner term, superseding every earlier owner's; `None` when there
+    /// is no such room.
+    pub(crate) async fn take_term(&self, code: RoomCode) -> Result<Option<Term>> {
+        let row = sqlx::query(
+            "UPDATE rooms SET owner_term = owner_term + 1 WHERE code = $1 RETURNING owner_term",
+        )
+        .bind(code.as_str().to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok(Term(row.try_get("owner_term")?)))
+            .transpose()
+    }
+
     /// Reserves `block` more `seq` and `version` values for a room's actor as it starts: returns
     /// where to continue counting from and moves the ceilings `block` ahead, in one statement so
     /// two actors never get overlapping ranges. The actor counts no further than the ceilings,
@@ -99,22 +140,23 @@ impl Store {
     pub(crate) async fn save_playback(
         &self,
         code: RoomCode,
+        term: Term,
         playback: &Playback,
         seq: u64,
         settle: Option<(u64, u64)>,
-    ) -> Result<()> {
+    ) -> Result<Fenced> {
         let (settling, held) = match settle {
             Some(held) => (true, held),
             None => (false, (0, 0)),
         };
-        sqlx::query(
+        let written = sqlx::query(
             "UPDATE rooms SET playing = $2, position_ms = $3, rate = $4, \
              playback_updated_at_ms = $5, playback_version = $6, seq = $7, \
              seq_ceiling = CASE WHEN ($8 = 1 AND seq_ceiling = $9 AND version_ceiling = $10) \
              OR seq_ceiling < $7 THEN $7 ELSE seq_ceiling END, \
              version_ceiling = CASE WHEN ($8 = 1 AND seq_ceiling = $9 AND version_ceiling = $10) \
              OR version_ceiling < $6 THEN $6 ELSE version_ceiling END \
-             WHERE code = $1 AND playback_version <= $6",
+             WHERE code = $1 AND owner_term = $11 AND playback_version <= $6",
         )
         .bind(code.as_str().to_owned())
         .bind(flag(playback.playing))
@@ -126,9 +168,11 @@ impl Store {
         .bind(flag(settling))
         .bind(int(held.0))
         .bind(int(held.1))
+        .bind(term.0)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        // Within one term versions only rise, so only a newer owner leaves the row unchanged.
+        Ok(Fenced::from_rows(written.rows_affected()))
     }
 
     /// Stores a batch of chat lines in one transaction, then trims the room's history to the
@@ -136,11 +180,27 @@ impl Store {
     ///
     /// A line already stored (same id) is skipped, so retrying a batch whose commit went
     /// unacknowledged duplicates nothing.
-    pub(crate) async fn insert_chat(&self, code: RoomCode, messages: &[ChatMessage]) -> Result<()> {
+    pub(crate) async fn insert_chat(
+        &self,
+        code: RoomCode,
+        term: Term,
+        messages: &[ChatMessage],
+    ) -> Result<Fenced> {
         if messages.is_empty() {
-            return Ok(());
+            return Ok(Fenced::Written);
         }
         let mut tx = self.pool.begin().await?;
+        // Touching the room's row first holds it (PostgreSQL locks it; SQLite has one writer)
+        // until the lines are in, so no newer owner takes the room in between.
+        let holds =
+            sqlx::query("UPDATE rooms SET owner_term = $2 WHERE code = $1 AND owner_term = $2")
+                .bind(code.as_str().to_owned())
+                .bind(term.0)
+                .execute(&mut *tx)
+                .await?;
+        if holds.rows_affected() == 0 {
+            return Ok(Fenced::Superseded);
+        }
         for message in messages {
             sqlx::query(
                 "INSERT INTO chat_messages (id, room_code, user_id, text, sent_at_ms) \
@@ -166,7 +226,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Fenced::Written)
     }
 
     /// The newest `limit` chat lines of a room, oldest first (the order a client shows them),

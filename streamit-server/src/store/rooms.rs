@@ -7,6 +7,7 @@ use streamit_protocol::v1::{
 };
 
 use super::accounts::conflict_if_taken;
+use super::live::{Fenced, Term};
 use super::rows::{self, episode_part, flag, int, wire};
 use super::{NewRoom, Result, RoomRecord, Store};
 
@@ -161,16 +162,20 @@ impl Store {
     pub(crate) async fn set_presence(
         &self,
         code: RoomCode,
+        term: Term,
         viewers: u32,
         host_connected: bool,
-    ) -> Result<()> {
-        sqlx::query("UPDATE rooms SET viewers = $2, host_connected = $3 WHERE code = $1")
-            .bind(code.as_str().to_owned())
-            .bind(i64::from(viewers))
-            .bind(flag(host_connected))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    ) -> Result<Fenced> {
+        let written = sqlx::query(
+            "UPDATE rooms SET viewers = $2, host_connected = $3 WHERE code = $1 AND owner_term = $4",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(i64::from(viewers))
+        .bind(flag(host_connected))
+        .bind(term.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(Fenced::from_rows(written.rows_affected()))
     }
 
     /// `LIVE`, public rooms whose host is connected, most viewers first (newest first among

@@ -6,17 +6,14 @@
 //! behind it goes out as the next batch (each chat line once, only the newest playback).
 //! Presence is written behind (at most every 250 ms): nobody is told it was stored.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use streamit_protocol::v1::{ChatMessage, Playback, RoomCode};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
 use crate::store::{self, Fenced, Store, Term};
 
 /// Writes one batch may group.
@@ -58,7 +55,6 @@ pub(crate) struct Persister {
 /// The persister task's inputs.
 struct Inputs {
     store: Store,
-    metrics: Arc<Metrics>,
     code: RoomCode,
     term: Term,
     /// Cancelled once the store says a newer owner holds the room.
@@ -76,7 +72,6 @@ impl Persister {
     /// store says a newer owner holds the room.
     pub(crate) fn start(
         store: Store,
-        metrics: Arc<Metrics>,
         (code, term): (RoomCode, Term),
         (playback, seq): (Playback, u64),
         superseded: CancellationToken,
@@ -87,7 +82,6 @@ impl Persister {
         let (stop_tx, stop) = oneshot::channel();
         let task = tokio::spawn(run(Inputs {
             store,
-            metrics,
             code,
             term,
             superseded,
@@ -229,16 +223,12 @@ async fn save_batch(inputs: &mut Inputs, batch: &mut Vec<Durable>, settle: Optio
     }
     let mut fenced = Fenced::Written;
     if !lines.is_empty() {
-        let started = Instant::now();
         let saved = inputs.store.insert_chat(inputs.code, inputs.term, &lines);
         fenced = outcome(inputs, "storing chat", saved.await);
-        inputs.metrics.store_write("chat", started.elapsed());
     }
     if let (Fenced::Written, Some((state, seq))) = (fenced, playback) {
-        let started = Instant::now();
         let saved = (inputs.store).save_playback(inputs.code, inputs.term, &state, seq, settle);
         fenced = outcome(inputs, "saving playback", saved.await);
-        inputs.metrics.store_write("playback", started.elapsed());
         inputs.playback = (state, seq);
     }
     if fenced == Fenced::Written {
@@ -247,10 +237,8 @@ async fn save_batch(inputs: &mut Inputs, batch: &mut Vec<Durable>, settle: Optio
 }
 
 async fn save_presence(inputs: &Inputs, viewers: u32, host_connected: bool) {
-    let started = Instant::now();
     let saved = (inputs.store).set_presence(inputs.code, inputs.term, viewers, host_connected);
     let _ = outcome(inputs, "saving presence", saved.await);
-    inputs.metrics.store_write("presence", started.elapsed());
 }
 
 /// Logs a failed write, and tells the room when it was superseded.

@@ -215,7 +215,6 @@ impl LiveRoom {
         let lost = CancellationToken::new();
         let persister = Persister::start(
             shared.store.clone(),
-            Arc::clone(&shared.metrics),
             (code, term),
             (playback, seq),
             lost.clone(),

@@ -58,6 +58,7 @@ impl Store {
     /// Takes the room's next owner term, superseding every earlier owner's; `None` when there
     /// is no such room.
     pub(crate) async fn take_term(&self, code: RoomCode) -> Result<Option<Term>> {
+        let _timer = self.time("take_term");
         let row = sqlx::query(
             "UPDATE rooms SET owner_term = owner_term + 1 WHERE code = $1 RETURNING owner_term",
         )
@@ -81,6 +82,7 @@ impl Store {
         code: RoomCode,
         block: u64,
     ) -> Result<Option<(u64, u64)>> {
+        let _timer = self.time("reserve_counters");
         let row = sqlx::query(
             "UPDATE rooms SET \
              seq_ceiling = CASE WHEN seq_ceiling < seq THEN seq ELSE seq_ceiling END + $2, \
@@ -111,6 +113,7 @@ impl Store {
         seq_ceiling: u64,
         version_ceiling: u64,
     ) -> Result<()> {
+        let _timer = self.time("raise_ceilings");
         sqlx::query(
             "UPDATE rooms SET \
              seq_ceiling = CASE WHEN seq_ceiling < $2 THEN $2 ELSE seq_ceiling END, \
@@ -145,6 +148,7 @@ impl Store {
         seq: u64,
         settle: Option<(u64, u64)>,
     ) -> Result<Fenced> {
+        let _timer = self.time("save_playback");
         let (settling, held) = match settle {
             Some(held) => (true, held),
             None => (false, (0, 0)),
@@ -186,6 +190,7 @@ impl Store {
         term: Term,
         messages: &[ChatMessage],
     ) -> Result<Fenced> {
+        let _timer = self.time("insert_chat");
         if messages.is_empty() {
             return Ok(Fenced::Written);
         }
@@ -236,6 +241,7 @@ impl Store {
         code: RoomCode,
         limit: usize,
     ) -> Result<Vec<ChatMessage>> {
+        let _timer = self.time("recent_chat");
         let found = sqlx::query(concat!(recent_chat_select!(), " LIMIT $2"))
             .bind(code.as_str().to_owned())
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -252,6 +258,7 @@ impl Store {
         media: &MediaRef,
         embed_url: &str,
     ) -> Result<()> {
+        let _timer = self.time("set_media");
         let query = sqlx::query(
             "UPDATE rooms SET media_provider = $2, media_kind = $3, media_id = $4, \
              media_season = $5, media_episode = $6, embed_url = $7 WHERE code = $1",
@@ -266,6 +273,7 @@ impl Store {
 
     /// Turns a room's chat on or off, as the host decided, so it stays so across restarts.
     pub(crate) async fn set_chat_enabled(&self, code: RoomCode, enabled: bool) -> Result<()> {
+        let _timer = self.time("set_chat_enabled");
         sqlx::query("UPDATE rooms SET chat_enabled = $2 WHERE code = $1")
             .bind(code.as_str().to_owned())
             .bind(flag(enabled))
@@ -278,6 +286,7 @@ impl Store {
     /// Memberships stay as they are: the old host remains an approved member, and `is_host`
     /// follows `rooms.host_id`.
     pub(crate) async fn set_host(&self, code: RoomCode, host: UserId) -> Result<()> {
+        let _timer = self.time("set_host");
         sqlx::query(
             "UPDATE rooms SET host_id = $2, members_version = members_version + 1 WHERE code = $1",
         )
@@ -296,6 +305,7 @@ impl Store {
         user: UserId,
         until_ms: Option<u64>,
     ) -> Result<()> {
+        let _timer = self.time("set_muted_until");
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE participants SET muted_until_ms = $3 WHERE room_code = $1 AND user_id = $2",
@@ -312,6 +322,7 @@ impl Store {
 
     /// Removes a membership (a kick): the user must join again, through the room's entry mode.
     pub(crate) async fn remove_member(&self, code: RoomCode, user: UserId) -> Result<()> {
+        let _timer = self.time("remove_member");
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM participants WHERE room_code = $1 AND user_id = $2")
             .bind(code.as_str().to_owned())
@@ -326,6 +337,7 @@ impl Store {
     /// Bans a user and removes their membership in one transaction, so nobody sees them banned
     /// yet still a member. Banning twice keeps the first ban's time.
     pub(crate) async fn ban(&self, code: RoomCode, user: UserId, now_ms: u64) -> Result<()> {
+        let _timer = self.time("ban");
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO bans (room_code, user_id, banned_at_ms) VALUES ($1, $2, $3) \
@@ -351,6 +363,7 @@ impl Store {
     /// that died, so it moves to `GRACE` until `deadline_ms` (rooms already in `GRACE` keep
     /// their deadline). Returns the codes moved to `GRACE`, sorted, for the caller to schedule.
     pub(crate) async fn recover_after_restart(&self, deadline_ms: u64) -> Result<Vec<RoomCode>> {
+        let _timer = self.time("recover_after_restart");
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE rooms SET viewers = 0, host_connected = 0 \
@@ -377,6 +390,7 @@ impl Store {
 
     /// Every `LIVE` room, for the sweep that finds rooms whose owner node died.
     pub(crate) async fn live_rooms(&self) -> Result<Vec<RoomCode>> {
+        let _timer = self.time("live_rooms");
         let found = sqlx::query("SELECT code FROM rooms WHERE state = $1 ORDER BY code")
             .bind(wire(RoomState::Live))
             .fetch_all(&self.pool)
@@ -391,6 +405,7 @@ impl Store {
     /// so it goes into `GRACE` until `deadline_ms`, as after a restart. Returns whether it did
     /// (a room no longer `LIVE` is left alone).
     pub(crate) async fn orphaned(&self, code: RoomCode, deadline_ms: u64) -> Result<bool> {
+        let _timer = self.time("orphaned");
         let moved = sqlx::query(
             "UPDATE rooms SET state = $2, grace_deadline_ms = $3, viewers = 0, \
              host_connected = 0 WHERE code = $1 AND state = $4",
@@ -407,6 +422,7 @@ impl Store {
     /// `GRACE` rooms whose deadline has come (`<= now_ms`), earliest first, for the sweeper to
     /// expire; served by the `(state, grace_deadline_ms)` index.
     pub(crate) async fn rooms_past_deadline(&self, now_ms: u64) -> Result<Vec<RoomCode>> {
+        let _timer = self.time("rooms_past_deadline");
         let found = sqlx::query(
             "SELECT code FROM rooms WHERE state = $1 AND grace_deadline_ms <= $2 \
              ORDER BY grace_deadline_ms, code",

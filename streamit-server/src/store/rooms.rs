@@ -38,6 +38,7 @@ const STATES: usize = crate::lifecycle::STATES.len();
 impl Store {
     /// How many rooms are in each lifecycle state, for `/metrics`.
     pub(crate) async fn rooms_by_state(&self) -> Result<Vec<(RoomState, u64)>> {
+        let _timer = self.time("rooms_by_state");
         let found = sqlx::query("SELECT state, COUNT(*) AS n FROM rooms GROUP BY state")
             .fetch_all(&self.pool)
             .await?;
@@ -49,6 +50,7 @@ impl Store {
 
     /// How many rooms `host` hosts that have not ended (created, live or in grace).
     pub(crate) async fn open_rooms_hosted_by(&self, host: UserId) -> Result<u64> {
+        let _timer = self.time("open_rooms_hosted_by");
         let count: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM rooms WHERE host_id = $1 AND state IN ($2, $3, $4)",
         )
@@ -65,6 +67,7 @@ impl Store {
     /// Creates a room and its host's approved membership in one transaction; `Conflict` when
     /// the code is taken. Playback starts paused at 0, version 0; `seq` starts at 0.
     pub(crate) async fn create_room(&self, room: NewRoom) -> Result<Room> {
+        let _timer = self.time("create_room");
         let media = room.media.as_ref();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -108,6 +111,7 @@ impl Store {
 
     /// A room with its private parts; `viewers` as stored.
     pub(crate) async fn room(&self, code: RoomCode) -> Result<Option<RoomRecord>> {
+        let _timer = self.time("room");
         let row = sqlx::query(concat!(room_select!(), " WHERE r.code = $1"))
             .bind(code.as_str().to_owned())
             .fetch_optional(&self.pool)
@@ -132,6 +136,7 @@ impl Store {
         grace_deadline_ms: Option<u64>,
         now_ms: u64,
     ) -> Result<bool> {
+        let _timer = self.time("transition_room");
         let Some(&first) = from.first() else {
             return Ok(false);
         };
@@ -166,6 +171,7 @@ impl Store {
         viewers: u32,
         host_connected: bool,
     ) -> Result<Fenced> {
+        let _timer = self.time("set_presence");
         let written = sqlx::query(
             "UPDATE rooms SET viewers = $2, host_connected = $3 WHERE code = $1 AND owner_term = $4",
         )
@@ -192,6 +198,7 @@ impl Store {
         offset: u32,
         after: Option<PublicRoomsCursor>,
     ) -> Result<PublicRoomsResponse> {
+        let _timer = self.time("public_rooms");
         let (viewers, created_at_ms, code) = match after {
             Some(cursor) => (
                 i64::from(cursor.viewers()),

@@ -157,6 +157,14 @@ export type CreateRoomResponse = {
   room: Room;
 };
 
+/** One user gone, in a `PRESENCE_CHANGED`. */
+export type Departure = {
+  /** Why. */
+  reason: LeaveReason;
+  /** Who. */
+  user: UserRef;
+};
+
 /** A display name: trimmed, 1 to 32 characters, at least one of them visible; no control characters, no bidirectional controls, no other format characters except ZWJ and ZWNJ, no private-use code points, no line or paragraph separators. */
 export type DisplayName = string;
 
@@ -447,6 +455,19 @@ export type Pong = {
 /** A position in the media, in milliseconds, from 0 to 24 hours. */
 export type PositionMs = number;
 
+/**
+ * `PRESENCE_CHANGED` data: who came and who went since the last such frame, net (someone
+ * who came and went within the window is in neither list).
+ */
+export type PresenceChanged = {
+  /** Users whose first socket connected. */
+  joined: Array<UserRef>;
+  /** Users whose last socket went, and why. */
+  left: Array<Departure>;
+  /** People connected now. */
+  viewers: number;
+};
+
 /** `GET /api/progress/` answer. */
 export type ProgressListResponse = {
   /** The caller's progress, most recently updated first. */
@@ -671,8 +692,16 @@ export type RoomSnapshot = {
    * from servers that cannot replay.
    */
   epoch?: string | null;
-  /** Everyone in the room. */
+  /**
+   * Everyone in the room; in a big room (`participants_total` present) only the host, you
+   * and a bounded number of others online.
+   */
   participants: Array<Participant>;
+  /**
+   * Present when `participants` lists only some of the room: how many people are
+   * connected to it (as `viewers`). Absent when the list is whole.
+   */
+  participants_total?: number | null;
   /** Playback, in server time. */
   playback: Playback;
   /** The room. */
@@ -763,6 +792,9 @@ export type ServerEvent = {
 } | {
   data: UserLeft;
   type: "USER_LEFT";
+} | {
+  data: PresenceChanged;
+  type: "PRESENCE_CHANGED";
 } | {
   data: HostDisconnected;
   type: "HOST_DISCONNECTED";

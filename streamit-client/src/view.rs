@@ -58,8 +58,11 @@ pub const DEFAULT_CHAT_LINES: usize = streamit_protocol::v1::CHAT_HISTORY_KEPT;
 pub struct RoomView {
     room: Room,
     you: You,
-    /// Approved members, online or not: the snapshot's order, then newcomers as they came.
+    /// Approved members, online or not: the snapshot's order, then newcomers as they came. In
+    /// a big room, only those the snapshot listed and those seen coming since.
     members: Vec<Member>,
+    /// Whether the snapshot listed every member (not a big room's few).
+    lists_everyone: bool,
     /// Join requests waiting for the host, oldest first; empty unless you host.
     pending: Vec<UserRef>,
     chat: VecDeque<ChatMessage>,
@@ -112,6 +115,7 @@ impl RoomView {
             room: snapshot.room.clone(),
             you: snapshot.you.clone(),
             members,
+            lists_everyone: snapshot.participants_total.is_none(),
             pending,
             chat: VecDeque::new(),
             chat_limit: DEFAULT_CHAT_LINES,
@@ -188,6 +192,13 @@ impl RoomView {
     /// Whether you host the room now.
     pub fn is_host(&self) -> bool {
         self.you.is_host
+    }
+
+    /// Whether [`members`](Self::members) is everyone: `false` in a big room, whose snapshot
+    /// lists the host, you and a few others online (`room().viewers` counts everyone
+    /// connected), and whose members show as they come.
+    pub fn lists_everyone(&self) -> bool {
+        self.lists_everyone
     }
 
     /// The approved members, online or not, you included: the snapshot's order (host
@@ -295,6 +306,15 @@ impl RoomView {
             ServerEvent::UserLeft(left) => {
                 self.room.viewers = left.viewers;
                 self.set_online(left.user.id, false);
+            }
+            ServerEvent::PresenceChanged(changed) => {
+                self.room.viewers = changed.viewers;
+                for user in &changed.joined {
+                    self.joined(user);
+                }
+                for gone in &changed.left {
+                    self.set_online(gone.user.id, false);
+                }
             }
             ServerEvent::UserKicked(removed) | ServerEvent::UserBanned(removed) => {
                 self.members

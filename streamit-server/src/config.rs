@@ -126,6 +126,16 @@ pub struct Config {
     #[arg(long, env = "STREAMIT_SYNC_THRESHOLD_MS", default_value_t = 500)]
     pub sync_threshold_ms: u64,
 
+    /// People online from which a room is big: comings and goings are told in one
+    /// `PRESENCE_CHANGED` per 100 ms instead of a frame each, and snapshots list the host,
+    /// their receiver and `--big-room-listed` others online instead of every member.
+    #[arg(long, env = "STREAMIT_BIG_ROOM_FROM", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub big_room_from: u32,
+
+    /// Others online a big room's snapshot lists, besides the host and its receiver.
+    #[arg(long, env = "STREAMIT_BIG_ROOM_LISTED", default_value_t = 50)]
+    pub big_room_listed: u32,
+
     /// `off` lifts every HTTP and WebSocket limit below (not the chat rules), for load tests.
     #[arg(long, env = "STREAMIT_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
     pub rate_limits: Switch,
@@ -296,6 +306,8 @@ impl fmt::Debug for Config {
             .field("refresh_ttl_days", &self.refresh_ttl_days)
             .field("grace_seconds", &self.grace_seconds)
             .field("sync_threshold_ms", &self.sync_threshold_ms)
+            .field("big_room_from", &self.big_room_from)
+            .field("big_room_listed", &self.big_room_listed)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_prefix", &self.redis_prefix)
             .field("node_id", &self.node_id)

@@ -192,9 +192,12 @@ pub mod room {
 
     impl RoomRules {
         pub fn new(start: Start) -> Self {
+            // The target's account of a room knows small rooms only: presence told at once.
             let settings = Settings {
                 grace_seconds: start.grace_seconds,
                 sync_threshold_ms: start.sync_threshold_ms,
+                crowd_from: usize::MAX,
+                crowd_listed: 0,
             };
             Self(RoomCore::new(
                 settings,
@@ -222,7 +225,7 @@ pub mod room {
                     user,
                     login_id,
                     muted_until_ms,
-                    participants: Arc::from(participants),
+                    participants: Some(Arc::from(participants)),
                 }),
                 In::Leave { conn, reason } => Input::Leave {
                     conn: conn.0,

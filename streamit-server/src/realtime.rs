@@ -54,6 +54,7 @@ use crate::store::Store;
 use cluster::{Cluster, NodeTag};
 pub(crate) use handshake::upgrade;
 use room::Command;
+use room_core::Settings;
 use roster::Roster;
 
 /// The room's rules and the ids they take, for `crate::fuzzing` only.
@@ -100,8 +101,7 @@ pub(crate) struct Shared {
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
-    grace_seconds: u32,
-    sync_threshold_ms: u64,
+    room_settings: Settings,
     flood_limits: bool,
     sockets: quota::SocketQuota,
     next_conn: AtomicU64,
@@ -214,8 +214,12 @@ impl Realtime {
             metrics,
             shutdown,
             tasks,
-            grace_seconds: config.grace_seconds,
-            sync_threshold_ms: config.sync_threshold_ms,
+            room_settings: Settings {
+                grace_seconds: config.grace_seconds,
+                sync_threshold_ms: config.sync_threshold_ms,
+                crowd_from: config.big_room_from as usize,
+                crowd_listed: config.big_room_listed as usize,
+            },
             flood_limits: config.rate_limits == Switch::On,
             sockets: match config.rate_limits {
                 Switch::On => quota::SocketQuota::new(

@@ -84,7 +84,7 @@ function ignoreUnknown(event: never): string {
 export function describe(event: ServerEvent, nowMs: number): string {
   switch (event.type) {
     case "ROOM_SNAPSHOT":
-      return `room ${event.data.room.code} "${event.data.room.name}", ${event.data.participants.length} people, at ${positionAt(event.data.playback, nowMs)} ms, seq ${event.data.seq}`;
+      return `room ${event.data.room.code} "${event.data.room.name}", ${event.data.participants_total ?? event.data.participants.length} people, at ${positionAt(event.data.playback, nowMs)} ms, seq ${event.data.seq}`;
     case "ROOM_RESUMED":
       return `resumed after seq ${event.data.since_seq} (epoch ${event.data.epoch}): ${event.data.replayed} missed broadcasts follow`;
     case "PLAYBACK_STATE":
@@ -95,6 +95,11 @@ export function describe(event: ServerEvent, nowMs: number): string {
       return `${event.data.user.display_name} joined (${event.data.viewers} watching)`;
     case "USER_LEFT":
       return `${event.data.user.display_name} left: ${event.data.reason} (${event.data.viewers} watching)`;
+    case "PRESENCE_CHANGED": {
+      const came = event.data.joined.map((user) => user.display_name);
+      const went = event.data.left.map((gone) => `${gone.user.display_name} (${gone.reason})`);
+      return `came: ${came.join(", ") || "nobody"}; went: ${went.join(", ") || "nobody"} (${event.data.viewers} watching)`;
+    }
     case "HOST_DISCONNECTED":
       return `host away; room closes at ${event.data.grace_deadline_ms} unless they return within ${event.data.grace_seconds} s`;
     case "HOST_RECONNECTED":

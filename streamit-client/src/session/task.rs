@@ -385,6 +385,16 @@ impl Task {
                 self.presence.left(left.user.id);
                 RoomEvent::Server(message)
             }
+            ServerEvent::PresenceChanged(changed) => {
+                let now = std::time::Instant::now();
+                for user in &changed.joined {
+                    self.presence.joined(user.id, now);
+                }
+                for gone in &changed.left {
+                    self.presence.left(gone.user.id);
+                }
+                RoomEvent::Server(message)
+            }
             _ => RoomEvent::Server(message),
         };
         self.state().apply(&event);

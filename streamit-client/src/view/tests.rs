@@ -157,6 +157,28 @@ fn joins_bring_members_online_or_add_them() {
 }
 
 #[test]
+fn a_big_rooms_presence_comes_in_batches_and_its_list_is_partial() {
+    let mut view = host_view();
+    assert!(view.lists_everyone());
+    view.apply(&broadcast(
+        "PRESENCE_CHANGED",
+        11,
+        json!({"joined": [user(CY, "Cy"), user(DI, "Di")],
+               "left": [{"user": user(ME, "Me"), "reason": "left"}], "viewers": 3}),
+    ));
+    assert!(view.member(id(CY)).unwrap().online);
+    assert!(view.member(id(DI)).unwrap().online);
+    assert!(!view.member(id(ME)).unwrap().online);
+    assert_eq!(view.room().viewers, 3);
+    assert_eq!(view.seq(), 11);
+
+    let mut partial = snapshot_data(ME, 20, &[]);
+    partial["participants_total"] = json!(40);
+    let partial: RoomSnapshot = serde_json::from_value(partial).unwrap();
+    assert!(!RoomView::new(&partial).lists_everyone());
+}
+
+#[test]
 fn a_rejoin_after_a_reconnect_counts_as_presence() {
     let mut view = guest_view();
     let rejoined = frame(

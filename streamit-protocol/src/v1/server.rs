@@ -39,6 +39,9 @@ event_enum! {
         UserJoined(UserJoined) = "USER_JOINED",
         /// A user's last socket went.
         UserLeft(UserLeft) = "USER_LEFT",
+        /// In a big room, instead of `USER_JOINED` and `USER_LEFT`: everyone who came or went
+        /// in the last short window, at most one frame per window.
+        PresenceChanged(PresenceChanged) = "PRESENCE_CHANGED",
         /// The host's last socket went; the room is in grace until the deadline.
         HostDisconnected(HostDisconnected) = "HOST_DISCONNECTED",
         /// The host came back within grace.
@@ -131,8 +134,13 @@ pub struct RoomSnapshot {
     pub room: Room,
     /// The receiving user.
     pub you: You,
-    /// Everyone in the room.
+    /// Everyone in the room; in a big room (`participants_total` present) only the host, you
+    /// and a bounded number of others online.
     pub participants: Vec<Participant>,
+    /// Present when `participants` lists only some of the room: how many people are
+    /// connected to it (as `viewers`). Absent when the list is whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants_total: Option<u32>,
     /// Playback, in server time.
     pub playback: Playback,
     /// The last 50 chat lines, oldest first.
@@ -165,6 +173,7 @@ impl RoomSnapshot {
             chat,
             seq,
             epoch: None,
+            participants_total: None,
         }
     }
 
@@ -291,6 +300,47 @@ impl UserLeft {
             reason,
             viewers,
         }
+    }
+}
+
+/// `PRESENCE_CHANGED` data: who came and who went since the last such frame, net (someone
+/// who came and went within the window is in neither list).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct PresenceChanged {
+    /// Users whose first socket connected.
+    pub joined: Vec<UserRef>,
+    /// Users whose last socket went, and why.
+    pub left: Vec<Departure>,
+    /// People connected now.
+    pub viewers: u32,
+}
+
+impl PresenceChanged {
+    /// Builds the payload.
+    pub const fn new(joined: Vec<UserRef>, left: Vec<Departure>, viewers: u32) -> Self {
+        Self {
+            joined,
+            left,
+            viewers,
+        }
+    }
+}
+
+/// One user gone, in a `PRESENCE_CHANGED`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct Departure {
+    /// Who.
+    pub user: UserRef,
+    /// Why.
+    pub reason: LeaveReason,
+}
+
+impl Departure {
+    /// Builds the entry.
+    pub const fn new(user: UserRef, reason: LeaveReason) -> Self {
+        Self { user, reason }
     }
 }
 

@@ -568,6 +568,19 @@ fn server_cases() -> Vec<(Value, ServerMessage)> {
         let left = UserLeft::new(bo(), reason, 1);
         cases.push((wire, broadcast(52, E::UserLeft(left))));
     }
+    let presence = json!({"joined": [bo_json()],
+        "left": [{"user": bo_json(), "reason": "kicked"}], "viewers": 400});
+    cases.push((
+        json!({"v": 1, "type": "PRESENCE_CHANGED", "seq": 53, "ts": TS, "data": presence}),
+        broadcast(
+            53,
+            E::PresenceChanged(PresenceChanged::new(
+                vec![bo()],
+                vec![Departure::new(bo(), LeaveReason::Kicked)],
+                400,
+            )),
+        ),
+    ));
     let empty = [
         (
             "HOST_RECONNECTED",

@@ -147,7 +147,7 @@ impl Follower {
                     user,
                     login_id,
                     muted_until_ms,
-                    participants: participants.to_vec(),
+                    participants: participants.map(|p| p.to_vec()),
                     resume,
                 }
             }

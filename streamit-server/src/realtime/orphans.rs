@@ -49,7 +49,7 @@ async fn sweep_once(shared: &Shared) -> Result<(), Box<dyn std::error::Error + S
         else {
             continue;
         };
-        let deadline = lifecycle::grace_deadline(now_ms(), shared.grace_seconds);
+        let deadline = lifecycle::grace_deadline(now_ms(), shared.room_settings.grace_seconds);
         let moved = shared.store.orphaned(code, deadline).await;
         cluster.bus.release(&lease).await?;
         if moved? {

@@ -25,7 +25,7 @@ use super::history::{History, Resume};
 use super::persist::Persister;
 use super::room_core::{
     Answer, COUNTER_BLOCK, Effect, Input, Joining, Loaded, Outbound, Persist, ProgressReport,
-    Query, RoomCore, Settings, Write,
+    Query, RoomCore, Write,
 };
 use super::writer::{self, Delivery, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
@@ -66,7 +66,7 @@ pub(crate) struct Join {
     pub(crate) user: UserRef,
     pub(crate) login_id: Uuid,
     pub(crate) muted_until_ms: Option<u64>,
-    pub(crate) participants: Arc<[Participant]>,
+    pub(crate) participants: Option<Arc<[Participant]>>,
     /// Where the client says it left off, to be replayed what it missed.
     pub(crate) resume: Option<Resume>,
     pub(crate) writer: Writer,
@@ -135,6 +135,8 @@ enum Next {
     Prune,
     /// The store holds this many of the room's durable writes.
     Stored(u64),
+    /// A big room's presence window closed.
+    PresenceDue,
 }
 
 /// How long the room's lease is known to hold: renewed every third of its time, and before
@@ -220,10 +222,7 @@ impl LiveRoom {
             lost.clone(),
         );
         let shared_history = shared.history;
-        let settings = Settings {
-            grace_seconds: shared.grace_seconds,
-            sync_threshold_ms: shared.sync_threshold_ms,
-        };
+        let settings = shared.room_settings;
         let core = RoomCore::new(
             settings,
             Loaded {
@@ -324,7 +323,7 @@ impl LiveRoom {
                     user,
                     login_id,
                     muted_until_ms,
-                    participants: participants.into(),
+                    participants: participants.map(Into::into),
                 })
             }
             ToOwner::Leave { conn, reason } => Input::Leave { conn, reason },
@@ -798,6 +797,9 @@ async fn own(
     nodes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tenure = Tenure::new(cluster.room_lease);
     let lost = room.lost.clone();
+    let presence = tokio::time::sleep(std::time::Duration::ZERO);
+    tokio::pin!(presence);
+    let mut presence_armed = false;
     let stop = loop {
         let next = tokio::select! {
             biased;
@@ -815,6 +817,7 @@ async fn own(
             _ = nodes.tick(), if !room.remote.is_empty() => Next::CheckNodes,
             _ = prune.tick() => Next::Prune,
             stored = room.persister.stored(), if !room.held.is_empty() => Next::Stored(stored),
+            () = &mut presence, if presence_armed => Next::PresenceDue,
         };
         // A node that was frozen past its lease (SIGSTOP, a long pause) finds out here,
         // before it acts on anything that queued up meanwhile.
@@ -842,10 +845,23 @@ async fn own(
                 room.release(stored).await;
                 None
             }
+            Next::PresenceDue => {
+                room.drive(Input::PresenceDue).await;
+                None
+            }
         };
         if let Some(stop) = stop {
             break stop;
         }
+        room.handle.roster.set_crowded(room.core.is_crowded());
+        presence_armed = match room.core.presence_due_at() {
+            Some(due_ms) => {
+                let wait = std::time::Duration::from_millis(due_ms.saturating_sub(now_ms()));
+                presence.as_mut().reset(tokio::time::Instant::now() + wait);
+                true
+            }
+            None => false,
+        };
     };
     // Sockets may all have left just before the room saw the shutdown: still a clean stop.
     let stop = match stop {

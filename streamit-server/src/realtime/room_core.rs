@@ -9,8 +9,9 @@
 //! task handles one input at a time, so the state an answer meets is the state that asked.
 //!
 //! Modules: `events` (what each client event does), `moderation` (host actions on members and
-//! settings, each gated by a store write).
+//! settings, each gated by a store write), `crowd` (presence told in batches in a big room).
 
+mod crowd;
 mod events;
 mod moderation;
 #[cfg(test)]
@@ -22,8 +23,8 @@ use std::sync::Arc;
 use streamit_protocol::v1::{
     AuditAction, CHAT_HISTORY_IN_SNAPSHOT, ChatMessage, ClientMessage, ClientRef, CloseCode, Empty,
     HostDisconnected, JoinRequested, LeaveReason, MediaRef, MemberStatus, Participant, Playback,
-    Room, RoomSnapshot, RoomState, ServerEvent, ServerMessage, UserId, UserJoined, UserLeft,
-    UserRef, You,
+    PresenceChanged, Room, RoomSnapshot, RoomState, ServerEvent, ServerMessage, UserId, UserJoined,
+    UserLeft, UserRef, You,
 };
 use uuid::Uuid;
 
@@ -31,6 +32,9 @@ use super::ConnId;
 use super::chat_rules::ChatGuard;
 use super::cluster::NodeTag;
 use crate::lifecycle::{self, Event};
+
+/// People one `PRESENCE_CHANGED` names at most (about 40 KiB of frame).
+const PRESENCE_PER_FRAME: usize = 500;
 
 /// How far ahead of use the store's `seq` and `version` ceilings are kept.
 pub(crate) const COUNTER_BLOCK: u64 = 1_000;
@@ -40,6 +44,10 @@ pub(crate) const COUNTER_BLOCK: u64 = 1_000;
 pub(crate) struct Settings {
     pub(crate) grace_seconds: u32,
     pub(crate) sync_threshold_ms: u64,
+    /// People online from which a room is big: presence in batches, snapshots bounded.
+    pub(crate) crowd_from: usize,
+    /// Others a big room's snapshot lists besides the host and its receiver.
+    pub(crate) crowd_listed: usize,
 }
 
 /// What happens to a room.
@@ -68,6 +76,8 @@ pub(crate) enum Input {
     Start,
     /// A node stopped renewing its lease: its sockets are gone, as if they timed out.
     NodeGone(NodeTag),
+    /// The presence window of a big room closed ([`RoomCore::presence_due_at`]).
+    PresenceDue,
 }
 
 /// A socket asking to join, with what the handshake already read from the store.
@@ -76,7 +86,9 @@ pub(crate) struct Joining {
     pub(crate) user: UserRef,
     pub(crate) login_id: Uuid,
     pub(crate) muted_until_ms: Option<u64>,
-    pub(crate) participants: Arc<[Participant]>,
+    /// The room's members as the store lists them; `None` when the handshake did not read
+    /// them (the room was big), and the snapshot then lists who is online.
+    pub(crate) participants: Option<Arc<[Participant]>>,
 }
 
 /// What the room task carries out, in the order queued.
@@ -238,6 +250,7 @@ pub(crate) struct RoomCore {
     mutes: HashMap<UserId, u64>,
     chat: VecDeque<ChatMessage>,
     guards: HashMap<UserId, ChatGuard>,
+    crowd: crowd::Crowd,
     effects: Vec<Effect>,
 }
 
@@ -267,6 +280,7 @@ impl RoomCore {
             mutes: HashMap::new(),
             chat: loaded.chat.into(),
             guards: HashMap::new(),
+            crowd: crowd::Crowd::default(),
             effects: Vec::new(),
         }
     }
@@ -314,7 +328,61 @@ impl RoomCore {
                 LeaveReason::Timeout,
                 now_ms,
             ),
+            Input::PresenceDue => {
+                self.tell_presence(now_ms);
+                None
+            }
         }
+    }
+
+    /// When the big room's gathered presence changes are due ([`Input::PresenceDue`]).
+    pub(crate) fn presence_due_at(&self) -> Option<u64> {
+        self.crowd.due_at_ms()
+    }
+
+    /// Whether the room is big: presence told in batches, snapshots bounded. The handshake
+    /// then need not read the members.
+    pub(crate) fn is_crowded(&self) -> bool {
+        self.online.len() >= self.settings.crowd_from
+    }
+
+    /// Tells the presence changes gathered, if any.
+    fn tell_presence(&mut self, now_ms: u64) {
+        if self.crowd.due_at_ms().is_none() {
+            return;
+        }
+        let online = &self.online;
+        let (mut joined, mut left) = self.crowd.close(|user| online.contains_key(&user));
+        // A window of a room filling at thousands a second can hold more than one frame
+        // should: such a window goes out as several frames of at most this many people.
+        while !joined.is_empty() || !left.is_empty() {
+            let came: Vec<_> = joined
+                .drain(..joined.len().min(PRESENCE_PER_FRAME))
+                .collect();
+            let room_left = PRESENCE_PER_FRAME - came.len();
+            let went: Vec<_> = left.drain(..left.len().min(room_left)).collect();
+            let changed = PresenceChanged::new(came, went, self.viewers());
+            self.broadcast(ServerEvent::PresenceChanged(changed), now_ms);
+        }
+    }
+
+    /// Someone's first socket came, or last socket went (`reason`): told at once in a small
+    /// room, gathered for the window in a big one. A room that stops being big tells what it
+    /// gathered first, so nothing is told out of order.
+    fn presence_changed(&mut self, user: UserRef, reason: Option<LeaveReason>, now_ms: u64) {
+        let was_online = reason.is_some();
+        if self.is_crowded()
+            || (reason.is_some() && self.online.len() + 1 >= self.settings.crowd_from)
+        {
+            self.crowd.note(&user, was_online, reason, now_ms);
+            return;
+        }
+        self.tell_presence(now_ms);
+        let event = match reason {
+            None => ServerEvent::UserJoined(UserJoined::new(user, self.viewers())),
+            Some(reason) => ServerEvent::UserLeft(UserLeft::new(user, reason, self.viewers())),
+        };
+        self.broadcast(event, now_ms);
     }
 
     /// Carries a paused rule on with the store's answer.
@@ -472,12 +540,22 @@ impl RoomCore {
         }
     }
 
-    fn snapshot(&self, user: &UserRef, participants: &[Participant]) -> RoomSnapshot {
-        let participants = participants
-            .iter()
-            .filter(|p| p.status == MemberStatus::Approved || self.is_host(user.id))
-            .map(|p| {
-                let mut p = p.clone();
+    /// The snapshot `user` gets: every member as `participants` lists them, or in a big room
+    /// (or without the list) the host, `user` and a bounded number of others online.
+    fn snapshot(&self, user: &UserRef, participants: Option<&[Participant]>) -> RoomSnapshot {
+        let (listed, total) = match participants {
+            Some(all) if !self.is_crowded() => {
+                let members = all
+                    .iter()
+                    .filter(|p| p.status == MemberStatus::Approved || self.is_host(user.id))
+                    .cloned();
+                (members.collect(), None)
+            }
+            _ => (self.online_few(user), Some(self.viewers())),
+        };
+        let participants = listed
+            .into_iter()
+            .map(|mut p: Participant| {
                 p.online = self.online.contains_key(&p.user.id);
                 p.is_host = self.is_host(p.user.id);
                 p.muted_until_ms = self.mutes.get(&p.user.id).copied().or(p.muted_until_ms);
@@ -490,14 +568,44 @@ impl RoomCore {
             self.mutes.get(&user.id).copied(),
         );
         let chat = self.chat.iter().cloned().collect();
-        RoomSnapshot::new(
+        let mut snapshot = RoomSnapshot::new(
             self.room.clone(),
             you,
             participants,
             self.playback,
             chat,
             self.seq,
-        )
+        );
+        snapshot.participants_total = total;
+        snapshot
+    }
+
+    /// The host, `user`, and up to `crowd_listed` others online, for a big room's snapshot.
+    fn online_few(&self, user: &UserRef) -> Vec<Participant> {
+        let host = &self.room.host;
+        let mut few = vec![Participant::new(
+            host.clone(),
+            MemberStatus::Approved,
+            true,
+            false,
+        )];
+        if user.id != host.id {
+            few.push(Participant::new(
+                user.clone(),
+                MemberStatus::Approved,
+                false,
+                true,
+            ));
+        }
+        let others = self
+            .online
+            .keys()
+            .filter(|id| **id != host.id && **id != user.id)
+            .filter_map(|id| self.users.get(id))
+            .take(self.settings.crowd_listed)
+            .map(|other| Participant::new(other.clone(), MemberStatus::Approved, false, true));
+        few.extend(others);
+        few
     }
 
     /// Asks the store to move the room through the lifecycle; `None` when the lifecycle itself
@@ -572,10 +680,9 @@ impl RoomCore {
         *self.online.entry(user.id).or_default() += 1;
         self.publish_presence();
         if first_socket {
-            let joined = UserJoined::new(user.clone(), self.viewers());
-            self.broadcast(ServerEvent::UserJoined(joined), now_ms);
+            self.presence_changed(user.clone(), None, now_ms);
         }
-        let snapshot = Box::new(self.snapshot(&user, &participants));
+        let snapshot = Box::new(self.snapshot(&user, participants.as_deref()));
         self.send(Outbound::Admit { conn, snapshot });
         self.sockets.insert(
             conn,
@@ -616,8 +723,7 @@ impl RoomCore {
         self.online.remove(&user_id);
         self.publish_presence();
         if let Some(user) = self.users.get(&user_id).cloned() {
-            let left = UserLeft::new(user, reason, self.viewers());
-            self.broadcast(ServerEvent::UserLeft(left), now_ms);
+            self.presence_changed(user, Some(reason), now_ms);
         }
         if self.is_host(user_id) {
             return self.start_grace_unless_hosted(now_ms);

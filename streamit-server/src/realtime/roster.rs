@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use streamit_protocol::v1::Participant;
 use tokio::sync::Mutex;
@@ -14,7 +15,12 @@ use tokio::sync::Mutex;
 /// admitted at once, and the first one's read serves them all instead of each reading the list.
 /// It is never taken on the room task's path.
 #[derive(Default)]
-pub(super) struct Roster(Mutex<Option<Cached>>);
+pub(super) struct Roster {
+    cached: Mutex<Option<Cached>>,
+    /// Set by the room while it is big: its snapshots list who is online, not the members, so
+    /// a joining socket reads no list at all.
+    crowded: AtomicBool,
+}
 
 struct Cached {
     /// The list is at least as new as this version (it was read after a read that saw it).
@@ -33,7 +39,7 @@ impl Roster {
     where
         R: Future<Output = Result<Vec<Participant>, E>>,
     {
-        let mut cached = self.0.lock().await;
+        let mut cached = self.cached.lock().await;
         if let Some(kept) = cached.as_ref().filter(|kept| kept.version >= version) {
             return Ok(Arc::clone(&kept.participants));
         }
@@ -43,6 +49,26 @@ impl Roster {
             participants: Arc::clone(&participants),
         });
         Ok(participants)
+    }
+
+    /// What a socket joining now needs of the list: `None` while the room is big.
+    pub(super) async fn for_join<E, R>(
+        &self,
+        version: u64,
+        read: impl FnOnce() -> R,
+    ) -> Result<Option<Arc<[Participant]>>, E>
+    where
+        R: Future<Output = Result<Vec<Participant>, E>>,
+    {
+        if self.crowded.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        self.at_least(version, read).await.map(Some)
+    }
+
+    /// The room says whether it is big now.
+    pub(super) fn set_crowded(&self, crowded: bool) {
+        self.crowded.store(crowded, Ordering::Relaxed);
     }
 }
 

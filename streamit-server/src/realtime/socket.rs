@@ -69,7 +69,7 @@ struct Admitted {
     user: UserRef,
     login_id: Uuid,
     muted_until_ms: Option<u64>,
-    participants: Arc<[Participant]>,
+    participants: Option<Arc<[Participant]>>,
 }
 
 /// The checks of PROTOCOL §2, in order; `Err` is the close code to refuse with.
@@ -126,7 +126,7 @@ async fn admit(
         .registry
         .handle(shared, code)
         .roster
-        .at_least(found.members_version, || shared.store.participants(code))
+        .for_join(found.members_version, || shared.store.participants(code))
         .await
         .map_err(internal)?;
     // Taken again, with no wait before the join is sent: the room's task may have stopped while

@@ -18,6 +18,7 @@ mod outage;
 mod progress;
 mod rooms;
 mod support;
+mod ws_big_rooms;
 mod ws_chat;
 mod ws_closing;
 mod ws_handshake;

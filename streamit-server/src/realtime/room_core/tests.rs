@@ -48,6 +48,8 @@ fn room(host: &UserRef, state: RoomState) -> RoomCore {
     let settings = Settings {
         grace_seconds: 300,
         sync_threshold_ms: 500,
+        crowd_from: 1_000,
+        crowd_listed: 2,
     };
     RoomCore::new(
         settings,
@@ -75,7 +77,7 @@ fn joining(n: u64, user: &UserRef) -> Input {
         user: user.clone(),
         login_id: Uuid::from_u128(u128::from(n)),
         muted_until_ms: None,
-        participants: approved(&[user]),
+        participants: Some(approved(&[user])),
     })
 }
 
@@ -278,7 +280,7 @@ fn the_snapshot_shows_who_is_online_and_who_hosts() {
             user: ada.clone(),
             login_id: Uuid::nil(),
             muted_until_ms: Some(NOW + 5),
-            participants: approved(&[&host, &ada]),
+            participants: Some(approved(&[&host, &ada])),
         }),
         NOW,
     );
@@ -810,7 +812,7 @@ fn the_sockets_of_a_node_that_died_leave_as_timed_out() {
             user: ada.clone(),
             login_id: Uuid::nil(),
             muted_until_ms: None,
-            participants: approved(&[&ada]),
+            participants: Some(approved(&[&ada])),
         }),
         NOW,
     );
@@ -851,4 +853,129 @@ fn a_socket_that_leaves_after_it_was_kicked_changes_nothing() {
         reason: LeaveReason::Left,
     };
     assert!(apply(&mut core, leave).is_empty());
+}
+
+/// A live room that is big from three people online, listing one other in snapshots.
+fn big_room(host: &UserRef, members: &[&UserRef]) -> RoomCore {
+    let mut core = live_room(host, &[]);
+    core.settings.crowd_from = 3;
+    core.settings.crowd_listed = 1;
+    for (i, member) in members.iter().enumerate() {
+        apply(&mut core, joining(i as u64 + 2, member));
+    }
+    core
+}
+
+/// The snapshot of the admission among `effects`, which must be there.
+fn admitted(effects: Vec<Effect>) -> Box<RoomSnapshot> {
+    effects
+        .into_iter()
+        .find_map(|effect| match effect {
+            Effect::Out(Outbound::Admit { snapshot, .. }) => Some(snapshot),
+            _ => None,
+        })
+        .expect("an admission")
+}
+
+#[test]
+fn a_big_room_tells_comings_and_goings_once_per_window_net() {
+    let (host, ada, bo, cy, di) = (
+        user("Host"),
+        user("Ada"),
+        user("Bo"),
+        user("Cy"),
+        user("Di"),
+    );
+    let mut core = big_room(&host, &[&ada]);
+    assert_eq!(core.presence_due_at(), None, "two online: a small room");
+    // Bo makes three: from now on presence waits for the window.
+    let effects = apply(&mut core, joining(3, &bo));
+    assert!(
+        !effects.iter().any(|e| e.contains("USER_JOINED")),
+        "{effects:?}"
+    );
+    assert_eq!(core.presence_due_at(), Some(NOW + 100));
+    apply(&mut core, joining(4, &cy));
+    apply(
+        &mut core,
+        Input::Leave {
+            conn: conn(2),
+            reason: LeaveReason::Left,
+        },
+    );
+    // Di comes and goes within the window: nobody needs to hear of it.
+    apply(&mut core, joining(5, &di));
+    apply(
+        &mut core,
+        Input::Leave {
+            conn: conn(5),
+            reason: LeaveReason::Left,
+        },
+    );
+    assert_eq!(
+        core.presence_due_at(),
+        Some(NOW + 100),
+        "the window is not moved"
+    );
+
+    core.apply(Input::PresenceDue, NOW + 100);
+    let told: Vec<_> = core
+        .drain_effects()
+        .filter_map(|effect| match effect {
+            Effect::Out(Outbound::Broadcast(message)) => Some(message),
+            _ => None,
+        })
+        .collect();
+    let [message] = told.as_slice() else {
+        panic!("one broadcast for the window: {told:?}");
+    };
+    let ServerEvent::PresenceChanged(changed) = &message.event else {
+        panic!("{message:?}");
+    };
+    let joined: Vec<_> = changed.joined.iter().map(|u| u.id).collect();
+    assert_eq!(joined, [bo.id, cy.id]);
+    let left: Vec<_> = changed.left.iter().map(|d| (d.user.id, d.reason)).collect();
+    assert_eq!(left, [(ada.id, LeaveReason::Left)]);
+    assert_eq!(changed.viewers, 3);
+    assert_eq!(core.presence_due_at(), None);
+    apply(&mut core, Input::PresenceDue);
+    assert!(summary(&mut core).is_empty(), "nothing more to tell");
+}
+
+#[test]
+fn a_big_rooms_snapshot_lists_the_host_you_and_a_few_others_with_the_total() {
+    let (host, ada, bo, cy) = (user("Host"), user("Ada"), user("Bo"), user("Cy"));
+    let mut core = big_room(&host, &[&ada, &bo]);
+    core.apply(joining(9, &cy), NOW);
+    let snapshot = admitted(core.drain_effects().collect());
+    let listed: Vec<_> = snapshot.participants.iter().map(|p| p.user.id).collect();
+    assert_eq!(listed.len(), 3, "host, you and one other: {listed:?}");
+    assert_eq!(listed[..2], [host.id, cy.id]);
+    assert!([ada.id, bo.id].contains(&listed[2]));
+    assert!(snapshot.participants.iter().all(|p| p.online));
+    assert!(snapshot.participants[0].is_host);
+    assert_eq!(snapshot.participants_total, Some(4));
+}
+
+#[test]
+fn a_join_whose_members_were_not_read_gets_the_bounded_snapshot_even_in_a_small_room() {
+    let (host, ada) = (user("Host"), user("Ada"));
+    let mut core = live_room(&host, &[]);
+    core.apply(
+        Input::Join(Joining {
+            conn: conn(2),
+            user: ada.clone(),
+            login_id: Uuid::nil(),
+            muted_until_ms: None,
+            participants: None,
+        }),
+        NOW,
+    );
+    let snapshot = admitted(core.drain_effects().collect());
+    assert_eq!(
+        snapshot.participants_total,
+        Some(2),
+        "the list says it is partial"
+    );
+    assert_eq!(snapshot.participants.len(), 2);
 }

@@ -1,0 +1,131 @@
+//! A big room over real sockets: hundreds of members, presence told in batches, snapshots
+//! bounded, the viewer count exact after storms of comings and goings (protocol 6.11).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::json;
+use streamit_protocol::v1::{ServerEvent, UserId};
+
+use crate::support::TestServer;
+use crate::ws_support::{WsClient, eventually, hosted_room, member, room_detail, uid};
+
+/// Members who join besides the host.
+const MEMBERS: usize = 400;
+/// People online from which the test's rooms are big.
+const BIG_FROM: usize = 40;
+/// Others a big room's snapshot lists.
+const LISTED: usize = 5;
+
+/// What the host has been told of presence so far.
+#[derive(Default)]
+struct Told {
+    joined_one_by_one: usize,
+    joined: HashSet<UserId>,
+    left: HashSet<UserId>,
+    presence_frames: usize,
+    viewers: u32,
+}
+
+impl Told {
+    /// Reads `ws` until `done` holds of what it was told.
+    async fn read_until(&mut self, ws: &mut WsClient, done: impl Fn(&Self) -> bool) {
+        while !done(self) {
+            let message = ws.next_event_within(Duration::from_secs(30)).await;
+            match message.event {
+                ServerEvent::UserJoined(joined) => {
+                    self.joined_one_by_one += 1;
+                    self.joined.insert(joined.user.id);
+                    self.viewers = joined.viewers;
+                }
+                ServerEvent::UserLeft(left) => {
+                    self.left.insert(left.user.id);
+                    self.viewers = left.viewers;
+                }
+                ServerEvent::PresenceChanged(changed) => {
+                    self.presence_frames += 1;
+                    for user in &changed.joined {
+                        assert!(self.joined.insert(user.id), "{user:?} told twice");
+                    }
+                    for gone in &changed.left {
+                        assert!(self.left.insert(gone.user.id), "{gone:?} told twice");
+                    }
+                    self.viewers = changed.viewers;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_room_fills_and_empties_with_batched_presence_and_bounded_snapshots() {
+    let db = streamit_testing::sqlite();
+    let s = TestServer::start(&db.url, |c| {
+        c.big_room_from = BIG_FROM as u32;
+        c.big_room_listed = LISTED as u32;
+    })
+    .await;
+    let (host, code) = hosted_room(&s, json!({})).await;
+    let (mut host_ws, _) = WsClient::join(&s, &code, &host, "host").await;
+    let names: Vec<String> = (0..MEMBERS).map(|i| format!("m{i}")).collect();
+    let accounts = join_all(names.iter().map(|name| member(&s, &code, name))).await;
+
+    // One by one, so the room's size at each join is known.
+    let mut sockets = Vec::new();
+    for (i, who) in accounts.iter().enumerate() {
+        let (ws, snapshot) = WsClient::join(&s, &code, who, &format!("m{i}")).await;
+        let online = i + 2;
+        if online >= BIG_FROM {
+            assert_eq!(snapshot.participants_total, Some(online as u32), "m{i}");
+            assert_eq!(
+                snapshot.participants.len(),
+                LISTED + 2,
+                "m{i}: host, you, a few"
+            );
+            assert!(snapshot.participants.iter().all(|p| p.online));
+        } else {
+            assert_eq!(
+                snapshot.participants_total, None,
+                "m{i}: a small room lists all"
+            );
+            assert_eq!(snapshot.participants.len(), MEMBERS + 1, "m{i}");
+        }
+        sockets.push(ws);
+    }
+    let mut told = Told::default();
+    told.read_until(&mut host_ws, |t| t.joined.len() == MEMBERS)
+        .await;
+    assert_eq!(
+        told.joined_one_by_one,
+        BIG_FROM - 2,
+        "USER_JOINED until the room is big, then batches"
+    );
+    assert!(told.presence_frames >= 1);
+    assert_eq!(told.viewers as usize, MEMBERS + 1);
+
+    // A storm: half of them go at once; the last member hears of it in batches too.
+    let mut last = sockets.pop().expect("members");
+    let going: Vec<UserId> = accounts[..MEMBERS / 2].iter().map(uid).collect();
+    let leaving: Vec<_> = sockets.drain(..MEMBERS / 2).collect();
+    join_all(leaving.into_iter().map(WsClient::disconnect)).await;
+    told.read_until(&mut host_ws, |t| t.left.len() == MEMBERS / 2)
+        .await;
+    assert_eq!(told.left, going.iter().copied().collect());
+    let online_now = MEMBERS - MEMBERS / 2 + 1;
+    assert_eq!(told.viewers as usize, online_now);
+    let mut heard = Told::default();
+    heard
+        .read_until(&mut last, |t| t.left.len() == MEMBERS / 2)
+        .await;
+    assert_eq!(heard.viewers as usize, online_now);
+    // The store's count catches up behind the room.
+    eventually("the stored viewers", Duration::from_secs(10), async || {
+        let detail = room_detail(&s, &host, &code).await;
+        (detail["viewers"] == json!(online_now)).then_some(())
+    })
+    .await;
+    drop(sockets);
+    s.stop().await;
+}

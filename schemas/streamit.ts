@@ -367,6 +367,31 @@ export type Participant = {
   user: UserRef;
 };
 
+/** Where the next page of a room's participants starts: an opaque string, passed back exactly as a page's `next_cursor` gave it. */
+export type ParticipantsCursor = string;
+
+/**
+ * `GET /api/rooms/{code}/participants/` answer. `online` is `false` throughout: who is
+ * connected is the socket's to tell (snapshots, presence events), not the store's.
+ */
+export type ParticipantsPage = {
+  /** Where the next page starts, for the query's `cursor`; absent on the last page. */
+  next_cursor?: ParticipantsCursor | null;
+  /** This page, by user id. */
+  participants: Array<Participant>;
+};
+
+/**
+ * `GET /api/rooms/{code}/participants/` query: one page of a room's approved members, by
+ * user id. A big room's snapshot lists only a few (protocol 6.11); this lists everyone.
+ */
+export type ParticipantsQuery = {
+  /** Where this page starts: the `next_cursor` of the page before (absent for the first page). */
+  cursor?: ParticipantsCursor | null;
+  /** Page size, 1 to 100 (default 20). */
+  limit?: PageLimit | null;
+};
+
 /** An account password: 8 to 256 characters, taken as typed. */
 export type Password = string;
 

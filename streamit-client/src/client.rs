@@ -8,10 +8,10 @@ use std::time::Duration;
 use streamit_protocol::v1::{
     AuditLogResponse, AuthResponse, CreateRoomRequest, CreateRoomResponse, DisplayName,
     EmbedRequest, EmbedResponse, GuestRequest, JoinRoomRequest, JoinRoomResponse, LoginRequest,
-    LogoutRequest, MemberStatus, Participant, PendingResponse, ProgressListResponse, ProgressQuery,
-    ProvidersResponse, PublicRoomsQuery, PublicRoomsResponse, RegisterRequest, Room, RoomCode,
-    RoomCodeRequest, RoomDetail, RoomUserRequest, SaveProgressRequest, TokenPair, User, UserId,
-    WatchProgress,
+    LogoutRequest, MemberStatus, Participant, ParticipantsPage, ParticipantsQuery, PendingResponse,
+    ProgressListResponse, ProgressQuery, ProvidersResponse, PublicRoomsQuery, PublicRoomsResponse,
+    RegisterRequest, Room, RoomCode, RoomCodeRequest, RoomDetail, RoomUserRequest,
+    SaveProgressRequest, TokenPair, User, UserId, WatchProgress,
 };
 
 use crate::auth::Auth;
@@ -367,6 +367,23 @@ impl Client {
     pub async fn audit_log(&self, code: RoomCode) -> Result<AuditLogResponse> {
         self.json(self.get(&format!("/api/rooms/{code}/audit/"), true)?)
             .await
+    }
+
+    /// `GET /api/rooms/{code}/participants/`: one page of the room's approved members, by
+    /// user id; pass each page's `next_cursor` to [`ParticipantsQuery::after`] for the next.
+    /// Every member who stays in the room is listed exactly once, whoever comes and goes
+    /// between pages. A big room's snapshot lists only a few; this lists everyone.
+    ///
+    /// # Errors
+    /// `400 INVALID_INPUT` (a malformed `cursor` or `limit`), `403 NOT_A_MEMBER`,
+    /// `404 ROOM_NOT_FOUND`.
+    pub async fn participants(
+        &self,
+        code: RoomCode,
+        query: &ParticipantsQuery,
+    ) -> Result<ParticipantsPage> {
+        let path = format!("/api/rooms/{code}/participants/");
+        self.json(self.get_with(&path, query, true)?).await
     }
 
     /// `GET /api/rooms/{code}/pending/`: users waiting for approval (host only).

@@ -7,8 +7,8 @@ use rand::Rng as _;
 use streamit_protocol::v1::{
     AuditAction, AuditLogResponse, CreateRoomRequest, CreateRoomResponse, EmbedOptions, EntryMode,
     ErrorCode, JoinRoomRequest, JoinRoomResponse, MAX_ROOM_NAME_CHARS, MemberStatus, Participant,
-    PendingResponse, PublicRoomsQuery, PublicRoomsResponse, Room, RoomCode, RoomDetail, RoomName,
-    RoomPassword, RoomUserRequest, UserId,
+    ParticipantsPage, ParticipantsQuery, PendingResponse, PublicRoomsQuery, PublicRoomsResponse,
+    Room, RoomCode, RoomDetail, RoomName, RoomPassword, RoomUserRequest, UserId,
 };
 
 use crate::audit;
@@ -263,6 +263,19 @@ pub(crate) async fn detail(
         .filter(|p| is_host || p.status == MemberStatus::Approved)
         .collect();
     Ok(RoomDetail::new(record.room, participants, record.playback))
+}
+
+/// One page of the room's approved members, by user id (members only).
+pub(crate) async fn participants(
+    rooms: &Rooms,
+    caller: &Caller,
+    code: RoomCode,
+    query: ParticipantsQuery,
+) -> ApiResult<ParticipantsPage> {
+    require_member(&rooms.store, caller.user_id, code).await?;
+    let limit = query.limit.unwrap_or_default().get();
+    let after = query.cursor.map(|cursor| cursor.user());
+    Ok(rooms.store.participants_page(code, limit, after).await?)
 }
 
 /// The room's audit log (host only), oldest first.

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::ids::RoomCode;
+use super::ids::{RoomCode, UserId};
 use super::limits::MAX_CURSOR_CHARS;
 use super::room::PublicRoom;
 
@@ -73,11 +73,7 @@ impl PublicRoomsCursor {
     /// Reads the wire form, refusing anything but the exact spelling `Display` writes (no
     /// padding, no leading zeros or signs, an upper-case code), so one key has one cursor.
     fn decode(raw: &str) -> Result<Self, CursorError> {
-        if raw.len() > MAX_CURSOR_CHARS {
-            return Err(CursorError);
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| CursorError)?;
-        let key = String::from_utf8(bytes).map_err(|_| CursorError)?;
+        let key = key_of(raw).ok_or(CursorError)?;
         let mut parts = key.split('.');
         let (Some(viewers), Some(created_at_ms), Some(code), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -97,45 +93,106 @@ impl PublicRoomsCursor {
     }
 }
 
-impl fmt::Display for PublicRoomsCursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&URL_SAFE_NO_PAD.encode(self.key()))
+/// The wire form every cursor shares: base64url of its key (no padding), read back only from
+/// the exact spelling it writes, and an opaque string in the schemas.
+macro_rules! wire_cursor {
+    ($cursor:ident, $description:literal) => {
+        impl fmt::Display for $cursor {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&URL_SAFE_NO_PAD.encode(self.key()))
+            }
+        }
+
+        impl FromStr for $cursor {
+            type Err = CursorError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::decode(s)
+            }
+        }
+
+        impl Serialize for $cursor {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $cursor {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = Cow::<'de, str>::deserialize(deserializer)?;
+                Self::decode(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl JsonSchema for $cursor {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($cursor).into()
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({
+                    "description": $description,
+                    "type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS
+                })
+            }
+        }
+    };
+}
+
+/// The key a cursor's wire form encodes, read back from its wire form: `None` unless `raw` is
+/// base64url of UTF-8 within the cursors' length.
+fn key_of(raw: &str) -> Option<String> {
+    if raw.len() > MAX_CURSOR_CHARS {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+wire_cursor!(
+    PublicRoomsCursor,
+    "Where the next page of the public listing starts: an opaque string, passed back exactly as a page's `next_cursor` gave it."
+);
+
+/// Where the next page of `GET /api/rooms/{code}/participants/` starts: the last member of the
+/// page before. Members are listed by user id, so members who join or leave meanwhile move no
+/// one else: every member who stays is listed exactly once. On the wire an opaque string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ParticipantsCursor {
+    user: UserId,
+}
+
+impl ParticipantsCursor {
+    /// The cursor of a page whose last member is `user`.
+    pub const fn after(user: UserId) -> Self {
+        Self { user }
+    }
+
+    /// The last member of the page before.
+    pub const fn user(&self) -> UserId {
+        self.user
+    }
+
+    fn key(&self) -> String {
+        self.user.to_string()
+    }
+
+    /// Reads the wire form, refusing anything but the exact spelling `Display` writes.
+    fn decode(raw: &str) -> Result<Self, CursorError> {
+        let key = key_of(raw).ok_or(CursorError)?;
+        let user: UserId = key.parse().map_err(|_| CursorError)?;
+        let cursor = Self { user };
+        if cursor.key() != key {
+            return Err(CursorError);
+        }
+        Ok(cursor)
     }
 }
 
-impl FromStr for PublicRoomsCursor {
-    type Err = CursorError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::decode(s)
-    }
-}
-
-impl Serialize for PublicRoomsCursor {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for PublicRoomsCursor {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Cow::<'de, str>::deserialize(deserializer)?;
-        Self::decode(&raw).map_err(serde::de::Error::custom)
-    }
-}
-
-impl JsonSchema for PublicRoomsCursor {
-    fn schema_name() -> Cow<'static, str> {
-        "PublicRoomsCursor".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "Where the next page of the public listing starts: an opaque string, passed back exactly as a page's `next_cursor` gave it.",
-            "type": "string", "minLength": 1, "maxLength": MAX_CURSOR_CHARS
-        })
-    }
-}
+wire_cursor!(
+    ParticipantsCursor,
+    "Where the next page of a room's participants starts: an opaque string, passed back exactly as a page's `next_cursor` gave it."
+);
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::auth::UserRef;
-use super::cursor::PublicRoomsCursor;
+use super::cursor::{ParticipantsCursor, PublicRoomsCursor};
 use super::ids::{RoomCode, UserId};
 use super::media::MediaRef;
 use super::playback::Playback;
@@ -482,6 +482,62 @@ impl PublicRoomsResponse {
             rooms,
             total,
             next_cursor: None,
+        }
+    }
+}
+
+/// `GET /api/rooms/{code}/participants/` query: one page of a room's approved members, by
+/// user id. A big room's snapshot lists only a few (protocol 6.11); this lists everyone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct ParticipantsQuery {
+    /// Page size, 1 to 100 (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<PageLimit>,
+    /// Where this page starts: the `next_cursor` of the page before (absent for the first page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<ParticipantsCursor>,
+}
+
+impl ParticipantsQuery {
+    /// The first page, of `limit` members (20 when `None`).
+    pub const fn first(limit: Option<PageLimit>) -> Self {
+        Self {
+            limit,
+            cursor: None,
+        }
+    }
+
+    /// The page after the one that gave `cursor` as its `next_cursor`.
+    pub const fn after(limit: Option<PageLimit>, cursor: ParticipantsCursor) -> Self {
+        Self {
+            limit,
+            cursor: Some(cursor),
+        }
+    }
+}
+
+/// `GET /api/rooms/{code}/participants/` answer. `online` is `false` throughout: who is
+/// connected is the socket's to tell (snapshots, presence events), not the store's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct ParticipantsPage {
+    /// This page, by user id.
+    pub participants: Vec<Participant>,
+    /// Where the next page starts, for the query's `cursor`; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<ParticipantsCursor>,
+}
+
+impl ParticipantsPage {
+    /// Builds a page; `next_cursor` when more follow.
+    pub const fn new(
+        participants: Vec<Participant>,
+        next_cursor: Option<ParticipantsCursor>,
+    ) -> Self {
+        Self {
+            participants,
+            next_cursor,
         }
     }
 }

@@ -65,6 +65,8 @@ fn roots() -> Vec<Root> {
         root::<RoomCodeRequest>(),
         root::<PublicRoomsQuery>(),
         root::<PublicRoomsResponse>(),
+        root::<ParticipantsQuery>(),
+        root::<ParticipantsPage>(),
         root::<MediaRef>(),
         root::<EmbedOptions>(),
         root::<EmbedRequest>(),

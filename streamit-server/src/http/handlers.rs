@@ -149,6 +149,13 @@ pub(crate) async fn handle(
             StatusCode::OK,
             &rooms::pending(&app.rooms, &caller(app, parts).await?, code).await?,
         ),
+        Route::Participants(code) => {
+            let caller = caller(app, parts).await?;
+            json(
+                StatusCode::OK,
+                &rooms::participants(&app.rooms, &caller, code, query(parts)?).await?,
+            )
+        }
         Route::Approve => {
             let caller = caller(app, parts).await?;
             json(

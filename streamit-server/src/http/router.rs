@@ -28,6 +28,7 @@ pub(crate) enum Route {
     SaveProgress,
     GetProgress,
     Resume(RoomCode),
+    Participants(RoomCode),
     ProgressList,
     Healthz,
     Readyz,
@@ -48,6 +49,7 @@ impl Route {
             Self::JoinRoom => "join_room",
             Self::RoomDetail(_) => "room_detail",
             Self::Pending(_) => "pending",
+            Self::Participants(_) => "participants",
             Self::AuditLog(_) => "audit_log",
             Self::Approve => "approve",
             Self::Deny => "deny",
@@ -88,6 +90,9 @@ const TABLE: &[(Method, &str, Build)] = &[
     }),
     (Method::GET, "/api/rooms/{code}/pending", |code| {
         code.map(Route::Pending)
+    }),
+    (Method::GET, "/api/rooms/{code}/participants", |code| {
+        code.map(Route::Participants)
     }),
     (Method::GET, "/api/rooms/{code}/audit", |code| {
         code.map(Route::AuditLog)

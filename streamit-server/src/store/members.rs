@@ -1,7 +1,9 @@
 //! Who is in a room: memberships, join requests and their approval, bans.
 
 use sqlx::Row as _;
-use streamit_protocol::v1::{MemberStatus, Participant, RoomCode, UserId, UserRef};
+use streamit_protocol::v1::{
+    MemberStatus, Participant, ParticipantsCursor, ParticipantsPage, RoomCode, UserId, UserRef,
+};
 use uuid::Uuid;
 
 use super::rows::{self, int, wire};
@@ -135,6 +137,38 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         found.iter().map(rows::participant).collect()
+    }
+
+    /// Up to `limit` approved members after user `after` (from the first without it), by user
+    /// id, and where the next page starts when more follow.
+    pub(crate) async fn participants_page(
+        &self,
+        code: RoomCode,
+        limit: u8,
+        after: Option<UserId>,
+    ) -> Result<ParticipantsPage> {
+        let _timer = self.time("participants_page");
+        // One row more than the page says whether another page follows.
+        let found = sqlx::query(concat!(
+            participant_select!(),
+            " AND p.status = $2 AND p.user_id > $3 ORDER BY p.user_id LIMIT $4"
+        ))
+        .bind(code.as_str().to_owned())
+        .bind(wire(MemberStatus::Approved))
+        .bind(after.map(|user| user.to_string()).unwrap_or_default())
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut page = found
+            .iter()
+            .map(rows::participant)
+            .collect::<Result<Vec<_>>>()?;
+        let next = (page.len() > usize::from(limit)).then(|| {
+            page.truncate(usize::from(limit));
+            page.last()
+                .map(|last| ParticipantsCursor::after(last.user.id))
+        });
+        Ok(ParticipantsPage::new(page, next.flatten()))
     }
 
     /// Pending members, oldest request first.

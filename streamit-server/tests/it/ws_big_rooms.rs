@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use serde_json::json;
 use streamit_protocol::v1::{ServerEvent, UserId};
 
-use crate::support::TestServer;
+use crate::support::{StatusCode, TestServer};
 use crate::ws_support::{WsClient, eventually, hosted_room, member, room_detail, uid};
 
 /// Members who join besides the host.
@@ -61,8 +61,13 @@ impl Told {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_big_room_fills_and_empties_with_batched_presence_and_bounded_snapshots() {
-    let db = streamit_testing::sqlite();
-    let s = TestServer::start(&db.url, |c| {
+    for db in streamit_testing::backends().await {
+        fill_and_empty(&db.url).await;
+    }
+}
+
+async fn fill_and_empty(db_url: &str) {
+    let s = TestServer::start(db_url, |c| {
         c.big_room_from = BIG_FROM as u32;
         c.big_room_listed = LISTED as u32;
     })
@@ -127,5 +132,61 @@ async fn a_big_room_fills_and_empties_with_batched_presence_and_bounded_snapshot
     })
     .await;
     drop(sockets);
+
+    // Paged over REST, every member is listed exactly once, even with others joining between
+    // pages.
+    let mut listed = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    let mut newcomers = Vec::new();
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/api/rooms/{code}/participants/?limit=100&cursor={cursor}"),
+            None => format!("/api/rooms/{code}/participants/?limit=100"),
+        };
+        let page = s.get_as(&host.access, &path).await;
+        let page = page.ok(StatusCode::OK).clone();
+        let members = page["participants"].as_array().expect("a list").clone();
+        assert!(members.len() <= 100);
+        listed.extend(
+            members
+                .iter()
+                .map(|p| p["user"]["id"].as_str().expect("an id").to_owned()),
+        );
+        pages += 1;
+        if pages == 2 {
+            for i in 0..10 {
+                newcomers.push(member(&s, &code, &format!("late{i}")).await);
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let unique: HashSet<&String> = listed.iter().collect();
+    assert_eq!(unique.len(), listed.len(), "nobody listed twice");
+    for who in accounts.iter().chain([&host]) {
+        assert!(unique.contains(&who.user_id), "{} is listed", who.user_id);
+    }
+    assert!(listed.len() <= MEMBERS + 1 + newcomers.len());
+    let stranger = s.guest("Stranger").await;
+    let refused = s
+        .get_as(
+            &stranger.access,
+            &format!("/api/rooms/{code}/participants/"),
+        )
+        .await;
+    refused
+        .expect(StatusCode::FORBIDDEN)
+        .has("/error/code", "NOT_A_MEMBER");
+    let bad = s
+        .get_as(
+            &host.access,
+            &format!("/api/rooms/{code}/participants/?cursor=nope"),
+        )
+        .await;
+    bad.expect(StatusCode::BAD_REQUEST)
+        .has("/error/code", "INVALID_INPUT");
     s.stop().await;
 }

@@ -151,6 +151,18 @@ fn endpoints() -> Vec<Endpoint> {
             (200, Some("PendingResponse")),
             &[401, 403, 404],
         ),
+        Endpoint {
+            query: Some("ParticipantsQuery"),
+            ..endpoint(
+                "get",
+                "/api/rooms/{code}/participants/",
+                "One page of the room's approved members, by user id (members only)",
+                Bearer,
+                None,
+                (200, Some("ParticipantsPage")),
+                &[400, 401, 403, 404],
+            )
+        },
         endpoint(
             "post",
             "/api/rooms/approve/",

@@ -256,52 +256,22 @@ fn open_files_limits(pid: &str) -> (String, String) {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
-    use std::process::{Command, Stdio};
-    use std::time::Duration;
+    use std::process::Command;
 
-    use crate::support::KillOnDrop;
+    use crate::support::serving_binary;
 
     let (_, hard) = open_files_limits("self");
     let db = streamit_testing::sqlite();
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("server.log");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = Command::new("bash")
+    let mut command = Command::new("bash");
+    command
         .args(["-c", r#"ulimit -Sn 512 && exec "$0" "$@""#])
         .arg(env!("CARGO_BIN_EXE_streamit-server"))
-        .args(["--bind", &format!("127.0.0.1:{port}")])
         .args(["--database-url", &db.url, "--log", "info"])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = KillOnDrop(server);
+        .env("RUST_LOG", "error");
+    let (mut server, _) = serving_binary(command, &log).await;
     let pid = server.0.id().to_string();
-    let health = format!("http://127.0.0.1:{port}/healthz");
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let serving = async {
-        while !client
-            .get(&health)
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-        {
-            if let Some(status) = server.0.try_wait().unwrap() {
-                let logged = std::fs::read_to_string(&log).unwrap_or_default();
-                panic!("the binary exited ({status}) before serving:\n{logged}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), serving)
-        .await
-        .expect("the binary serves");
     assert_eq!(open_files_limits(&pid), (hard.clone(), hard.clone()));
     let logged = std::fs::read_to_string(&log).unwrap();
     let said = logged
@@ -309,16 +279,7 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
         .find(|line| line.contains("open files allowed"))
         .unwrap_or_else(|| panic!("no open-file line at --log info:\n{logged}"));
     assert!(said.contains(&hard), "{said}");
-
-    let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(signalled.success());
-    let status = server
-        .exited(
-            Duration::from_secs(30),
-            "the binary stops within its shutdown grace",
-        )
-        .await;
-    assert!(status.success(), "{status}");
+    server.terminate().await;
 }
 
 /// `--log-format json`: every line is one JSON object, with an access line per request that
@@ -326,51 +287,23 @@ async fn the_binary_takes_every_open_file_it_may_and_stops_on_sigterm() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn json_logs_have_an_access_line_per_request_without_the_query() {
-    use std::process::{Command, Stdio};
-    use std::time::Duration;
+    use std::process::Command;
 
-    use crate::support::KillOnDrop;
+    use crate::support::serving_binary;
 
     let db = streamit_testing::sqlite();
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("server.log");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = Command::new(env!("CARGO_BIN_EXE_streamit-server"))
-        .args(["--bind", &format!("127.0.0.1:{port}")])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_streamit-server"));
+    command
         .args(["--database-url", &db.url, "--log", "info"])
-        .args(["--log-format", "json"])
-        .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = KillOnDrop(server);
+        .args(["--log-format", "json"]);
+    let (mut server, port) = serving_binary(command, &log).await;
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let probe = format!("http://127.0.0.1:{port}/healthz?token=log-secret-in-query");
-    let serving = async {
-        while !client
-            .get(&probe)
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-        {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), serving)
-        .await
-        .expect("the binary serves");
-    let pid = server.0.id().to_string();
-    let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(signalled.success());
-    let status = server
-        .exited(Duration::from_secs(30), "SIGTERM stops it")
-        .await;
-    assert!(status.success(), "{status}");
+    let answer = client.get(&probe).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    server.terminate().await;
 
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(!logged.contains("log-secret-in-query"), "{logged}");
@@ -380,6 +313,7 @@ async fn json_logs_have_an_access_line_per_request_without_the_query() {
         .collect();
     let access = lines
         .iter()
+        .rev()
         .find(|l| l["target"] == "streamit_server::access" && l["status"] == 200)
         .unwrap_or_else(|| panic!("no access line for /healthz:\n{logged}"));
     assert_eq!(access["spans"][0]["path"], "/healthz", "{access}");
@@ -391,10 +325,9 @@ async fn json_logs_have_an_access_line_per_request_without_the_query() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn database_notices_show_only_when_debugging() {
-    use std::process::{Command, Stdio};
-    use std::time::Duration;
+    use std::process::Command;
 
-    use crate::support::KillOnDrop;
+    use crate::support::serving_binary;
 
     let Some(db) = streamit_testing::postgres().await else {
         return;
@@ -403,44 +336,13 @@ async fn database_notices_show_only_when_debugging() {
     let mut notices = Vec::new();
     for (run, level) in ["info", "info", "debug"].into_iter().enumerate() {
         let log = log_dir.path().join(format!("server-{run}.log"));
-        let port = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let server = Command::new(env!("CARGO_BIN_EXE_streamit-server"))
-            .args(["--bind", &format!("127.0.0.1:{port}")])
+        let mut command = Command::new(env!("CARGO_BIN_EXE_streamit-server"));
+        command
             .args(["--database-url", &db.url, "--jwt-secret", TEST_SECRET])
             .args(["--log", level])
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut server = KillOnDrop(server);
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        let health = format!("http://127.0.0.1:{port}/healthz");
-        let serving = async {
-            while !client
-                .get(&health)
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == StatusCode::OK)
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(60), serving)
-            .await
-            .expect("the binary serves");
-        let pid = server.0.id().to_string();
-        let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(signalled.success());
-        let status = server
-            .exited(Duration::from_secs(30), "SIGTERM stops it")
-            .await;
-        assert!(status.success(), "{status}");
+            .env_remove("RUST_LOG");
+        let (mut server, _) = serving_binary(command, &log).await;
+        server.terminate().await;
         let logged = std::fs::read_to_string(&log).unwrap();
         notices.push(
             logged

@@ -310,8 +310,65 @@ impl From<&Value> for Account {
 #[cfg(target_os = "linux")]
 pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
 
+/// The server binary as `command` starts it (the binary, or a shell that `exec`s it, with
+/// every argument but `--bind`), on a free loopback port with its standard output in `log`,
+/// once it answers `/healthz`; with the port.
+#[cfg(target_os = "linux")]
+pub(crate) async fn serving_binary(
+    mut command: std::process::Command,
+    log: &std::path::Path,
+) -> (KillOnDrop, u16) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = command
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::from(
+            std::fs::File::create(log).unwrap(),
+        ))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = KillOnDrop(server);
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let serving = async {
+        while !client
+            .get(&health)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+        {
+            if let Some(status) = server.0.try_wait().unwrap() {
+                let logged = std::fs::read_to_string(log).unwrap_or_default();
+                panic!("the binary exited ({status}) before serving:\n{logged}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, serving)
+        .await
+        .expect("the binary serves");
+    (server, port)
+}
+
 #[cfg(target_os = "linux")]
 impl KillOnDrop {
+    /// Sends SIGTERM and checks the process exits cleanly within its shutdown grace.
+    pub(crate) async fn terminate(&mut self) {
+        let pid = self.0.id().to_string();
+        let signalled = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(signalled.success());
+        let status = self.exited(PATIENCE, "SIGTERM stops it").await;
+        assert!(status.success(), "{status}");
+    }
+
     /// Waits up to `within` for the process to exit; `what` says why it should have.
     pub(crate) async fn exited(
         &mut self,

@@ -77,11 +77,13 @@ mod player;
 #[cfg(test)]
 mod rig;
 mod seek;
+mod server_time;
 mod simulated;
 mod skew;
 
 pub use controller::{Correction, DriftConfig, DriftController};
 pub use player::Player;
+pub use server_time::ServerTime;
 pub use simulated::{SeekBehavior, SimulatedPlayer};
 
 #[cfg(test)]

@@ -1,11 +1,57 @@
-//! Time: the [`Clock`] a session reads the local time from, and [`ClockSync`], which turns
-//! `PING`/`PONG` round trips into an offset from the local clock to the server's.
+//! Time: the [`Clock`] a session reads the local time from, and [`ClockFilter`], which turns
+//! `PING`/`PONG` exchanges into an estimate of the server's clock.
+//!
+//! The filter is pure: it takes each exchange's three timestamps and the local time of each
+//! question, and never reads a clock itself, so the session, the tests and the simulation
+//! ([`crate::sync::sim`]) drive it alike.
+//!
+//! # How it estimates
+//!
+//! An exchange sent at local `t0`, stamped `s` by the server and answered at local `t1`
+//! proves that the offset (server clock minus local clock) was, at that moment, between
+//! `s − t1` and `s − t0`: network delays are never negative. Every exchange in the window
+//! gives such an interval; the offset, as a line over local time (an offset and a rate, since
+//! a local oscillator runs a little fast or slow), must pass through all of them. The filter
+//! takes the rate whose band of such lines is widest (among near-equals, the one closest to
+//! no rate error, so a short window does not invent one) and the middle of that band.
+//!
+//! This is NTP's minimum-delay idea applied to each direction on its own: the band's floor
+//! comes from the exchange with the fastest way back, its ceiling from the one with the
+//! fastest way out, even when no single exchange was fast both ways, so under jitter it
+//! tightens with every exchange instead of waiting for one lucky round trip. More pings
+//! never make it worse. The window is a span of time, not a count, so a faster ping cadence
+//! adds evidence instead of forgetting it sooner.
+//!
+//! The offset the session uses is slewed: a new estimate never moves it by more than
+//! [`SLEW`] ms per ms of local time (2 ms a second), so server time as the session tells it
+//! never jumps. Only an estimate more than [`STEP_MS`] away (the local wall clock was set,
+//! or a new socket reached a node whose clock differs) is taken at once, since slewing that
+//! far would take minutes. Every change of the offset beyond the rate's own steady progress
+//! is summed in [`ServerTime::corrected_ms`], so drift control can tell a clock correction
+//! from a player that runs fast or slow.
 
 use std::collections::VecDeque;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Samples kept; the estimate is the one among them with the smallest round trip.
-const SAMPLES_KEPT: usize = 8;
+use crate::sync::ServerTime;
+
+/// The largest rate error the filter believes of a local clock: 500 ppm, NTP's limit.
+/// Quartz is off by tens of ppm; beyond this the evidence is noise, not a clock.
+const MAX_RATE: f64 = 500e-6;
+/// Rates whose (penalised) band is within this of the widest, ms, count as equally good.
+const RATE_TOLERANCE_MS: f64 = 0.25;
+/// What a rate costs a band, ms per unit of rate (1 ms per 1 000 ppm): a rate must be worth
+/// its keep (see [`fit`]).
+const RATE_COST_MS: f64 = 1_000.0;
+/// How fast the applied offset moves toward a new estimate, ms per local ms.
+pub(crate) const SLEW: f64 = 0.002;
+/// Estimates farther than this from the applied offset, ms, are stepped to.
+pub(crate) const STEP_MS: f64 = 250.0;
+/// How fast the uncertainty grows with the age of the newest exchange, ms per ms: a clock's
+/// rate wanders by some ppm with temperature.
+const WANDER: f64 = 10e-6;
+/// Exchanges kept at most, whatever the window: with a ping a second, over 8 minutes.
+const MAX_SAMPLES: usize = 512;
 
 /// The local wall clock a session measures with, in Unix epoch ms.
 ///
@@ -30,61 +76,269 @@ impl Clock for SystemClock {
     }
 }
 
-/// One `PING`/`PONG` exchange, measured on the local clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Sample {
-    /// Round trip, in ms.
-    pub(crate) round_trip_ms: u64,
-    /// Server clock minus local clock, in ms.
-    pub(crate) offset_ms: i64,
+/// What a session knows of the server's clock: [`RoomSession::clock`](crate::RoomSession::clock)
+/// and [`RoomSession::clock_updates`](crate::RoomSession::clock_updates).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ClockEstimate {
+    /// Server clock minus local clock, ms: the slewed offset the session uses, as of the
+    /// newest exchange.
+    pub offset_ms: f64,
+    /// The shortest round trip in the window, ms.
+    pub round_trip_ms: f64,
+    /// How far the offset may be from the truth, ms: half the band every exchange of the
+    /// window allows, what is still being slewed, and what the local clock's rate may have
+    /// wandered since the newest exchange (assuming the way out and back are equally fast at
+    /// their fastest; no exchange can see an asymmetric path).
+    pub uncertainty_ms: f64,
+    /// How much faster the server's clock runs than the local one, in parts per million.
+    pub rate_ppm: f64,
+    /// Exchanges in the window.
+    pub samples: usize,
 }
 
-/// Cristian's algorithm over a window: the server stamped `server_ts` somewhere within the
-/// round trip, so the sample with the shortest round trip brackets it most tightly. Keeps the
-/// last [`SAMPLES_KEPT`] samples and trusts the one with the smallest round trip (the newest
-/// among equals).
-#[derive(Debug, Default)]
-pub(crate) struct ClockSync {
+/// One exchange: the interval it proves the offset was in, at the local midpoint.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Sample {
+    /// Local time of the exchange's midpoint, ms.
+    local_ms: f64,
+    /// The offset was at least this, ms.
+    low_ms: f64,
+    /// The offset was at most this, ms.
+    high_ms: f64,
+    round_trip_ms: f64,
+}
+
+/// The offset as a line over local time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Line {
+    /// Offset at `at_ms`, ms.
+    offset_ms: f64,
+    /// Local time of the anchor, ms.
+    at_ms: f64,
+    /// Offset change per local ms (the server's rate over the local one, minus 1).
+    rate: f64,
+    /// Width of the band of lines the exchanges allow at this rate, ms; negative when no
+    /// line fits them all (rounding, or a clock that changed its rate).
+    width_ms: f64,
+}
+
+impl Line {
+    fn at(&self, local_ms: f64) -> f64 {
+        self.offset_ms + self.rate * (local_ms - self.at_ms)
+    }
+}
+
+/// Clock sync as a pure state machine: exchanges in, an estimate of server time out.
+#[derive(Clone, Debug)]
+pub(crate) struct ClockFilter {
+    window_ms: f64,
     samples: VecDeque<Sample>,
-    /// The estimate from before the last reset, used until a new sample arrives.
-    previous: Option<Sample>,
+    /// The best line through the window's exchanges.
+    line: Option<Line>,
+    /// Applied offset minus the line's, ms, at `since_ms`; slewed to 0.
+    residual_ms: f64,
+    since_ms: f64,
+    /// Where "smooth" server time (server time minus every correction) was at
+    /// `smooth_at_ms` local, and its rate since.
+    smooth_ms: f64,
+    smooth_at_ms: f64,
 }
 
-impl ClockSync {
-    /// Adds the exchange `PING` at local `sent_ms` → server `server_ms` → `PONG` at local
-    /// `received_ms`. A sample whose local clock went backwards is ignored.
-    pub(crate) fn add(&mut self, sent_ms: u64, server_ms: u64, received_ms: u64) -> Option<Sample> {
-        let round_trip_ms = received_ms.checked_sub(sent_ms)?;
-        // Epoch ms are far below 2^62, so the casts are exact. The server read its clock, on
-        // average, half way through the round trip.
-        let midpoint = sent_ms as f64 + round_trip_ms as f64 / 2.0;
-        let offset_ms = (server_ms as f64 - midpoint).round() as i64;
-        let sample = Sample {
-            round_trip_ms,
-            offset_ms,
-        };
-        if self.samples.len() == SAMPLES_KEPT {
-            self.samples.pop_front();
+impl ClockFilter {
+    /// A filter keeping exchanges for `window` (measured back from the newest).
+    pub(crate) fn new(window: Duration) -> Self {
+        Self {
+            window_ms: window.as_secs_f64() * 1_000.0,
+            samples: VecDeque::new(),
+            line: None,
+            residual_ms: 0.0,
+            since_ms: 0.0,
+            smooth_ms: 0.0,
+            smooth_at_ms: 0.0,
         }
-        self.samples.push_back(sample);
-        Some(sample)
     }
 
-    /// The best sample of the window, or the estimate from before the last reset.
-    pub(crate) fn estimate(&self) -> Option<Sample> {
-        self.samples
-            .iter()
-            .rev()
-            .min_by_key(|s| s.round_trip_ms)
-            .copied()
-            .or(self.previous)
+    /// Adds the exchange `PING` at local `sent_ms` → server `server_ms` → `PONG` at local
+    /// `received_ms` (each a clock reading, whole ms). An exchange whose local clock went
+    /// backwards is ignored; returns whether it was taken.
+    pub(crate) fn add(&mut self, sent_ms: u64, server_ms: u64, received_ms: u64) -> bool {
+        let Some(round_trip) = received_ms.checked_sub(sent_ms) else {
+            return false;
+        };
+        // Epoch ms are far below 2^52, so the conversions are exact. Each reading is a
+        // floor: the true times lie up to 1 ms later, which widens the interval by 1 ms on
+        // each side.
+        let (sent, server, received) = (sent_ms as f64, server_ms as f64, received_ms as f64);
+        let sample = Sample {
+            local_ms: (sent + received) / 2.0,
+            low_ms: server - received - 1.0,
+            high_ms: server - sent + 1.0,
+            round_trip_ms: round_trip as f64,
+        };
+        let now = sample.local_ms;
+        let applied = self.line.map(|_| self.offset_at(now));
+        if let Some(applied) = applied {
+            // An exchange that no offset within a step of the applied one explains: the
+            // local clock was set, or the server is another. What came before is void.
+            if sample.low_ms > applied + STEP_MS || sample.high_ms < applied - STEP_MS {
+                self.samples.clear();
+            }
+        }
+        self.samples.push_back(sample);
+        while self.samples.len() > MAX_SAMPLES
+            || self
+                .samples
+                .front()
+                .is_some_and(|oldest| oldest.local_ms < now - self.window_ms)
+        {
+            self.samples.pop_front();
+        }
+        let line = fit(&self.samples);
+        let smooth = applied.map(|_| self.smooth_at(now));
+        self.line = Some(line);
+        match (applied, smooth) {
+            (Some(applied), Some(smooth)) => {
+                let residual = applied - line.at(now);
+                self.residual_ms = if residual.abs() > STEP_MS {
+                    0.0
+                } else {
+                    residual
+                };
+                self.since_ms = now;
+                // Smooth time goes on from where it was, at the new rate.
+                self.smooth_ms = smooth;
+                self.smooth_at_ms = now;
+            }
+            _ => {
+                self.residual_ms = 0.0;
+                self.since_ms = now;
+                self.smooth_ms = now + line.at(now);
+                self.smooth_at_ms = now;
+            }
+        }
+        true
     }
 
     /// Starts a new window (a new socket may take another path, or reach another node),
-    /// keeping the current estimate until the first new sample.
+    /// keeping the applied offset until new exchanges move it.
     pub(crate) fn reset(&mut self) {
-        self.previous = self.estimate();
         self.samples.clear();
+    }
+
+    /// The applied offset at local time `local_ms`, ms; `None` before the first exchange.
+    pub(crate) fn offset_ms(&self, local_ms: u64) -> Option<f64> {
+        self.line.map(|_| self.offset_at(local_ms as f64))
+    }
+
+    /// Server time at local time `local_ms`, `None` before the first exchange.
+    pub(crate) fn server_time(&self, local_ms: u64) -> Option<ServerTime> {
+        self.line?;
+        let local = local_ms as f64;
+        let server = local + self.offset_at(local);
+        Some(ServerTime::new(server, server - self.smooth_at(local)))
+    }
+
+    /// The estimate as of local time `local_ms`.
+    pub(crate) fn estimate(&self, local_ms: u64) -> Option<ClockEstimate> {
+        let line = self.line?;
+        let local = local_ms as f64;
+        let newest = self.samples.back().map_or(line.at_ms, |s| s.local_ms);
+        let applied = self.offset_at(local);
+        let round_trip_ms = self
+            .samples
+            .iter()
+            .map(|s| s.round_trip_ms)
+            .fold(f64::INFINITY, f64::min);
+        Some(ClockEstimate {
+            offset_ms: applied,
+            round_trip_ms: if round_trip_ms.is_finite() {
+                round_trip_ms
+            } else {
+                0.0
+            },
+            uncertainty_ms: line.width_ms.abs() / 2.0
+                + (applied - line.at(local)).abs()
+                + (local - newest).abs() * WANDER,
+            rate_ppm: line.rate * 1e6,
+            samples: self.samples.len(),
+        })
+    }
+
+    fn offset_at(&self, local_ms: f64) -> f64 {
+        let Some(line) = self.line else {
+            return 0.0;
+        };
+        let slewed = (local_ms - self.since_ms).max(0.0) * SLEW;
+        let left = (self.residual_ms.abs() - slewed).max(0.0);
+        line.at(local_ms) + left.copysign(self.residual_ms)
+    }
+
+    fn smooth_at(&self, local_ms: f64) -> f64 {
+        let rate = self.line.map_or(0.0, |line| line.rate);
+        self.smooth_ms + (local_ms - self.smooth_at_ms) * (1.0 + rate)
+    }
+}
+
+/// The band's width at `rate`: the tightest ceiling minus the highest floor, with times
+/// taken from `at_ms`; and the band's middle there.
+fn band(samples: &VecDeque<Sample>, rate: f64, at_ms: f64) -> (f64, f64) {
+    let mut floor = f64::NEG_INFINITY;
+    let mut ceiling = f64::INFINITY;
+    for s in samples {
+        let shift = rate * (s.local_ms - at_ms);
+        floor = floor.max(s.low_ms - shift);
+        ceiling = ceiling.min(s.high_ms - shift);
+    }
+    (ceiling - floor, (ceiling + floor) / 2.0)
+}
+
+/// The line through the window (which is never empty here), anchored at the newest exchange.
+///
+/// Its rate is the one closest to 0 among those whose band, less [`RATE_COST_MS`] times the
+/// rate, is within [`RATE_TOLERANCE_MS`] of the widest. Over a short span, tilting the line
+/// widens the band by about the span times the tilt whatever the truth, and a rate read from
+/// that would then be extrapolated for seconds; the cost cancels that for spans up to a
+/// second. Over minutes a wrong rate narrows the band by far more than it costs, so the
+/// choice closes in on the true rate. The penalised width is concave in the rate (a minimum
+/// of lines minus a maximum of lines minus a cone), so a ternary search finds its top and
+/// bisections the edges of the near-top.
+fn fit(samples: &VecDeque<Sample>) -> Line {
+    let at_ms = samples.back().map_or(0.0, |s| s.local_ms);
+    let width = |rate: f64| band(samples, rate, at_ms).0 - rate.abs() * RATE_COST_MS;
+    let (mut lo, mut hi) = (-MAX_RATE, MAX_RATE);
+    for _ in 0..80 {
+        let a = lo + (hi - lo) / 3.0;
+        let b = hi - (hi - lo) / 3.0;
+        if width(a) < width(b) {
+            lo = a;
+        } else {
+            hi = b;
+        }
+    }
+    let best = (lo + hi) / 2.0;
+    let good = width(best) - RATE_TOLERANCE_MS;
+    let edge = |mut inside: f64, mut outside: f64| {
+        if width(outside) >= good {
+            return outside;
+        }
+        for _ in 0..60 {
+            let middle = (inside + outside) / 2.0;
+            if width(middle) >= good {
+                inside = middle;
+            } else {
+                outside = middle;
+            }
+        }
+        inside
+    };
+    let rate = 0.0_f64.clamp(edge(best, -MAX_RATE), edge(best, MAX_RATE));
+    let (width_ms, offset_ms) = band(samples, rate, at_ms);
+    Line {
+        offset_ms,
+        at_ms,
+        rate,
+        width_ms,
     }
 }
 
@@ -92,52 +346,120 @@ impl ClockSync {
 mod tests {
     use super::*;
 
+    const WINDOW: Duration = Duration::from_secs(120);
+
     #[test]
     fn offset_is_measured_from_the_midpoint() {
-        let mut sync = ClockSync::default();
+        let mut sync = ClockFilter::new(WINDOW);
         // Local clock 5 s ahead of the server; 10 ms each way.
-        let sample = sync.add(1_005_000, 1_000_010, 1_005_020).unwrap();
-        assert_eq!(sample.round_trip_ms, 20);
-        assert_eq!(sample.offset_ms, -5_000);
-        assert_eq!(sync.estimate(), Some(sample));
+        assert!(sync.add(1_005_000, 1_000_010, 1_005_020));
+        let estimate = sync.estimate(1_005_020).unwrap();
+        assert_eq!(estimate.offset_ms, -5_000.0);
+        assert_eq!(estimate.round_trip_ms, 20.0);
+        assert_eq!(estimate.rate_ppm, 0.0);
+        // Half of the 20 ms round trip plus a ms of rounding each side.
+        assert!((estimate.uncertainty_ms - 11.0).abs() < 0.01);
     }
 
     #[test]
-    fn the_shortest_round_trip_wins_and_ties_go_to_the_newest() {
-        let mut sync = ClockSync::default();
-        sync.add(0, 100, 100);
-        let tight = sync.add(1_000, 1_010, 1_010).unwrap();
-        sync.add(2_000, 2_200, 2_300);
-        assert_eq!(sync.estimate(), Some(tight));
-        let newer_tie = sync.add(3_000, 3_012, 3_010).unwrap();
-        assert_eq!(sync.estimate(), Some(newer_tie));
+    fn each_direction_tightens_the_band_on_its_own() {
+        let mut sync = ClockFilter::new(WINDOW);
+        // True offset 0. Fast out, slow back; then slow out, fast back: no exchange was
+        // fast both ways, yet together they pin the offset.
+        sync.add(1_000, 1_001, 1_101);
+        sync.add(2_000, 2_100, 2_101);
+        // The applied offset slews from the first exchange's −49.5 ms; 30 s later it is
+        // on the line.
+        let estimate = sync.estimate(32_101).unwrap();
+        assert!(estimate.offset_ms.abs() <= 1.0, "{estimate:?}");
+        assert_eq!(
+            estimate.rate_ppm, 0.0,
+            "two exchanges a second apart show no rate"
+        );
+        assert!(estimate.uncertainty_ms <= 2.5, "{estimate:?}");
+        assert_eq!(estimate.round_trip_ms, 101.0);
     }
 
     #[test]
-    fn only_the_last_eight_samples_count() {
-        let mut sync = ClockSync::default();
-        sync.add(0, 0, 0);
-        for i in 1..=8 {
-            sync.add(i * 1_000, i * 1_000 + 300, i * 1_000 + 50);
+    fn a_fast_local_clock_is_measured_and_followed_between_exchanges() {
+        let mut sync = ClockFilter::new(WINDOW);
+        // The local clock runs 100 ppm fast: the offset falls 0.1 ms a second.
+        let local = |server: u64| server + 3_000 + server / 10_000;
+        for i in 0..120u64 {
+            let server = 1_000_000 + i * 1_000;
+            let delay = 5 + (i * 7919) % 40;
+            let back = 5 + (i * 104_729) % 40;
+            sync.add(local(server - delay), server, local(server + back));
         }
-        assert_eq!(sync.estimate().unwrap().round_trip_ms, 50);
+        let estimate = sync.estimate(local(1_119_000)).unwrap();
+        assert!((estimate.rate_ppm + 100.0).abs() < 10.0, "{estimate:?}");
+        // A minute after the last exchange the line still holds.
+        let later = 1_180_000;
+        let server = later as f64 - sync.offset_ms(local(later)).unwrap() - local(later) as f64;
+        assert!(server.abs() <= 2.0, "{server} ms off: {estimate:?}");
+    }
+
+    #[test]
+    fn a_better_estimate_is_slewed_into_never_stepped() {
+        let mut sync = ClockFilter::new(WINDOW);
+        // A slow first exchange puts the offset 40 ms off; a fast one then says 0.
+        sync.add(0, 90, 100);
+        let first = sync.offset_ms(100).unwrap();
+        assert_eq!(first, 40.0);
+        let before = sync.server_time(1_000).unwrap();
+        sync.add(1_000, 1_001, 1_002);
+        let after = sync.server_time(1_000).unwrap();
+        assert!((after.ms - before.ms).abs() < 0.01, "no jump");
+        // 2 ms a second: 40 ms are gone after 20 s, all of it counted as correction.
+        let halfway = sync.offset_ms(11_001).unwrap();
+        assert!((halfway - 20.0).abs() < 0.1, "{halfway}");
+        assert!(sync.offset_ms(21_001).unwrap().abs() < 0.6);
+        let late = sync.server_time(30_000).unwrap();
+        assert!((late.corrected_ms + 40.0).abs() < 0.6, "{late:?}");
+        let smooth = |t: ServerTime| t.ms - t.corrected_ms;
+        assert!((smooth(late) - smooth(before) - 29_000.0).abs() < 0.6);
+    }
+
+    #[test]
+    fn a_clock_set_far_away_is_stepped_to() {
+        let mut sync = ClockFilter::new(WINDOW);
+        sync.add(20_000, 20_010, 20_020);
+        // The local clock is set back 10 s.
+        sync.add(20_000, 30_010, 20_020);
+        assert!((sync.offset_ms(20_020).unwrap() - 10_000.0).abs() < 0.01);
+        assert_eq!(sync.estimate(20_020).unwrap().samples, 1);
+    }
+
+    #[test]
+    fn old_exchanges_leave_the_window() {
+        let mut sync = ClockFilter::new(Duration::from_secs(10));
+        sync.add(0, 5, 10);
+        for i in 1..=20 {
+            sync.add(i * 1_000, i * 1_000 + 40, i * 1_000 + 80);
+        }
+        let estimate = sync.estimate(20_080).unwrap();
+        assert_eq!(estimate.samples, 11);
+        assert_eq!(estimate.round_trip_ms, 80.0);
     }
 
     #[test]
     fn a_clock_going_backwards_gives_no_sample() {
-        let mut sync = ClockSync::default();
-        assert_eq!(sync.add(1_000, 5, 999), None);
-        assert_eq!(sync.estimate(), None);
+        let mut sync = ClockFilter::new(WINDOW);
+        assert!(!sync.add(1_000, 5, 999));
+        assert_eq!(sync.estimate(1_000), None);
+        assert_eq!(sync.server_time(1_000), None);
     }
 
     #[test]
-    fn reset_keeps_the_old_estimate_until_a_new_sample() {
-        let mut sync = ClockSync::default();
-        let old = sync.add(0, 10, 0).unwrap();
+    fn reset_keeps_the_applied_offset_until_new_exchanges() {
+        let mut sync = ClockFilter::new(WINDOW);
+        sync.add(0, 10, 0);
         sync.reset();
-        assert_eq!(sync.estimate(), Some(old));
-        let new = sync.add(100, 100, 140).unwrap();
-        assert_eq!(sync.estimate(), Some(new));
+        assert_eq!(sync.offset_ms(0), Some(10.0));
+        sync.add(100, 100, 140);
+        let estimate = sync.estimate(140).unwrap();
+        assert_eq!(estimate.samples, 1);
+        assert!((estimate.offset_ms - 10.0).abs() < 0.1, "slewed from 10");
     }
 
     #[test]

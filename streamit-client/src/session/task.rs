@@ -15,7 +15,7 @@ use streamit_protocol::v1::{
     RoomCode, ServerEvent, ServerMessage,
 };
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
@@ -26,6 +26,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::SessionOptions;
 use super::backoff::Backoff;
+use super::clock::ClockEstimate;
 use super::events::{Outbox, RoomEvent};
 use super::presence::{Joined, Presence};
 use super::state::{Recovery, SeqCheck, Sequence, State};
@@ -91,6 +92,8 @@ pub(crate) struct Task {
     state: Arc<Mutex<State>>,
     commands: mpsc::Receiver<Command>,
     outbox: Outbox,
+    /// Where each new clock estimate goes.
+    clock_updates: watch::Sender<Option<ClockEstimate>>,
     presence: Presence,
     backoff: Backoff,
     next_ref: u64,
@@ -114,6 +117,7 @@ impl Task {
         state: Arc<Mutex<State>>,
         commands: mpsc::Receiver<Command>,
         outbox: Outbox,
+        clock_updates: watch::Sender<Option<ClockEstimate>>,
     ) -> Self {
         let backoff = Backoff::new(options.reconnect_initial, options.reconnect_max);
         Self {
@@ -122,6 +126,7 @@ impl Task {
             state,
             commands,
             outbox,
+            clock_updates,
             presence: Presence::default(),
             backoff,
             next_ref: 1,
@@ -316,9 +321,17 @@ impl Task {
         };
         if let ServerEvent::Pong(pong) = &message.event {
             let received = self.options.clock.now_ms();
-            self.state()
-                .clock
-                .add(pong.client_ts, pong.server_ts, received);
+            let estimate = {
+                let mut state = self.state();
+                state
+                    .clock
+                    .add(pong.client_ts, pong.server_ts, received)
+                    .then(|| state.clock.estimate(received))
+                    .flatten()
+            };
+            if let Some(estimate) = estimate {
+                self.clock_updates.send_replace(Some(estimate));
+            }
             if message.reference.as_ref().is_some_and(is_internal) {
                 return Step::Continue;
             }

@@ -78,6 +78,7 @@ mod player;
 mod rig;
 mod seek;
 mod server_time;
+pub mod sim;
 mod simulated;
 mod skew;
 
@@ -175,16 +176,16 @@ mod tests {
                 member.ctl.skew(),
                 member.log,
             );
-            assert!(drift.abs() <= 30, "member {index} ends {drift} ms off");
+            assert!(drift.abs() <= 15, "member {index} ends {drift} ms off");
             assert!(
-                steady.len() <= 3,
+                steady.len() <= 9,
                 "member {index}: {} corrections in 9.5 steady minutes",
                 steady.len()
             );
         }
         assert!(
-            p99[0] <= 30,
-            "the fast clock, trimmed, stays within 30 ms: {p99:?}"
+            p99[0] <= 15,
+            "the fast clock, trimmed, stays within 15 ms: {p99:?}"
         );
         let [fast, stalling] = &members;
         assert!(
@@ -192,7 +193,11 @@ mod tests {
             "{}",
             fast.ctl.skew()
         );
-        assert!(stalling.ctl.seek_latency_ms().abs_diff(150) <= 5);
+        assert_eq!(
+            stalling.ctl.seek_latency_ms(),
+            400,
+            "seeks done before their start teach nothing"
+        );
         assert!(
             stalling
                 .log

@@ -38,18 +38,30 @@ use crate::sync::ServerTime;
 /// The largest rate error the filter believes of a local clock: 500 ppm, NTP's limit.
 /// Quartz is off by tens of ppm; beyond this the evidence is noise, not a clock.
 const MAX_RATE: f64 = 500e-6;
-/// Rates whose (penalised) band is within this of the widest, ms, count as equally good.
-const RATE_TOLERANCE_MS: f64 = 0.25;
+/// Rates whose (penalised) envelope fit is within this of the best, ms, count as equally
+/// good.
+const RATE_TOLERANCE_MS: f64 = 0.02;
 /// What a rate costs a band, ms per unit of rate (1 ms per 1 000 ppm): a rate must be worth
 /// its keep (see [`fit`]).
-const RATE_COST_MS: f64 = 1_000.0;
-/// How fast the applied offset moves toward a new estimate, ms per local ms.
+const RATE_COST_MS: f64 = 10_000.0;
+/// How fast the applied offset moves toward a new estimate, ms per local ms, at least: 2 ms a
+/// second. An offset less sure of itself moves as fast as its uncertainty per second (up to
+/// [`MAX_SLEW`]), so the first rough estimate is not defended for long.
 pub(crate) const SLEW: f64 = 0.002;
+/// The fastest slew, ms per local ms: 5 %, what a catch-up nudge plays anyway.
+const MAX_SLEW: f64 = 0.05;
 /// Estimates farther than this from the applied offset, ms, are stepped to.
 pub(crate) const STEP_MS: f64 = 250.0;
 /// How fast the uncertainty grows with the age of the newest exchange, ms per ms: a clock's
 /// rate wanders by some ppm with temperature.
 const WANDER: f64 = 10e-6;
+/// How far off the measured rate may put the oldest exchange of the window, ms: each
+/// exchange's interval is widened by this times its age over the window's span, so that old
+/// exchanges bound the offset only where the rate cannot have moved them.
+const RATE_DOUBT_MS: f64 = 4.0;
+/// A local clock's rate error as most are (100 ppm): the most a rate the filter cannot
+/// measure yet (and so takes as 0) moves an exchange, per ms of its age.
+const TYPICAL_RATE: f64 = 100e-6;
 /// Exchanges kept at most, whatever the window: with a ping a second, over 8 minutes.
 const MAX_SAMPLES: usize = 512;
 
@@ -136,8 +148,9 @@ pub(crate) struct ClockFilter {
     samples: VecDeque<Sample>,
     /// The best line through the window's exchanges.
     line: Option<Line>,
-    /// Applied offset minus the line's, ms, at `since_ms`; slewed to 0.
+    /// Applied offset minus the line's, ms, at `since_ms`; slewed to 0 at `slew`.
     residual_ms: f64,
+    slew: f64,
     since_ms: f64,
     /// Where "smooth" server time (server time minus every correction) was at
     /// `smooth_at_ms` local, and its rate since.
@@ -153,6 +166,7 @@ impl ClockFilter {
             samples: VecDeque::new(),
             line: None,
             residual_ms: 0.0,
+            slew: SLEW,
             since_ms: 0.0,
             smooth_ms: 0.0,
             smooth_at_ms: 0.0,
@@ -194,6 +208,10 @@ impl ClockFilter {
         {
             self.samples.pop_front();
         }
+        let doubt = self.line.map_or(0.0, |line| {
+            line.width_ms.abs() / 2.0 + (self.offset_at(now) - line.at(now)).abs()
+        });
+        self.slew = (doubt / 1_000.0).clamp(SLEW, MAX_SLEW);
         let line = fit(&self.samples);
         let smooth = applied.map(|_| self.smooth_at(now));
         self.line = Some(line);
@@ -269,7 +287,7 @@ impl ClockFilter {
         let Some(line) = self.line else {
             return 0.0;
         };
-        let slewed = (local_ms - self.since_ms).max(0.0) * SLEW;
+        let slewed = (local_ms - self.since_ms).max(0.0) * self.slew;
         let left = (self.residual_ms.abs() - slewed).max(0.0);
         line.at(local_ms) + left.copysign(self.residual_ms)
     }
@@ -282,49 +300,79 @@ impl ClockFilter {
 
 /// The band's width at `rate`: the tightest ceiling minus the highest floor, with times
 /// taken from `at_ms`; and the band's middle there.
-fn band(samples: &VecDeque<Sample>, rate: f64, at_ms: f64) -> (f64, f64) {
+fn band(samples: &VecDeque<Sample>, rate: f64, doubt: f64, at_ms: f64) -> (f64, f64) {
     let mut floor = f64::NEG_INFINITY;
     let mut ceiling = f64::INFINITY;
     for s in samples {
         let shift = rate * (s.local_ms - at_ms);
-        floor = floor.max(s.low_ms - shift);
-        ceiling = ceiling.min(s.high_ms - shift);
+        let widen = doubt * (at_ms - s.local_ms).abs();
+        floor = floor.max(s.low_ms - shift - widen);
+        ceiling = ceiling.min(s.high_ms - shift + widen);
     }
     (ceiling - floor, (ceiling + floor) / 2.0)
 }
 
 /// The line through the window (which is never empty here), anchored at the newest exchange.
 ///
-/// Its rate is the one closest to 0 among those whose band, less [`RATE_COST_MS`] times the
-/// rate, is within [`RATE_TOLERANCE_MS`] of the widest. Over a short span, tilting the line
-/// widens the band by about the span times the tilt whatever the truth, and a rate read from
-/// that would then be extrapolated for seconds; the cost cancels that for spans up to a
-/// second. Over minutes a wrong rate narrows the band by far more than it costs, so the
-/// choice closes in on the true rate. The penalised width is concave in the rate (a minimum
-/// of lines minus a maximum of lines minus a cone), so a ternary search finds its top and
-/// bisections the edges of the near-top.
+/// The rate is the mean of two envelope fits (Moon, Skelly and Towsley's linear programme):
+/// the line under every ceiling that comes closest to them on average, whose rate the
+/// fastest ways out set, and the line over every floor that comes closest to them, set by
+/// the fastest ways back. Each is the top of a concave function of the rate (a minimum of
+/// lines), found by a ternary search. A rate costs [`RATE_COST_MS`] per unit, and among
+/// rates within [`RATE_TOLERANCE_MS`] of the top the one closest to 0 is taken: over a span
+/// of a second or two the envelopes' slope is noise that would then be extrapolated for
+/// seconds; over minutes a wrong rate costs far more than that, so the fit closes in on the
+/// true one. The offset is the middle of the band all exchanges allow at that rate.
 fn fit(samples: &VecDeque<Sample>) -> Line {
     let at_ms = samples.back().map_or(0.0, |s| s.local_ms);
-    let width = |rate: f64| band(samples, rate, at_ms).0 - rate.abs() * RATE_COST_MS;
+    let mean_ms = samples.iter().map(|s| s.local_ms).sum::<f64>() / samples.len().max(1) as f64;
+    let ceiling = most_likely_rate(|rate| {
+        samples
+            .iter()
+            .map(|s| s.high_ms - rate * (s.local_ms - mean_ms))
+            .fold(f64::INFINITY, f64::min)
+    });
+    let floor = most_likely_rate(|rate| {
+        samples
+            .iter()
+            .map(|s| rate * (s.local_ms - mean_ms) - s.low_ms)
+            .fold(f64::INFINITY, f64::min)
+    });
+    let rate = (ceiling + floor) / 2.0;
+    let span_ms = at_ms - samples.front().map_or(at_ms, |s| s.local_ms);
+    let doubt = (RATE_DOUBT_MS / span_ms.max(1.0)).min(TYPICAL_RATE);
+    let (width_ms, offset_ms) = band(samples, rate, doubt, at_ms);
+    Line {
+        offset_ms,
+        at_ms,
+        rate,
+        width_ms,
+    }
+}
+
+/// The rate closest to 0 among those within [`RATE_TOLERANCE_MS`] of the top of
+/// `fitness(rate) − RATE_COST_MS × |rate|` (`fitness` concave), within ±[`MAX_RATE`].
+fn most_likely_rate(fitness: impl Fn(f64) -> f64) -> f64 {
+    let value = |rate: f64| fitness(rate) - rate.abs() * RATE_COST_MS;
     let (mut lo, mut hi) = (-MAX_RATE, MAX_RATE);
     for _ in 0..80 {
         let a = lo + (hi - lo) / 3.0;
         let b = hi - (hi - lo) / 3.0;
-        if width(a) < width(b) {
+        if value(a) < value(b) {
             lo = a;
         } else {
             hi = b;
         }
     }
     let best = (lo + hi) / 2.0;
-    let good = width(best) - RATE_TOLERANCE_MS;
+    let good = value(best) - RATE_TOLERANCE_MS;
     let edge = |mut inside: f64, mut outside: f64| {
-        if width(outside) >= good {
+        if value(outside) >= good {
             return outside;
         }
         for _ in 0..60 {
             let middle = (inside + outside) / 2.0;
-            if width(middle) >= good {
+            if value(middle) >= good {
                 inside = middle;
             } else {
                 outside = middle;
@@ -332,14 +380,7 @@ fn fit(samples: &VecDeque<Sample>) -> Line {
         }
         inside
     };
-    let rate = 0.0_f64.clamp(edge(best, -MAX_RATE), edge(best, MAX_RATE));
-    let (width_ms, offset_ms) = band(samples, rate, at_ms);
-    Line {
-        offset_ms,
-        at_ms,
-        rate,
-        width_ms,
-    }
+    0.0_f64.clamp(edge(best, -MAX_RATE), edge(best, MAX_RATE))
 }
 
 #[cfg(test)]
@@ -402,22 +443,25 @@ mod tests {
     #[test]
     fn a_better_estimate_is_slewed_into_never_stepped() {
         let mut sync = ClockFilter::new(WINDOW);
-        // A slow first exchange puts the offset 40 ms off; a fast one then says 0.
+        // A slow first exchange puts the offset at 40 ms, give or take 51; a fast one then
+        // says 0.
         sync.add(0, 90, 100);
-        let first = sync.offset_ms(100).unwrap();
-        assert_eq!(first, 40.0);
-        let before = sync.server_time(1_000).unwrap();
+        assert_eq!(sync.offset_ms(100), Some(40.0));
+        let before = sync.server_time(1_001).unwrap();
         sync.add(1_000, 1_001, 1_002);
-        let after = sync.server_time(1_000).unwrap();
+        let after = sync.server_time(1_001).unwrap();
         assert!((after.ms - before.ms).abs() < 0.01, "no jump");
-        // 2 ms a second: 40 ms are gone after 20 s, all of it counted as correction.
-        let halfway = sync.offset_ms(11_001).unwrap();
-        assert!((halfway - 20.0).abs() < 0.1, "{halfway}");
-        assert!(sync.offset_ms(21_001).unwrap().abs() < 0.6);
+        // As unsure as it was, the old offset goes at 5 %: 20 ms in 400 ms, all in 800.
+        assert!((sync.offset_ms(1_401).unwrap() - 20.0).abs() < 0.1);
+        assert!(sync.offset_ms(1_801).unwrap().abs() < 0.6);
         let late = sync.server_time(30_000).unwrap();
         assert!((late.corrected_ms + 40.0).abs() < 0.6, "{late:?}");
         let smooth = |t: ServerTime| t.ms - t.corrected_ms;
-        assert!((smooth(late) - smooth(before) - 29_000.0).abs() < 0.6);
+        assert!((smooth(late) - smooth(before) - 28_999.0).abs() < 0.6);
+        // A sure offset moves 2 ms a second: a 1.5 ms refinement takes 750 ms.
+        sync.add(3_000, 3_004, 3_002);
+        let moved = sync.offset_ms(3_377).unwrap();
+        assert!((moved - 0.75).abs() < 0.2, "{moved}");
     }
 
     #[test]

@@ -175,16 +175,17 @@ async fn follow(member: Member, host: RoomSession, config: DriftConfig, start: I
             .playback()
             .expect("a member has the room's playback");
         let truth = host.playback().expect("the host has the room's playback");
-        let server_ms = session.now_server_ms();
+        let server = session.server_time();
+        let server_ms = server.ms;
         let real_ms = real_now_ms();
         let exact = player.exact_position_ms() as f64;
         trace.samples.push(Sample {
             at,
             truth_ms: exact - position_at(&truth, real_ms),
-            estimated_ms: exact - position_at(&room, server_ms as f64),
+            estimated_ms: exact - position_at(&room, server_ms),
         });
         let player: &mut dyn Player = &mut player;
-        if let Some(done) = ctl.tick(player, &room, server_ms, now) {
+        if let Some(done) = ctl.tick(player, &room, server, now) {
             trace.log.push((at, done));
         }
     }

@@ -6,13 +6,14 @@
 //!   connection pool (load bots run thousands);
 //! - [`RoomSession`] and [`RoomEvents`]: a room's WebSocket behind a cheap-clone handle and a
 //!   stream of [`RoomEvent`]s; a background task reconnects with capped backoff and jitter,
-//!   refreshes the token, resyncs on a `seq` gap, and keeps a server-clock offset from
-//!   `PING`/`PONG`;
+//!   refreshes the token, resyncs on a `seq` gap, and keeps an estimate of the server's
+//!   clock from `PING`/`PONG` ([`ClockEstimate`], [`RoomSession::server_time`]);
 //! - [`RoomView`]: the room as a member sees it (members with their marks, chat, playback,
 //!   join requests), folded from those events by one pure function, for apps to show or
 //!   check;
-//! - [`sync`]: drift control for a local player behind the [`sync::Player`] trait, and the
-//!   [`sync::SimulatedPlayer`] tests, the TUI and the bots use.
+//! - [`sync`]: drift control for a local player behind the [`sync::Player`] trait, the
+//!   [`sync::SimulatedPlayer`] tests, the TUI and the bots use, and [`sync::sim`], a whole
+//!   room behind a simulated network in virtual time, measured against the truth;
 //!
 //! Modules: `error` (the one [`Error`]), `http` (one call: build, send, read the answer or
 //! the error body), `auth` (an identity's tokens, bearer and refresh; all a session needs of

@@ -11,9 +11,10 @@
 //! proves that the offset (server clock minus local clock) was, at that moment, between
 //! `s − t1` and `s − t0`: network delays are never negative. Every exchange in the window
 //! gives such an interval; the offset, as a line over local time (an offset and a rate, since
-//! a local oscillator runs a little fast or slow), must pass through all of them. The filter
-//! takes the rate whose band of such lines is widest (among near-equals, the one closest to
-//! no rate error, so a short window does not invent one) and the middle of that band.
+//! a local oscillator runs a little fast or slow), must pass through them. The rate comes
+//! from the lower envelope of the ceilings and the upper envelope of the floors (see `fit`);
+//! the offset is the middle of the band all intervals leave at that rate, each widened by
+//! what a rate error could have moved it since.
 //!
 //! This is NTP's minimum-delay idea applied to each direction on its own: the band's floor
 //! comes from the exchange with the fastest way back, its ceiling from the one with the
@@ -22,9 +23,10 @@
 //! never make it worse. The window is a span of time, not a count, so a faster ping cadence
 //! adds evidence instead of forgetting it sooner.
 //!
-//! The offset the session uses is slewed: a new estimate never moves it by more than
-//! [`SLEW`] ms per ms of local time (2 ms a second), so server time as the session tells it
-//! never jumps. Only an estimate more than [`STEP_MS`] away (the local wall clock was set,
+//! The offset the session uses is slewed: a new estimate never moves it faster than
+//! [`SLEW`] ms per ms of local time (2 ms a second), or than its own uncertainty per second
+//! while that is larger (at most 5 %, for the first rough estimates), so server time as the
+//! session tells it never jumps. Only an estimate more than [`STEP_MS`] away (the local wall clock was set,
 //! or a new socket reached a node whose clock differs) is taken at once, since slewing that
 //! far would take minutes. Every change of the offset beyond the rate's own steady progress
 //! is summed in [`ServerTime::corrected_ms`], so drift control can tell a clock correction

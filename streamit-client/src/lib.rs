@@ -14,12 +14,14 @@
 //! - [`sync`]: drift control for a local player behind the [`sync::Player`] trait, the
 //!   [`sync::SimulatedPlayer`] tests, the TUI and the bots use, and [`sync::sim`], a whole
 //!   room behind a simulated network in virtual time, measured against the truth;
+//! - `netem` (feature `netem`): a loopback TCP proxy with latency, jitter and loss, to run
+//!   a real client and server under network conditions;
 //!
 //! Modules: `error` (the one [`Error`]), `http` (one call: build, send, read the answer or
 //! the error body), `auth` (an identity's tokens, bearer and refresh; all a session needs of
 //! a client), `client` (REST endpoints and the builder), `session` (the room socket, its
 //! task, clock sync and backoff), `view` (the room model and its chat history), `sync`
-//! (players and drift control).
+//! (players, drift control and the simulation), `netem` (network conditions on loopback).
 
 #![warn(missing_docs)]
 
@@ -27,6 +29,8 @@ mod auth;
 mod client;
 mod error;
 mod http;
+#[cfg(feature = "netem")]
+pub mod netem;
 mod session;
 pub mod sync;
 mod view;

@@ -102,7 +102,7 @@ mod rig;
 mod seek;
 mod server_time;
 pub mod sim;
-mod simulated;
+pub(crate) mod simulated;
 mod skew;
 
 pub use controller::{Correction, DriftConfig, DriftController};

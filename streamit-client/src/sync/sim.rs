@@ -2,7 +2,7 @@
 //! clocks and drifting media, each running the SDK's clock filter and a [`DriftController`]
 //! over a [`SimulatedPlayer`], measured against the truth.
 //!
-//! It is the sync engine without I/O: the same [`ClockFilter`] a session feeds with
+//! It is the sync engine without I/O: the same clock filter a session feeds with
 //! `PING`/`PONG`s and the same controller an app ticks, driven by an event queue in virtual
 //! microseconds, seeded, so minutes of a room run in well under a second of CPU and the same
 //! seed gives the same numbers. The tests assert the sync targets on it; `streamit bench

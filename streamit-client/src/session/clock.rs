@@ -49,11 +49,11 @@ const RATE_COST_MS: f64 = 10_000.0;
 /// How fast the applied offset moves toward a new estimate, ms per local ms, at least: 2 ms a
 /// second. An offset less sure of itself moves as fast as its uncertainty per second (up to
 /// [`MAX_SLEW`]), so the first rough estimate is not defended for long.
-pub(crate) const SLEW: f64 = 0.002;
+const SLEW: f64 = 0.002;
 /// The fastest slew, ms per local ms: 5 %, what a catch-up nudge plays anyway.
 const MAX_SLEW: f64 = 0.05;
 /// Estimates farther than this from the applied offset, ms, are stepped to.
-pub(crate) const STEP_MS: f64 = 250.0;
+const STEP_MS: f64 = 250.0;
 /// How fast the uncertainty grows with the age of the newest exchange, ms per ms: a clock's
 /// rate wanders by some ppm with temperature.
 const WANDER: f64 = 10e-6;

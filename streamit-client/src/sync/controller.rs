@@ -95,10 +95,7 @@ pub enum Correction {
     /// has made up the time lost before the tick (a nudge, ended by
     /// [`RateRestored`](Self::RateRestored)), or at the instant the room reaches the spot a
     /// [`Seek`](Self::Seek) went to.
-    Played {
-        /// The seek made first, ms.
-        seek_to_ms: Option<u64>,
-    },
+    Played,
     /// Paused the player because the room is paused, then sent it to the room's exact
     /// position when it was off by more than the alignment threshold: a paused seek shows
     /// nothing and costs nothing.
@@ -331,7 +328,7 @@ impl DriftController {
         let outcome = self.act(player, room, &now);
         let moved = matches!(
             outcome,
-            Some(Correction::Seek { .. } | Correction::Played { .. } | Correction::Paused { .. })
+            Some(Correction::Seek { .. } | Correction::Played | Correction::Paused { .. })
         );
         self.estimator.after_tick(player.rate(), moved);
         if outcome.is_some() {
@@ -436,7 +433,7 @@ impl DriftController {
             Step::Wait => None,
             Step::Play => {
                 player.play();
-                Some(Correction::Played { seek_to_ms: None })
+                Some(Correction::Played)
             }
             Step::Landed(latency) => {
                 self.landing = None;
@@ -490,7 +487,7 @@ impl DriftController {
             self.start_nudge(player, room, now);
         }
         self.align = false;
-        Some(Correction::Played { seek_to_ms: None })
+        Some(Correction::Played)
     }
 
     /// Puts the player on the room's rate (trimmed by the skew), unless a nudge owns it;

@@ -481,6 +481,7 @@ impl DriftController {
         if can_seek && size > reach {
             return Some(self.schedule(player, room, now));
         }
+        self.restore_rate(player, room);
         player.play();
         // The time lost before this tick is made up from now on.
         if fine && size > self.config.align_threshold_ms as f64 {
@@ -711,9 +712,8 @@ impl DriftController {
         if player.is_playing() {
             player.pause();
         }
-        if self.nudge.take().is_some() {
-            player.set_rate(self.base_rate(room));
-        }
+        self.nudge = None;
+        self.restore_rate(player, room);
         player.seek(to_ms);
         let start = Some((play_at_ms, room.rate.get()));
         self.landing = Some(Landing::new(now.local, now.position, to_ms, start));
@@ -729,6 +729,18 @@ impl DriftController {
         player.seek(to_ms);
         self.landing = Some(Landing::new(now.local, now.position, to_ms, None));
         to_ms
+    }
+
+    /// Puts a player that takes rates back on the base rate, as before a start: a nudge
+    /// cut short by a room change would otherwise go on until the player is seen playing.
+    fn restore_rate(&mut self, player: &mut dyn Player, room: &Playback) {
+        let base = self.base_rate(room);
+        if player.capabilities().rate
+            && (player.rate() - base).abs() > 1e-9
+            && player.set_rate(base)
+        {
+            self.rate_touched = base != room.rate.get();
+        }
     }
 
     /// Still in the pause after a correction, when drift is not acted on.

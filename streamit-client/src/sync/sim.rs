@@ -22,7 +22,8 @@
 //! draw from its [`Delay`], in order (TCP); the session's pings (a burst, then a cadence)
 //! and its clock window are the session's defaults unless set. Host actions change the
 //! room's playback at the server and reach each member after its delay. Members tick their
-//! controllers every [`Scenario::tick_ms`], each at its own phase. What it leaves out:
+//! controllers every [`Scenario::tick_ms`], each at its own phase, each tick up to
+//! [`Scenario::tick_jitter_ms`] late. What it leaves out:
 //! loss and retransmission (a late frame, not a lost one), the server's own processing
 //! time, a host that is itself behind a network.
 
@@ -146,6 +147,8 @@ pub struct Scenario {
     pub duration_ms: u64,
     /// How often members tick their controllers, ms.
     pub tick_ms: u64,
+    /// Each tick comes up to this much late, ms, as an app's timer does under load.
+    pub tick_jitter_ms: u64,
     /// Clock pings after connecting: how many, and how far apart (ms).
     pub fast_pings: (u32, u64),
     /// Clock pings after the burst, every so many ms.
@@ -195,6 +198,7 @@ impl Scenario {
             ],
             duration_ms: 300_000,
             tick_ms: 100,
+            tick_jitter_ms: 0,
             fast_pings: (10, 100),
             ping_interval_ms: 1_000,
             clock_window: Duration::from_secs(120),
@@ -229,6 +233,10 @@ struct Member {
     /// The room's playback as this member last heard it.
     room: Playback,
     pings_left: u32,
+    /// Random state of the tick's lateness.
+    ticks_late: u64,
+    /// How late the pending tick is, µs.
+    late_us: u64,
     /// Random state of each direction, and when each direction's last frame arrives (µs).
     up: (u64, u64),
     down: (u64, u64),
@@ -269,6 +277,8 @@ impl<'a> World<'a> {
                     clock: ClockFilter::new(scenario.clock_window),
                     room,
                     pings_left: scenario.fast_pings.0,
+                    ticks_late: splitmix64(seed ^ 3),
+                    late_us: 0,
                     up: (splitmix64(seed ^ 1), 0),
                     down: (splitmix64(seed ^ 2), 0),
                     ticks: Vec::new(),
@@ -350,7 +360,14 @@ impl<'a> World<'a> {
         }
         let drift = member.player.exact_position_ms() as f64 - room_position(&truth, true_server);
         member.ticks.push((micros / 1_000, drift, synced));
-        self.at(micros + self.scenario.tick_ms * 1_000, Event::Tick(i));
+        // The next tick is due a period after this one was (not after it came late).
+        let jitter_us = self.scenario.tick_jitter_ms * 1_000;
+        let member = &mut self.members[i];
+        member.ticks_late = splitmix64(member.ticks_late);
+        let next_late = member.ticks_late % (jitter_us + 1);
+        let due = micros - member.late_us + self.scenario.tick_ms * 1_000;
+        member.late_us = next_late;
+        self.at(due + next_late, Event::Tick(i));
     }
 
     fn ping(&mut self, i: usize, micros: u64) {

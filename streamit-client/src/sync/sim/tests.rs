@@ -49,3 +49,17 @@ fn the_same_seed_gives_the_same_run() {
     let scenario = Scenario::standard(3, Delay::uniform(5.0, 60.0));
     assert_eq!(scenario.run(), scenario.run());
 }
+
+/// An app whose timer is late by up to 20 ms: starts land a little off and are nudged in,
+/// which may take a bit over a second; steady state is unchanged.
+#[test]
+fn ticks_that_come_up_to_20_ms_late() {
+    let mut scenario = Scenario::standard(16, Delay::uniform(5.0, 60.0));
+    scenario.tick_jitter_ms = 20;
+    let report = scenario.run();
+    println!("{report}");
+    assert!(report.drift_ms.p99 <= 20.0);
+    converged_within(&report, 2_000);
+    assert_eq!(report.exact_media_corrections, 0);
+    assert!(report.corrections_per_minute <= 1.0);
+}

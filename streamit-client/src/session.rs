@@ -122,8 +122,8 @@ impl SessionOptions {
     /// How often to ping for clock sync once the first burst is done (default 1 s).
     ///
     /// Each exchange tightens the estimate (see [`ClockEstimate`]); behind 5–60 ms of jitter
-    /// a ping a second keeps the offset within 5 ms (every 2 s: within 6–7 ms, as the
-    /// local clock's rate is then measured less finely), and costs the server one small
+    /// a ping a second keeps the offset within about 4 ms (p99; every 2 s: about 7.5 ms, as
+    /// the local clock's rate is then measured less finely), and costs the server one small
     /// frame each way. A load bot with thousands of sessions may want less.
     pub fn ping_interval(mut self, interval: Duration) -> Self {
         self.ping_interval = interval;

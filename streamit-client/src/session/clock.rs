@@ -64,8 +64,49 @@ const RATE_DOUBT_MS: f64 = 4.0;
 /// A local clock's rate error as most are (100 ppm): the most a rate the filter cannot
 /// measure yet (and so takes as 0) moves an exchange, per ms of its age.
 const TYPICAL_RATE: f64 = 100e-6;
+/// The band must narrow by this much, ms, for an exchange to count as tightening it.
+const NARROWER_MS: f64 = 1.0;
+/// Exchanges in a row that did not tighten the band, after which the estimate is settled.
+const SETTLED_AFTER: u32 = 10;
 /// Exchanges kept at most, whatever the window: with a ping a second, over 8 minutes.
 const MAX_SAMPLES: usize = 512;
+
+/// The cadence of clock pings after a connect: a burst `spacing` apart, then, while the
+/// estimate is still tightening (not [`ClockFilter::is_settled`]), up to four bursts more at
+/// the same spacing, then the interval. Behind heavy jitter the first burst leaves the offset
+/// tens of ms off; the extra pings take it to a few ms within seconds instead of minutes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PingPlan {
+    burst_left: u32,
+    extra_left: u32,
+}
+
+impl PingPlan {
+    /// Extra fast pings allowed per ping of the burst.
+    const EXTRA: u32 = 4;
+
+    /// A plan for a burst of `burst` pings.
+    pub(crate) fn new(burst: u32) -> Self {
+        Self {
+            burst_left: burst,
+            extra_left: burst.saturating_mul(Self::EXTRA),
+        }
+    }
+
+    /// Called as a ping is sent: whether the next one follows at the burst's spacing.
+    pub(crate) fn next_is_fast(&mut self, settled: bool) -> bool {
+        if self.burst_left > 1 {
+            self.burst_left -= 1;
+            return true;
+        }
+        self.burst_left = 0;
+        if !settled && self.extra_left > 0 {
+            self.extra_left -= 1;
+            return true;
+        }
+        false
+    }
+}
 
 /// The local wall clock a session measures with, in Unix epoch ms.
 ///
@@ -158,6 +199,9 @@ pub(crate) struct ClockFilter {
     /// `smooth_at_ms` local, and its rate since.
     smooth_ms: f64,
     smooth_at_ms: f64,
+    /// The narrowest band since the last reset, ms, and exchanges since it narrowed.
+    narrowest_ms: f64,
+    since_narrowed: u32,
 }
 
 impl ClockFilter {
@@ -172,6 +216,8 @@ impl ClockFilter {
             since_ms: 0.0,
             smooth_ms: 0.0,
             smooth_at_ms: 0.0,
+            narrowest_ms: f64::INFINITY,
+            since_narrowed: 0,
         }
     }
 
@@ -215,6 +261,12 @@ impl ClockFilter {
         });
         self.slew = (doubt / 1_000.0).clamp(SLEW, MAX_SLEW);
         let line = fit(&self.samples);
+        if line.width_ms < self.narrowest_ms - NARROWER_MS {
+            self.narrowest_ms = line.width_ms;
+            self.since_narrowed = 0;
+        } else {
+            self.since_narrowed = self.since_narrowed.saturating_add(1);
+        }
         let smooth = applied.map(|_| self.smooth_at(now));
         self.line = Some(line);
         match (applied, smooth) {
@@ -244,6 +296,14 @@ impl ClockFilter {
     /// keeping the applied offset until new exchanges move it.
     pub(crate) fn reset(&mut self) {
         self.samples.clear();
+        self.narrowest_ms = f64::INFINITY;
+        self.since_narrowed = 0;
+    }
+
+    /// Whether the last [`SETTLED_AFTER`] exchanges left the band about as it was: more
+    /// exchanges soon would add little, so pinging can slow down.
+    pub(crate) fn is_settled(&self) -> bool {
+        self.since_narrowed >= SETTLED_AFTER
     }
 
     /// The applied offset at local time `local_ms`, ms; `None` before the first exchange.
@@ -506,6 +566,36 @@ mod tests {
         let estimate = sync.estimate(140).unwrap();
         assert_eq!(estimate.samples, 1);
         assert!((estimate.offset_ms - 10.0).abs() < 0.1, "slewed from 10");
+    }
+
+    #[test]
+    fn settled_once_ten_exchanges_in_a_row_leave_the_band_alone() {
+        let mut sync = ClockFilter::new(WINDOW);
+        sync.add(0, 50, 100);
+        for i in 1..=9 {
+            sync.add(i * 100, i * 100 + 50, i * 100 + 100);
+        }
+        assert!(!sync.is_settled(), "nine alike after the first");
+        sync.add(1_000, 1_050, 1_100);
+        assert!(sync.is_settled());
+        sync.add(1_100, 1_120, 1_130);
+        assert!(!sync.is_settled(), "a fast one narrows the band");
+        sync.reset();
+        assert!(!sync.is_settled());
+    }
+
+    #[test]
+    fn pings_are_fast_for_the_burst_then_while_unsettled() {
+        let mut plan = PingPlan::new(3);
+        let fast: Vec<bool> = (0..4).map(|_| plan.next_is_fast(true)).collect();
+        assert_eq!(fast, [true, true, false, false], "settled: the burst only");
+        let mut plan = PingPlan::new(2);
+        let fast = (0..20).filter(|_| plan.next_is_fast(false)).count();
+        assert_eq!(
+            fast,
+            1 + 8,
+            "the burst's gaps, then four bursts more at most"
+        );
     }
 
     #[test]

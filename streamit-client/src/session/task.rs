@@ -26,7 +26,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::SessionOptions;
 use super::backoff::Backoff;
-use super::clock::ClockEstimate;
+use super::clock::{ClockEstimate, PingPlan};
 use super::events::{Outbox, RoomEvent};
 use super::presence::{Joined, Presence};
 use super::state::{Recovery, SeqCheck, Sequence, State};
@@ -74,7 +74,7 @@ struct Conn {
     seq: Sequence,
     last_heard: Instant,
     next_ping: Instant,
-    fast_pings_left: u32,
+    pings: PingPlan,
 }
 
 /// Where the task connects and as whom.
@@ -247,7 +247,7 @@ impl Task {
             seq: Sequence::default(),
             last_heard: now,
             next_ping: now,
-            fast_pings_left: 0,
+            pings: PingPlan::default(),
         };
         let ended = loop {
             let silent_until = conn.last_heard + self.options.idle_timeout;
@@ -416,7 +416,7 @@ impl Task {
         };
         conn.generation = Some(generation);
         conn.next_ping = Instant::now();
-        conn.fast_pings_left = self.options.fast_pings;
+        conn.pings = PingPlan::new(self.options.fast_pings);
         self.backoff.reset();
         self.outbox.lifecycle(RoomEvent::Connected);
         tracing::debug!(generation, "socket admitted");
@@ -425,12 +425,12 @@ impl Task {
 
     /// The next clock ping, and when the one after is due.
     fn ping(&mut self, conn: &mut Conn) -> String {
-        let gap = if conn.fast_pings_left > 1 {
+        let settled = self.state().clock.is_settled();
+        let gap = if conn.pings.next_is_fast(settled) {
             self.options.fast_ping_spacing
         } else {
             self.options.ping_interval
         };
-        conn.fast_pings_left = conn.fast_pings_left.saturating_sub(1);
         conn.next_ping = Instant::now() + gap;
         let now = self.options.clock.now_ms();
         self.internal(ClientEvent::Ping(Ping::new(now)), "p")

@@ -37,7 +37,7 @@ use super::SimulatedPlayer;
 use super::controller::room_position;
 use super::simulated::splitmix64;
 use super::{Correction, DriftConfig, DriftController, Player, SeekBehavior, ServerTime};
-use crate::session::clock::ClockFilter;
+use crate::session::clock::{ClockFilter, PingPlan};
 
 mod report;
 
@@ -232,7 +232,7 @@ struct Member {
     clock: ClockFilter,
     /// The room's playback as this member last heard it.
     room: Playback,
-    pings_left: u32,
+    pings: PingPlan,
     /// Random state of the tick's lateness.
     ticks_late: u64,
     /// How late the pending tick is, µs.
@@ -276,7 +276,7 @@ impl<'a> World<'a> {
                     ctl: DriftController::new(scenario.drift.clone()),
                     clock: ClockFilter::new(scenario.clock_window),
                     room,
-                    pings_left: scenario.fast_pings.0,
+                    pings: PingPlan::new(scenario.fast_pings.0),
                     ticks_late: splitmix64(seed ^ 3),
                     late_us: 0,
                     up: (splitmix64(seed ^ 1), 0),
@@ -376,12 +376,11 @@ impl<'a> World<'a> {
         let up = arrive(&mut member.up, &self.scenario.delay, micros);
         let server = EPOCH_MS + up / 1_000;
         let back = arrive(&mut member.down, &self.scenario.delay, up);
-        let gap = if member.pings_left > 1 {
+        let gap = if member.pings.next_is_fast(member.clock.is_settled()) {
             self.scenario.fast_pings.1
         } else {
             self.scenario.ping_interval_ms
         };
-        member.pings_left = member.pings_left.saturating_sub(1);
         self.at(back, Event::Pong(i, sent, server));
         self.at(micros + gap * 1_000, Event::Ping(i));
     }

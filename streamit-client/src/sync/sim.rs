@@ -80,7 +80,7 @@ impl Delay {
 }
 
 /// What the host does.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub enum HostAction {
     /// Play from where the media is.

@@ -2,13 +2,15 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use streamit_protocol::v1::Playback;
 
 use super::{CONVERGED_MS, HOLD_MS, STEADY_AFTER_MS, Scenario};
 use crate::sync::Correction;
 
 /// A distribution's middle, tail and worst.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Percentiles {
     /// Median.
@@ -41,7 +43,7 @@ impl Percentiles {
 }
 
 /// How members converged after one host action.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Convergence {
     /// When the host acted, virtual ms.
@@ -70,7 +72,9 @@ impl Convergence {
 
 /// What a run measured. Drift is the viewer's truth: the player's exact position minus the
 /// room's position at the same real instant.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// It serialises (serde) to one JSON object, for `streamit bench sync`'s one line per run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Report {
     /// |session's server time − true server time|, ms, at every tick after the first burst

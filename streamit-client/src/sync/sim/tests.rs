@@ -45,9 +45,17 @@ fn behind_20_to_200_ms_of_jitter() {
 }
 
 #[test]
-fn the_same_seed_gives_the_same_run() {
+fn the_same_seed_gives_the_same_run_and_it_reads_as_json() {
     let scenario = Scenario::standard(3, Delay::uniform(5.0, 60.0));
-    assert_eq!(scenario.run(), scenario.run());
+    let report = scenario.run();
+    assert_eq!(report, scenario.run());
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["converge"].as_array().map(Vec::len), Some(7));
+    assert_eq!(
+        json["converge"][2]["action"],
+        serde_json::json!({"SetRate": 1.5})
+    );
+    assert!(json["drift_ms"]["p99"].is_f64());
 }
 
 /// An app whose timer is late by up to 20 ms: starts land a little off and are nudged in,

@@ -41,7 +41,7 @@ use crate::session::clock::{ClockFilter, PingPlan};
 
 mod report;
 
-pub use report::{Percentiles, Report};
+pub use report::{Convergence, Percentiles, Report};
 
 /// Server time at virtual time 0, Unix epoch ms.
 const EPOCH_MS: u64 = 1_700_000_000_000;

@@ -117,10 +117,9 @@ fn print_event(session: &RoomSession, view: &RoomView, event: &RoomEvent) {
         ),
         Some(ServerEvent::Error(error)) => println!("refused: {} {}", error.code, error.message),
         Some(other) => println!("{}", other.event_type()),
-        None if *event == RoomEvent::Connected => println!(
-            "connected (clock offset so far: {:?} ms)",
-            session.clock_offset_ms()
-        ),
+        None if *event == RoomEvent::Connected => {
+            println!("connected (server clock so far: {:?})", session.clock())
+        }
         None => println!("{event:?}"),
     }
 }

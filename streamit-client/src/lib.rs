@@ -6,19 +6,22 @@
 //!   connection pool (load bots run thousands);
 //! - [`RoomSession`] and [`RoomEvents`]: a room's WebSocket behind a cheap-clone handle and a
 //!   stream of [`RoomEvent`]s; a background task reconnects with capped backoff and jitter,
-//!   refreshes the token, resyncs on a `seq` gap, and keeps a server-clock offset from
-//!   `PING`/`PONG`;
+//!   refreshes the token, resyncs on a `seq` gap, and keeps an estimate of the server's
+//!   clock from `PING`/`PONG` ([`ClockEstimate`], [`RoomSession::server_time`]);
 //! - [`RoomView`]: the room as a member sees it (members with their marks, chat, playback,
 //!   join requests), folded from those events by one pure function, for apps to show or
 //!   check;
-//! - [`sync`]: drift control for a local player behind the [`sync::Player`] trait, and the
-//!   [`sync::SimulatedPlayer`] tests, the TUI and the bots use.
+//! - [`sync`]: drift control for a local player behind the [`sync::Player`] trait, the
+//!   [`sync::SimulatedPlayer`] tests, the TUI and the bots use, and [`sync::sim`], a whole
+//!   room behind a simulated network in virtual time, measured against the truth;
+//! - `netem` (feature `netem`): a loopback TCP proxy with latency, jitter and loss, to run
+//!   a real client and server under network conditions;
 //!
 //! Modules: `error` (the one [`Error`]), `http` (one call: build, send, read the answer or
 //! the error body), `auth` (an identity's tokens, bearer and refresh; all a session needs of
 //! a client), `client` (REST endpoints and the builder), `session` (the room socket, its
 //! task, clock sync and backoff), `view` (the room model and its chat history), `sync`
-//! (players and drift control).
+//! (players, drift control and the simulation), `netem` (network conditions on loopback).
 
 #![warn(missing_docs)]
 
@@ -26,6 +29,8 @@ mod auth;
 mod client;
 mod error;
 mod http;
+#[cfg(feature = "netem")]
+pub mod netem;
 mod session;
 pub mod sync;
 mod view;
@@ -33,7 +38,8 @@ mod view;
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, Error, Result};
 pub use session::{
-    Clock, JoinOptions, RoomEvent, RoomEvents, RoomSession, SessionOptions, SystemClock,
+    Clock, ClockEstimate, JoinOptions, RoomEvent, RoomEvents, RoomSession, SessionOptions,
+    SystemClock,
 };
 /// The wire types, re-exported so an app needs one dependency.
 pub use streamit_protocol as protocol;

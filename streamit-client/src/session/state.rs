@@ -2,18 +2,20 @@
 //! [`RoomSession`](crate::RoomSession) handles (which read it), and the `seq` bookkeeping of
 //! one socket.
 
-use super::clock::ClockSync;
+use std::time::Duration;
+
+use super::clock::ClockFilter;
 use super::events::RoomEvent;
 use crate::view::RoomView;
 
 /// The room as the last snapshot and the events since show it, folded by the same
 /// [`RoomView`] apps use (without chat, which the session never reads). Behind a `std`
 /// mutex: every section is a few assignments, never held across an await.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct State {
     /// From the first snapshot on.
     pub(crate) view: Option<RoomView>,
-    pub(crate) clock: ClockSync,
+    pub(crate) clock: ClockFilter,
     /// A socket is open and admitted.
     pub(crate) connected: bool,
     /// Rises with every admitted socket; a command is sent only on the socket it was
@@ -24,6 +26,17 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Nothing known yet; clock-sync exchanges are kept for `clock_window`.
+    pub(crate) fn new(clock_window: Duration) -> Self {
+        Self {
+            view: None,
+            clock: ClockFilter::new(clock_window),
+            connected: false,
+            generation: 0,
+            ended: false,
+        }
+    }
+
     /// Keeps the room, the user's place and the playback current with a server event.
     pub(crate) fn apply(&mut self, event: &RoomEvent) {
         match &mut self.view {
@@ -140,7 +153,7 @@ mod tests {
         let me = "00000000-0000-4000-8000-000000000001";
         let line = json!({"id": "00000000-0000-4000-8000-0000000000aa",
             "user": {"id": me, "display_name": "me"}, "text": "hi", "sent_at_ms": 1});
-        let mut state = State::default();
+        let mut state = State::new(Duration::from_secs(120));
         state.apply(&event("CHAT_MESSAGE", Some(3), line.clone()));
         assert!(state.view.is_none(), "nothing before the snapshot");
         state.apply(&event(

@@ -15,7 +15,7 @@ use streamit_protocol::v1::{
     RoomCode, ServerEvent, ServerMessage,
 };
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
@@ -26,6 +26,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::SessionOptions;
 use super::backoff::Backoff;
+use super::clock::{ClockEstimate, PingPlan};
 use super::events::{Outbox, RoomEvent};
 use super::presence::{Joined, Presence};
 use super::state::{Recovery, SeqCheck, Sequence, State};
@@ -73,7 +74,7 @@ struct Conn {
     seq: Sequence,
     last_heard: Instant,
     next_ping: Instant,
-    fast_pings_left: u32,
+    pings: PingPlan,
 }
 
 /// Where the task connects and as whom.
@@ -91,6 +92,8 @@ pub(crate) struct Task {
     state: Arc<Mutex<State>>,
     commands: mpsc::Receiver<Command>,
     outbox: Outbox,
+    /// Where each new clock estimate goes.
+    clock_updates: watch::Sender<Option<ClockEstimate>>,
     presence: Presence,
     backoff: Backoff,
     next_ref: u64,
@@ -114,6 +117,7 @@ impl Task {
         state: Arc<Mutex<State>>,
         commands: mpsc::Receiver<Command>,
         outbox: Outbox,
+        clock_updates: watch::Sender<Option<ClockEstimate>>,
     ) -> Self {
         let backoff = Backoff::new(options.reconnect_initial, options.reconnect_max);
         Self {
@@ -122,6 +126,7 @@ impl Task {
             state,
             commands,
             outbox,
+            clock_updates,
             presence: Presence::default(),
             backoff,
             next_ref: 1,
@@ -242,7 +247,7 @@ impl Task {
             seq: Sequence::default(),
             last_heard: now,
             next_ping: now,
-            fast_pings_left: 0,
+            pings: PingPlan::default(),
         };
         let ended = loop {
             let silent_until = conn.last_heard + self.options.idle_timeout;
@@ -316,9 +321,17 @@ impl Task {
         };
         if let ServerEvent::Pong(pong) = &message.event {
             let received = self.options.clock.now_ms();
-            self.state()
-                .clock
-                .add(pong.client_ts, pong.server_ts, received);
+            let estimate = {
+                let mut state = self.state();
+                state
+                    .clock
+                    .add(pong.client_ts, pong.server_ts, received)
+                    .then(|| state.clock.estimate(received))
+                    .flatten()
+            };
+            if let Some(estimate) = estimate {
+                self.clock_updates.send_replace(Some(estimate));
+            }
             if message.reference.as_ref().is_some_and(is_internal) {
                 return Step::Continue;
             }
@@ -413,7 +426,7 @@ impl Task {
         };
         conn.generation = Some(generation);
         conn.next_ping = Instant::now();
-        conn.fast_pings_left = self.options.fast_pings;
+        conn.pings = PingPlan::new(self.options.fast_pings);
         self.backoff.reset();
         self.outbox.lifecycle(RoomEvent::Connected);
         tracing::debug!(generation, "socket admitted");
@@ -422,12 +435,12 @@ impl Task {
 
     /// The next clock ping, and when the one after is due.
     fn ping(&mut self, conn: &mut Conn) -> String {
-        let gap = if conn.fast_pings_left > 1 {
+        let settled = self.state().clock.is_settled();
+        let gap = if conn.pings.next_is_fast(settled) {
             self.options.fast_ping_spacing
         } else {
             self.options.ping_interval
         };
-        conn.fast_pings_left = conn.fast_pings_left.saturating_sub(1);
         conn.next_ping = Instant::now() + gap;
         let now = self.options.clock.now_ms();
         self.internal(ClientEvent::Ping(Ping::new(now)), "p")

@@ -2,11 +2,15 @@
 
 use std::time::{Duration, Instant};
 
-use streamit_protocol::v1::{Playback, PositionMs, Rate};
+use streamit_protocol::v1::{Playback, Rate};
 
 use super::player::Player;
-use super::seek::{Landing, PendingSeek};
+use super::seek::{Landing, Step};
+use super::server_time::ServerTime;
 use super::skew::SkewEstimator;
+use smoother::Smoother;
+
+mod smoother;
 
 /// The tunables of a [`DriftController`]. Each default, and why it is what it is, is in the
 /// [module docs](super#defaults).
@@ -19,24 +23,30 @@ pub struct DriftConfig {
     /// [`DriftController::last_drift_ms`] stays current and the player is left alone, after
     /// undoing a rate change of its own.
     pub auto_correct: bool,
-    /// Drift (ms, either way) at which a player that takes any rate gets a rate nudge.
+    /// Steady drift (ms, either way, averaged over `smoothing_ms`) at which a player that
+    /// takes any rate gets a rate correction (a nudge).
     pub nudge_threshold_ms: u64,
-    /// Drift (ms, either way) at which the controller seeks: any player above it, and
-    /// players without rate control from it up.
+    /// Drift (ms, either way) corrected right after the room changed or a seek of the
+    /// controller landed: the time lost before the tick, or a landing a little off.
+    pub align_threshold_ms: u64,
+    /// Drift (ms, either way) at which the controller seeks; players without rate control
+    /// seek from it in steady play.
     pub seek_threshold_ms: u64,
-    /// Hysteresis: once correcting, the controller goes on until the drift is below this
-    /// share of the threshold that started it, so drift converges instead of parking just
-    /// under the threshold.
-    pub stop_fraction: f64,
-    /// How much faster or slower a nudge plays, as a share of the room's rate.
-    pub nudge: f64,
-    /// Quiet interval after each action, ms: no new correction starts until it has passed
-    /// (for a seek, counted from when the seek landed).
+    /// How long a nudge aims to take, ms: its rate is the drift over this, up to
+    /// `max_nudge`.
+    pub catch_up_ms: u64,
+    /// The largest nudge, as a share of the room's rate.
+    pub max_nudge: f64,
+    /// Steady drift is averaged over this long, ms, before it starts a nudge.
+    pub smoothing_ms: u64,
+    /// Quiet interval after the controller starts, pauses or lands the player, ms: no
+    /// correction starts until it has passed, so the controller judges the result rather
+    /// than the transition.
     pub quiet_ms: u64,
-    /// Seek latency assumed until the first seek is measured, ms.
+    /// Seek latency assumed until one is measured, ms.
     pub initial_seek_latency_ms: u64,
     /// Weight of each new measured seek latency in the running average (an EWMA), 0–1. The
-    /// first measurement replaces the initial guess.
+    /// first measurement, and any above the average, replace it.
     pub seek_latency_weight: f64,
     /// How long a seek may take to land before the controller stops waiting for it, ms.
     pub seek_timeout_ms: u64,
@@ -58,15 +68,17 @@ impl Default for DriftConfig {
     fn default() -> Self {
         Self {
             auto_correct: true,
-            nudge_threshold_ms: 100,
+            nudge_threshold_ms: 10,
+            align_threshold_ms: 5,
             seek_threshold_ms: 500,
-            stop_fraction: 0.25,
-            nudge: 0.05,
-            quiet_ms: 1_500,
-            initial_seek_latency_ms: 250,
+            catch_up_ms: 500,
+            max_nudge: 0.25,
+            smoothing_ms: 1_000,
+            quiet_ms: 200,
+            initial_seek_latency_ms: 400,
             seek_latency_weight: 0.3,
             seek_timeout_ms: 5_000,
-            skew_window_ms: 30_000,
+            skew_window_ms: 10_000,
             skew_tolerance: 0.000_2,
             max_skew: 0.02,
             hold_ms: 3_000,
@@ -79,17 +91,14 @@ impl Default for DriftConfig {
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Correction {
-    /// Started the player because the room plays. When it was off by more than the nudge
-    /// threshold's stop share (25 ms by default), it was first sent to where the room will
-    /// be once the seek lands: starting is a jump anyway, and one seek now saves a
-    /// correction later.
-    Played {
-        /// The seek made first, ms.
-        seek_to_ms: Option<u64>,
-    },
+    /// Started the player because the room plays: at once, playing a little faster until it
+    /// has made up the time lost before the tick (a nudge, ended by
+    /// [`RateRestored`](Self::RateRestored)), or at the instant the room reaches the spot a
+    /// [`Seek`](Self::Seek) went to.
+    Played,
     /// Paused the player because the room is paused, then sent it to the room's exact
-    /// position when it was off by more than the nudge threshold's stop share: a paused
-    /// seek shows nothing and costs nothing.
+    /// position when it was off by more than the alignment threshold: a paused seek shows
+    /// nothing and costs nothing.
     Paused {
         /// The seek made after pausing, ms.
         seek_to_ms: Option<u64>,
@@ -99,27 +108,31 @@ pub enum Correction {
         /// The rate set.
         rate: f64,
     },
-    /// Seeked to fix drift; the target is where the room will be when the seek lands.
+    /// Paused the player and sent it to where the room will be once the seek is done; it
+    /// plays again ([`Played`](Self::Played)) at the instant the room gets there.
     Seek {
         /// The target, ms.
         to_ms: u64,
         /// Drift that started it, ms, positive when the player was ahead.
         drift_ms: i64,
     },
-    /// Started a rate nudge: the player plays a little slower (when ahead) or faster.
+    /// Started a nudge: the player plays a little slower (when ahead) or faster, sized to
+    /// remove the drift in about [`DriftConfig::catch_up_ms`].
     Nudge {
         /// The nudged rate.
         rate: f64,
         /// Drift that started it, ms, positive when the player was ahead.
         drift_ms: i64,
     },
-    /// Ended a nudge: the player is back on the room's rate (trimmed by the learned skew).
+    /// Ended a nudge at the tick nearest zero drift: the player is back on the room's rate
+    /// (trimmed by the learned skew).
     RateRestored {
         /// The rate set.
         rate: f64,
     },
     /// The player's media runs faster or slower than the room's clock: its rate is now
-    /// trimmed to make up for it.
+    /// trimmed to make up for it, and the drift gathered meanwhile is being taken out by a
+    /// nudge (ended by [`RateRestored`](Self::RateRestored)).
     Trimmed {
         /// The rate set: the room's rate divided by `skew`.
         rate: f64,
@@ -128,9 +141,9 @@ pub enum Correction {
     },
 }
 
-/// Keeps a local [`Player`] on a room's [`Playback`]: mirrors play/pause and rate, and
-/// corrects drift with rate nudges or latency-compensated seeks, with hysteresis and a quiet
-/// interval.
+/// Keeps a local [`Player`] on a room's [`Playback`]: mirrors play/pause and rate, makes up
+/// the time lost before each room change is seen, and holds the drift near zero with small
+/// rate nudges, seeking only past the seek threshold.
 ///
 /// It only ever acts on the local player and never produces a room command. The app must
 /// not forward the player callbacks a correction causes (a `seeked`, `play`, `pause` or
@@ -142,7 +155,8 @@ pub enum Correction {
 /// controller would put the player back where the room still is until the room follows.
 ///
 /// One controller per player: create a new one when the media changes, since seek latency,
-/// rate support and skew are the player's.
+/// rate support and skew are the player's. Clock corrections need no new controller: they
+/// come with each [`ServerTime`].
 #[derive(Clone, Debug)]
 pub struct DriftController {
     config: DriftConfig,
@@ -150,17 +164,25 @@ pub struct DriftController {
     latency_samples: u32,
     skew: f64,
     estimator: SkewEstimator,
+    smoother: Smoother,
     /// The room's playback version at the previous tick.
     version: Option<u64>,
-    /// Correcting until the drift is below the stop threshold.
-    episode: bool,
-    /// The room just changed: the next drift check starts correcting from the stop threshold.
+    /// The room just changed or a seek landed: the next look corrects from the alignment
+    /// threshold.
     align: bool,
-    /// The rate of a nudge in progress.
-    nudge: Option<f64>,
-    pending: Option<PendingSeek>,
+    nudge: Option<Nudge>,
+    landing: Option<Landing>,
     quiet_until: Option<Instant>,
     hold_until: Option<Instant>,
+    /// The app's tick interval, ms (a running average).
+    tick_ms: f64,
+    last_tick: Option<Instant>,
+    /// A tick interval has been measured.
+    tick_seen: bool,
+    /// The last alignment follows a landing of the controller's own (not a room change):
+    /// a player without rate control is not sent again for less than half a tick, which
+    /// is as close as a start at a tick can land.
+    after_landing: bool,
     /// The player takes rates other than the room's (for nudges and trims).
     fine_rates: bool,
     /// The room rate asked of the player at this version, so a refusal is not retried.
@@ -170,6 +192,18 @@ pub struct DriftController {
     last_drift_ms: Option<i64>,
     correcting: bool,
 }
+
+/// A nudge in progress: planned to remove `from_drift` at `removal` media ms per server ms.
+#[derive(Clone, Copy, Debug)]
+struct Nudge {
+    from_drift: f64,
+    /// Smooth server time it started at, ms.
+    started_ms: f64,
+    removal: f64,
+}
+
+/// The tick interval assumed until two ticks are seen, ms.
+const DEFAULT_TICK_MS: f64 = 100.0;
 
 impl Default for DriftController {
     fn default() -> Self {
@@ -185,13 +219,17 @@ impl DriftController {
             latency_samples: 0,
             skew: 1.0,
             estimator: SkewEstimator::new(config.skew_window_ms),
+            smoother: Smoother::new(config.smoothing_ms as f64),
             version: None,
-            episode: false,
             align: false,
             nudge: None,
-            pending: None,
+            landing: None,
             quiet_until: None,
             hold_until: None,
+            tick_ms: DEFAULT_TICK_MS,
+            last_tick: None,
+            tick_seen: false,
+            after_landing: false,
             fine_rates: true,
             asked_rate: None,
             rate_touched: false,
@@ -248,19 +286,21 @@ impl DriftController {
 
     /// Measures the drift and, at most once per call, acts on `player`.
     ///
-    /// Call it every 100–250 ms with the room's latest playback (from the snapshot,
-    /// `PLAYBACK_STATE` and `SYNC_CORRECTION`), the session's estimate of server time now
-    /// (Unix epoch ms) and the local monotonic time. Returns what it did, if anything.
+    /// Call it every 100–250 ms, as regularly as the app can, with the room's latest
+    /// playback (from the snapshot, `PLAYBACK_STATE` and `SYNC_CORRECTION`), the session's
+    /// [`server_time`](crate::RoomSession::server_time) and the local monotonic time.
+    /// Returns what it did, if anything.
     pub fn tick(
         &mut self,
         player: &mut dyn Player,
         room: &Playback,
-        now_server_ms: u64,
+        server: ServerTime,
         now_local: Instant,
     ) -> Option<Correction> {
+        self.learn_tick(now_local);
         let position = player.position_ms();
-        let drift = room.drift_ms(PositionMs::saturating(position), now_server_ms);
-        self.last_drift_ms = Some(drift);
+        let drift = position as f64 - room_position(room, server.ms);
+        self.last_drift_ms = Some(drift.round() as i64);
         let changed = self.version != Some(room.version);
         if changed {
             self.on_room_change(room.version);
@@ -269,12 +309,18 @@ impl DriftController {
             && room.playing
             && player.is_playing()
             && !player.is_buffering()
-            && self.pending.is_none()
+            && self.landing.is_none()
             && self.hold_until.is_none();
+        let smooth_ms = server.smooth_ms();
         self.estimator
-            .observe(steady.then_some((now_server_ms, position)));
+            .observe(steady.then_some((smooth_ms, position as f64)));
+        if steady && self.nudge.is_none() {
+            self.smoother.push(smooth_ms, drift);
+        } else {
+            self.smoother.clear();
+        }
         let now = Now {
-            server_ms: now_server_ms,
+            server,
             local: now_local,
             drift,
             position,
@@ -282,24 +328,42 @@ impl DriftController {
         let outcome = self.act(player, room, &now);
         let moved = matches!(
             outcome,
-            Some(Correction::Seek { .. } | Correction::Played { .. } | Correction::Paused { .. })
+            Some(Correction::Seek { .. } | Correction::Played | Correction::Paused { .. })
         );
         self.estimator.after_tick(player.rate(), moved);
         if outcome.is_some() {
+            self.smoother.clear();
+        }
+        if moved {
             self.quiet_until = Some(now_local + ms(self.config.quiet_ms));
         }
         self.correcting =
-            self.pending.is_some() || self.nudge.is_some() || self.is_quiet(now_local);
+            self.landing.is_some() || self.nudge.is_some() || self.is_quiet(now_local);
         outcome
     }
 
+    /// Learns the app's tick interval: the first gap seen, then a running average.
+    fn learn_tick(&mut self, now: Instant) {
+        let Some(last) = self.last_tick.replace(now) else {
+            return;
+        };
+        let gap = now.saturating_duration_since(last).as_secs_f64() * 1_000.0;
+        if gap <= 0.0 || gap >= 1_000.0 {
+            return;
+        }
+        if std::mem::replace(&mut self.tick_seen, true) {
+            self.tick_ms += 0.2 * (gap - self.tick_ms);
+        } else {
+            self.tick_ms = gap;
+        }
+    }
+
     fn on_room_change(&mut self, version: u64) {
-        // A first sight of the room is no discontinuity: the usual thresholds apply.
-        self.align = self.version.is_some();
+        self.align = true;
+        self.after_landing = false;
         self.version = Some(version);
-        self.episode = false;
         self.nudge = None;
-        self.pending = None;
+        self.landing = None;
         self.quiet_until = None;
         self.hold_until = None;
         self.asked_rate = None;
@@ -309,22 +373,29 @@ impl DriftController {
         if !self.config.auto_correct {
             return self.let_go(player, room);
         }
+        if !self.tick_seen {
+            // The very first tick only measures: starts and nudges are timed in ticks.
+            return None;
+        }
         if let Some(until) = self.hold_until {
             if now.local < until {
                 return None;
             }
             self.hold_until = None;
         }
+        if self.landing.is_some() {
+            return self.follow_landing(player, room, now);
+        }
         if room.playing != player.is_playing() {
             return self.follow_play_state(player, room, now);
         }
-        if let Some(followed) = self.follow_rate(player, room) {
+        if let Some(followed) = self.follow_rate(player, room, now) {
             return Some(followed);
         }
-        if self.awaiting_seek(player, now) || player.is_buffering() {
+        if player.is_buffering() {
             return None;
         }
-        if let Some(trimmed) = self.trim(player, room) {
+        if let Some(trimmed) = self.trim(player, room, now) {
             return Some(trimmed);
         }
         self.correct(player, room, now)
@@ -332,9 +403,8 @@ impl DriftController {
 
     /// Auto-correction is off: undo a rate of our own once, then touch nothing.
     fn let_go(&mut self, player: &mut dyn Player, room: &Playback) -> Option<Correction> {
-        self.episode = false;
         self.nudge = None;
-        self.pending = None;
+        self.landing = None;
         if !std::mem::take(&mut self.rate_touched) {
             return None;
         }
@@ -344,33 +414,91 @@ impl DriftController {
             .then_some(Correction::RateRestored { rate })
     }
 
+    /// A seek of ours is under way: play at its instant, learn its latency when it shows.
+    fn follow_landing(
+        &mut self,
+        player: &mut dyn Player,
+        room: &Playback,
+        now: &Now,
+    ) -> Option<Correction> {
+        let landing = self.landing.as_mut()?;
+        let timeout = ms(self.config.seek_timeout_ms);
+        match landing.step(
+            now.position,
+            now.local,
+            now.server.ms,
+            self.tick_ms / 2.0,
+            timeout,
+        ) {
+            Step::Wait => None,
+            Step::Play => {
+                player.play();
+                Some(Correction::Played)
+            }
+            Step::Landed(latency) => {
+                self.landing = None;
+                if let Some(latency) = latency {
+                    self.learn_latency(latency.clamp(0.0, self.config.seek_timeout_ms as f64));
+                }
+                self.align = true;
+                // A late landing is the latency's doing, which is learned now; anything
+                // else is the tick's.
+                self.after_landing = latency.is_none();
+                // A player reports unsteady positions for a moment after it starts.
+                self.quiet_until = room.playing.then(|| now.local + ms(self.config.quiet_ms));
+                None
+            }
+            Step::Lost => {
+                self.landing = None;
+                self.align = true;
+                None
+            }
+        }
+    }
+
     fn follow_play_state(
         &mut self,
         player: &mut dyn Player,
         room: &Playback,
         now: &Now,
     ) -> Option<Correction> {
-        if self.is_quiet(now.local) {
-            return None;
-        }
-        let fine_stop = self.config.nudge_threshold_ms as f64 * self.config.stop_fraction;
-        let off = now.drift.unsigned_abs() as f64 > fine_stop && player.capabilities().seek;
-        // Where that seek lands off (the seek latency is still a guess) is the controller's
-        // own doing, also on a first sight of the room: finish it as after a room change.
-        self.align |= off;
-        if room.playing {
-            let seek_to_ms = off.then(|| self.send_seek(player, room, now));
-            player.play();
-            Some(Correction::Played { seek_to_ms })
-        } else {
+        let size = now.drift.abs();
+        let can_seek = player.capabilities().seek;
+        if !room.playing {
             player.pause();
-            let seek_to_ms = off.then(|| self.send_seek(player, room, now));
-            Some(Correction::Paused { seek_to_ms })
+            self.nudge = None;
+            let off = can_seek && size > self.config.align_threshold_ms as f64;
+            let seek_to_ms = off.then(|| self.seek_paused(player, room, now));
+            return Some(Correction::Paused { seek_to_ms });
         }
+        let fine = self.fine_rates && player.capabilities().rate;
+        // What the largest nudge takes out in twice the catch-up time.
+        let reach = if fine {
+            self.config.max_nudge * 2.0 * self.config.catch_up_ms as f64 * room.rate.get()
+        } else {
+            self.config.nudge_threshold_ms as f64
+        };
+        if can_seek && size > reach {
+            return Some(self.schedule(player, room, now));
+        }
+        self.restore_rate(player, room);
+        player.play();
+        // The time lost before this tick is made up from now on.
+        if fine && size > self.config.align_threshold_ms as f64 {
+            self.start_nudge(player, room, now);
+        }
+        self.align = false;
+        Some(Correction::Played)
     }
 
-    /// Puts the player on the room's rate (trimmed by the skew), unless a nudge owns it.
-    fn follow_rate(&mut self, player: &mut dyn Player, room: &Playback) -> Option<Correction> {
+    /// Puts the player on the room's rate (trimmed by the skew), unless a nudge owns it;
+    /// right after a room change, with the time the old rate lost made up on the way.
+    fn follow_rate(
+        &mut self,
+        player: &mut dyn Player,
+        room: &Playback,
+        now: &Now,
+    ) -> Option<Correction> {
         if self.nudge.is_some() || !player.capabilities().rate {
             return None;
         }
@@ -392,35 +520,23 @@ impl DriftController {
         }
         self.asked_rate = Some((version, rate));
         self.rate_touched = rate != room.rate.get();
+        let size = now.drift.abs();
+        if self.align
+            && room.playing
+            && self.fine_rates
+            && size > self.config.align_threshold_ms as f64
+            && size <= self.config.seek_threshold_ms as f64
+        {
+            self.align = false;
+            if let Some(nudge) = self.start_nudge(player, room, now) {
+                return Some(nudge);
+            }
+        }
         Some(Correction::RateFollowed { rate })
     }
 
-    /// Whether a seek is still in flight; learns the seek latency when it lands.
-    fn awaiting_seek(&mut self, player: &dyn Player, now: &Now) -> bool {
-        let Some(pending) = self.pending.as_mut() else {
-            return false;
-        };
-        let unseen_after = ms(self.config.quiet_ms);
-        let timeout = ms(self.config.seek_timeout_ms);
-        let landing = pending.landing(now.position, now.local, unseen_after, timeout);
-        let sample = pending.latency_ms(now.drift);
-        match landing {
-            Landing::InFlight => return true,
-            Landing::Lost => {
-                self.pending = None;
-                return false;
-            }
-            Landing::Landed | Landing::Unseen => self.pending = None,
-        }
-        self.quiet_until = Some(now.local + ms(self.config.quiet_ms));
-        if let Some(sample) = sample.filter(|_| landing == Landing::Landed && player.is_playing()) {
-            self.learn_latency(sample.clamp(0.0, self.config.seek_timeout_ms as f64));
-        }
-        true
-    }
-
     fn learn_latency(&mut self, sample_ms: f64) {
-        self.seek_latency_ms = if self.latency_samples == 0 {
+        self.seek_latency_ms = if self.latency_samples == 0 || sample_ms > self.seek_latency_ms {
             sample_ms
         } else {
             let weight = self.config.seek_latency_weight;
@@ -429,8 +545,9 @@ impl DriftController {
         self.latency_samples = self.latency_samples.saturating_add(1);
     }
 
-    /// Trims the rate when the learned skew has moved past the tolerance.
-    fn trim(&mut self, player: &mut dyn Player, room: &Playback) -> Option<Correction> {
+    /// Trims the rate when the learned skew has moved past the tolerance, and takes out the
+    /// drift the skew gathered (past the alignment threshold) with a nudge on the way.
+    fn trim(&mut self, player: &mut dyn Player, room: &Playback, now: &Now) -> Option<Correction> {
         if self.config.skew_window_ms == 0
             || !room.playing
             || self.nudge.is_some()
@@ -455,102 +572,124 @@ impl DriftController {
             return None;
         }
         self.rate_touched = true;
-        // The drift gathered before the trim is taken out now, while the rate is changing.
-        self.align = true;
+        let drift = self.smoother.mean().unwrap_or(now.drift);
+        if drift.abs() > self.config.align_threshold_ms as f64 {
+            self.start_nudge(player, room, &Now { drift, ..*now });
+        }
         Some(Correction::Trimmed { rate, skew })
     }
 
-    /// The hysteresis: start past the threshold, go on until below the stop threshold.
+    /// Steers a nudge, aligns after a change, seeks past the seek threshold, and nudges
+    /// steady drift past the nudge threshold.
     fn correct(
         &mut self,
         player: &mut dyn Player,
         room: &Playback,
         now: &Now,
     ) -> Option<Correction> {
-        let fine = self.fine_rates && player.capabilities().rate;
-        let start = if fine {
-            self.config.nudge_threshold_ms
-        } else {
-            self.config.seek_threshold_ms
-        };
-        let stop = start as f64 * self.config.stop_fraction;
-        let size = now.drift.unsigned_abs();
-        if let Some(rate) = self.nudge {
-            return self.steer_nudge(player, room, now, rate, stop);
+        if let Some(nudge) = self.nudge {
+            return self.steer_nudge(player, room, now, nudge);
         }
-        if (size as f64) < stop {
-            self.episode = false;
+        let size = now.drift.abs();
+        let caps = player.capabilities();
+        if !room.playing {
+            // Both paused: a paused seek is free, so any visible difference goes.
+            let off = caps.seek && size > self.config.align_threshold_ms as f64;
             self.align = false;
-            return None;
+            return off.then(|| {
+                let to_ms = self.seek_paused(player, room, now);
+                Correction::Seek {
+                    to_ms,
+                    drift_ms: now.drift.round() as i64,
+                }
+            });
         }
-        if !self.episode {
-            let from = if std::mem::take(&mut self.align) {
-                stop
-            } else {
-                start as f64
-            };
-            if size as f64 <= from {
-                return None;
-            }
-            self.episode = true;
+        if caps.seek && size > self.config.seek_threshold_ms as f64 {
+            return Some(self.schedule(player, room, now));
         }
         if self.is_quiet(now.local) {
             return None;
         }
-        if fine && room.playing && size <= self.config.seek_threshold_ms {
-            if let Some(nudge) = self.start_nudge(player, room, now.drift) {
-                return Some(nudge);
+        let fine = self.fine_rates && caps.rate;
+        if std::mem::take(&mut self.align) {
+            if size <= self.config.align_threshold_ms as f64 {
+                return None;
             }
+            if fine {
+                if let Some(nudge) = self.start_nudge(player, room, now) {
+                    return Some(nudge);
+                }
+            }
+            let mut reseek = self.config.nudge_threshold_ms as f64;
+            if std::mem::take(&mut self.after_landing) {
+                reseek += self.tick_ms / 2.0 * room.rate.get();
+            }
+            return (caps.seek && size > reseek).then(|| self.schedule(player, room, now));
         }
-        if !player.capabilities().seek {
-            return None;
+        let steady = self.smoother.mean()?;
+        if fine && steady.abs() > self.config.nudge_threshold_ms as f64 {
+            let smoothed = Now {
+                drift: steady,
+                ..*now
+            };
+            return self.start_nudge(player, room, &smoothed);
         }
-        let to_ms = self.send_seek(player, room, now);
-        Some(Correction::Seek {
-            to_ms,
-            drift_ms: now.drift,
-        })
+        None
     }
 
     fn start_nudge(
         &mut self,
         player: &mut dyn Player,
         room: &Playback,
-        drift: i64,
+        now: &Now,
     ) -> Option<Correction> {
-        let factor = if drift > 0 {
-            1.0 - self.config.nudge
+        // A whole number of ticks, so that the nudge ends on one: the catch-up time, or
+        // more when the largest nudge needs longer.
+        let tick = self.tick_ms.max(1.0);
+        let speed = room.rate.get();
+        let ticks = (self.config.catch_up_ms as f64 / tick)
+            .round()
+            .max((now.drift.abs() / (self.config.max_nudge * speed * tick)).ceil())
+            .max(1.0);
+        let share = now.drift.abs() / (ticks * tick * speed);
+        let factor = if now.drift > 0.0 {
+            1.0 - share
         } else {
-            1.0 + self.config.nudge
+            1.0 + share
         };
         let rate = (self.base_rate(room) * factor).clamp(Rate::MIN, Rate::MAX);
         if !player.set_rate(rate) {
             self.fine_rates = false;
             return None;
         }
-        self.nudge = Some(rate);
+        self.nudge = Some(Nudge {
+            from_drift: now.drift,
+            started_ms: now.server.smooth_ms(),
+            removal: share * room.rate.get(),
+        });
         self.rate_touched = true;
         Some(Correction::Nudge {
             rate,
-            drift_ms: drift,
+            drift_ms: now.drift.round() as i64,
         })
     }
 
-    /// A nudge runs until the drift is below `stop` or changes sign; a drift past the seek
-    /// threshold (a stall) ends it with a seek.
+    /// A nudge ends at the tick nearest the instant its plan reaches zero drift; earlier
+    /// when the drift has plainly crossed zero, with a seek when it went past the seek
+    /// threshold (a stall).
     fn steer_nudge(
         &mut self,
         player: &mut dyn Player,
         room: &Playback,
         now: &Now,
-        rate: f64,
-        stop: f64,
+        nudge: Nudge,
     ) -> Option<Correction> {
-        let size = now.drift.unsigned_abs();
-        let slowing = rate < self.base_rate(room);
-        let overshot = (now.drift > 0) != slowing;
-        let far = size > self.config.seek_threshold_ms;
-        if (size as f64) >= stop && !overshot && !far {
+        let elapsed = now.server.smooth_ms() - nudge.started_ms;
+        let left = nudge.from_drift.abs() - nudge.removal * elapsed;
+        let crossed = now.drift.signum() != nudge.from_drift.signum()
+            && now.drift.abs() > self.config.align_threshold_ms as f64;
+        let far = now.drift.abs() > self.config.seek_threshold_ms as f64;
+        if left > nudge.removal * self.tick_ms / 2.0 && !crossed && !far {
             return None;
         }
         self.nudge = None;
@@ -558,36 +697,50 @@ impl DriftController {
         player.set_rate(base);
         self.rate_touched = base != room.rate.get();
         if far && player.capabilities().seek {
-            let to_ms = self.send_seek(player, room, now);
-            return Some(Correction::Seek {
-                to_ms,
-                drift_ms: now.drift,
-            });
+            return Some(self.schedule(player, room, now));
         }
-        self.episode = (size as f64) >= stop;
         Some(Correction::RateRestored { rate: base })
     }
 
-    /// Seeks to where the room will be when the seek lands, and waits for it.
-    fn send_seek(&mut self, player: &mut dyn Player, room: &Playback, now: &Now) -> u64 {
-        let aim_ms = if room.playing {
-            self.seek_latency_ms.round() as u64
-        } else {
-            0
-        };
-        let here = room.position_at(now.server_ms).get();
-        let target_ms = room.position_at(now.server_ms + aim_ms).get();
-        player.seek(target_ms);
-        let lead_ms = target_ms as f64 - here as f64;
-        let playing_rate = room.playing.then(|| room.rate.get());
-        self.pending = Some(PendingSeek::new(
-            now.local,
-            now.position,
-            target_ms,
-            lead_ms,
-            playing_rate,
-        ));
-        target_ms
+    /// Pauses the player and sends it to where the room will be a whole number of ticks
+    /// from now, at least the seek latency away; it plays at that tick.
+    fn schedule(&mut self, player: &mut dyn Player, room: &Playback, now: &Now) -> Correction {
+        let tick = self.tick_ms.max(1.0);
+        let ticks = ((self.seek_latency_ms + tick / 2.0) / tick).ceil().max(1.0);
+        let play_at_ms = now.server.ms + ticks * tick;
+        let to_ms = room_position(room, play_at_ms).round() as u64;
+        if player.is_playing() {
+            player.pause();
+        }
+        self.nudge = None;
+        self.restore_rate(player, room);
+        player.seek(to_ms);
+        let start = Some((play_at_ms, room.rate.get()));
+        self.landing = Some(Landing::new(now.local, now.position, to_ms, start));
+        Correction::Seek {
+            to_ms,
+            drift_ms: now.drift.round() as i64,
+        }
+    }
+
+    /// Seeks a paused player to the paused room's position.
+    fn seek_paused(&mut self, player: &mut dyn Player, room: &Playback, now: &Now) -> u64 {
+        let to_ms = room.position_ms.get();
+        player.seek(to_ms);
+        self.landing = Some(Landing::new(now.local, now.position, to_ms, None));
+        to_ms
+    }
+
+    /// Puts a player that takes rates back on the base rate, as before a start: a nudge
+    /// cut short by a room change would otherwise go on until the player is seen playing.
+    fn restore_rate(&mut self, player: &mut dyn Player, room: &Playback) {
+        let base = self.base_rate(room);
+        if player.capabilities().rate
+            && (player.rate() - base).abs() > 1e-9
+            && player.set_rate(base)
+        {
+            self.rate_touched = base != room.rate.get();
+        }
     }
 
     /// Still in the pause after a correction, when drift is not acted on.
@@ -602,11 +755,24 @@ impl DriftController {
 }
 
 /// One tick's inputs.
+#[derive(Clone, Copy)]
 struct Now {
-    server_ms: u64,
+    server: ServerTime,
     local: Instant,
-    drift: i64,
+    /// Player minus room, ms.
+    drift: f64,
     position: u64,
+}
+
+/// Where `room` puts the media at server time `server_ms`, ms, without rounding: the
+/// protocol's `position_at` to the fraction (paused stays put, no rewinding before the
+/// anchor).
+pub(super) fn room_position(room: &Playback, server_ms: f64) -> f64 {
+    let from = room.position_ms.get() as f64;
+    if !room.playing {
+        return from;
+    }
+    from + (server_ms - room.updated_at_ms as f64).max(0.0) * room.rate.get()
 }
 
 fn ms(millis: u64) -> Duration {

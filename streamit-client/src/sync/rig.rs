@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use streamit_protocol::v1::{Playback, PositionMs, Rate};
 
-use super::{Correction, DriftConfig, DriftController, Player, SimulatedPlayer};
+use super::{Correction, DriftConfig, DriftController, Player, ServerTime, SimulatedPlayer};
 
 /// Server time at virtual time 0, Unix epoch ms.
 pub(super) const EPOCH_MS: u64 = 1_700_000_000_000;
@@ -112,7 +112,11 @@ impl Rig {
             }
             for member in members.iter_mut() {
                 let player: &mut dyn Player = &mut member.player;
-                if let Some(done) = member.ctl.tick(player, &self.room, self.server_ms(), now) {
+                if let Some(done) =
+                    member
+                        .ctl
+                        .tick(player, &self.room, ServerTime::exact(self.server_ms()), now)
+                {
                     member.log.push((at, done));
                 }
                 let drift = member.exact_drift_ms(self);

@@ -1,172 +1,196 @@
-//! [`PendingSeek`]: a seek the controller sent, and telling when it has landed.
+//! Seeks the controller sends: [`Landing`], a seek made with the player paused, then (when
+//! the room plays) a start at the instant the room reaches the target.
+//!
+//! A seek made while playing lands wherever the player's seek latency puts it, which is
+//! unknown until measured; a paused seek followed by `play` at the right instant lands on the
+//! room whatever the latency, as long as the seek is done by then. So every seek the
+//! controller makes is a paused one: the player pauses, seeks to where the room will be a
+//! little later than the seek should take, and plays when the room gets there. The picture
+//! freezes for that lead, as it would for the seek itself.
 
 use std::time::{Duration, Instant};
 
-/// A seek the controller sent and is waiting to see land.
+/// Where a [`Landing`] is, as of one tick.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Step {
+    /// Waiting for the seek, or for the instant to play.
+    Wait,
+    /// The room reaches the target now: play.
+    Play,
+    /// Playing, and the seek was done in time or has now landed: done. Carries the seek
+    /// latency seen, ms, when the player showed it (it landed after `play`, or while paused
+    /// it moved from its old spot to the target).
+    Landed(Option<f64>),
+    /// Not done in time: given up.
+    Lost,
+}
+
+/// A paused seek to `target_ms`, and the start that follows it when the room plays.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct PendingSeek {
+pub(super) struct Landing {
     sent: Instant,
     target_ms: u64,
     /// The player's position when the seek was sent.
     from_ms: u64,
-    /// How far ahead of the room's position at sending the target was, media ms.
-    lead_ms: f64,
-    /// The room's rate while playing; `None` when paused (no latency to learn then).
-    playing_rate: Option<f64>,
-    /// The position at the previous look since sending.
+    /// Server time (ms) to play at, and the room's rate, when the room plays.
+    play_at_ms: Option<(f64, f64)>,
+    /// When `play` was called.
+    played: Option<Instant>,
+    /// The position at the previous look after `play`.
     last_position: Option<u64>,
-    /// The position has left the course it had before the seek.
-    left_course: bool,
+    /// Latency seen while paused: the position left its old spot for the target.
+    seen_ms: Option<f64>,
 }
 
-/// Position differences this small are rounding and jitter, ms.
-const SLACK_MS: f64 = 50.0;
-
-/// Where a [`PendingSeek`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Landing {
-    /// Not landed yet.
-    InFlight,
-    /// Landed where it can be measured.
-    Landed,
-    /// Landed so close to the course the player was on that no landing can be seen: the
-    /// seek changed next to nothing, and teaches nothing.
-    Unseen,
-    /// Not seen landing in time: taken as lost.
-    Lost,
-}
-
-impl PendingSeek {
-    /// A seek sent at `sent` from `from_ms` to `target_ms`, aimed `lead_ms` ahead of the
-    /// room, which plays at `playing_rate` (`None` when paused).
+impl Landing {
+    /// A seek sent at `sent` from `from_ms` to `target_ms`; when the room plays (at a rate),
+    /// the player starts at server time `play_at_ms`.
     pub(super) fn new(
         sent: Instant,
         from_ms: u64,
         target_ms: u64,
-        lead_ms: f64,
-        playing_rate: Option<f64>,
+        play_at_ms: Option<(f64, f64)>,
     ) -> Self {
         Self {
             sent,
             target_ms,
             from_ms,
-            lead_ms,
-            playing_rate,
+            play_at_ms,
+            played: None,
             last_position: None,
-            left_course: false,
+            seen_ms: None,
         }
     }
 
-    /// Where the seek is, with the player at `position` at `now`.
-    ///
-    /// A paused seek has landed when the player shows the target. A playing one has landed
-    /// when the player has left the course it was on (players report either the target at
-    /// once or the old course until the seek lands), plays on, and is past the target by no
-    /// more than it played since sending: ahead of the target but far from it is the old
-    /// course, not a landing. A player that lands short of the target is seen landing once
-    /// it passes the target, so the latency learned includes how short it lands. One that
-    /// stays on its course for `unseen_after` landed unseen; none lands after `timeout`.
-    pub(super) fn landing(
+    /// One tick's look: the player at `position`, at local `now` and server time
+    /// `server_ms`; `half_tick_ms` is half the app's tick interval, so that the start
+    /// happens at the tick nearest its instant.
+    pub(super) fn step(
         &mut self,
         position: u64,
         now: Instant,
-        unseen_after: Duration,
+        server_ms: f64,
+        half_tick_ms: f64,
         timeout: Duration,
-    ) -> Landing {
+    ) -> Step {
         let elapsed = now.saturating_duration_since(self.sent);
         if elapsed > timeout {
-            return Landing::Lost;
+            return Step::Lost;
         }
-        let Some(rate) = self.playing_rate else {
-            return if position.abs_diff(self.target_ms) <= 1 {
-                Landing::Landed
-            } else {
-                Landing::InFlight
+        let elapsed_ms = elapsed.as_secs_f64() * 1_000.0;
+        let on_target = position.abs_diff(self.target_ms) <= 1;
+        if self.seen_ms.is_none() && on_target && self.from_ms.abs_diff(self.target_ms) > 1 {
+            // A player that shows the target at once (an HTML video does) tells nothing
+            // here; one that shows it only once done has just landed.
+            if self.played.is_none() && self.last_position.is_some_and(|p| p != position) {
+                self.seen_ms = Some(elapsed_ms);
+            }
+        }
+        let Some(played) = self.played else {
+            self.last_position = Some(position);
+            return match self.play_at_ms {
+                Some((at, _)) if server_ms + half_tick_ms >= at => {
+                    self.played = Some(now);
+                    self.last_position = None;
+                    Step::Play
+                }
+                Some(_) => Step::Wait,
+                None if on_target => Step::Landed(self.seen_ms),
+                None => Step::Wait,
             };
         };
-        let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
-        let course = self.from_ms as f64 + elapsed_ms * rate;
-        self.left_course |= (position as f64 - course).abs() > SLACK_MS;
-        let advancing = self.last_position.is_some_and(|last| position > last);
+        let advancing = self
+            .last_position
+            .is_some_and(|last| position > last && position > self.target_ms);
         self.last_position = Some(position);
-        let past = position as f64 - self.target_ms as f64;
-        let on_target = past > 0.0 && past <= elapsed_ms * rate * 1.1 + SLACK_MS;
-        match (self.left_course, advancing) {
-            (true, true) if on_target => Landing::Landed,
-            (false, true) if elapsed >= unseen_after => Landing::Unseen,
-            _ => Landing::InFlight,
+        if !advancing || now <= played {
+            return Step::Wait;
         }
-    }
-
-    /// The seek latency, ms, a playing seek shows by landing `drift_ms` from the room: it
-    /// aimed `lead` ahead, so it took `(lead − drift) / rate`.
-    pub(super) fn latency_ms(&self, drift_ms: i64) -> Option<f64> {
-        let rate = self.playing_rate?;
-        Some((self.lead_ms - drift_ms as f64) / rate)
+        // When it left the target, from how far it has played since.
+        let rate = self.play_at_ms.map_or(1.0, |(_, rate)| rate);
+        let started_ms = elapsed_ms - (position - self.target_ms) as f64 / rate;
+        let played_ms = played.saturating_duration_since(self.sent).as_secs_f64() * 1_000.0;
+        Step::Landed(if started_ms > played_ms + LATE_MS {
+            Some(started_ms)
+        } else {
+            self.seen_ms
+        })
     }
 }
+
+/// A start this much after the play, ms, is a seek still in flight, not position noise.
+const LATE_MS: f64 = 10.0;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const UNSEEN: Duration = Duration::from_millis(1_500);
-    const TIMEOUT: Duration = Duration::from_millis(5_000);
+    const TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// Looks at a seek every 200 ms with `course(ms since sending)` as the position; returns
-    /// when it stopped being in flight, and how.
-    fn watch(mut seek: PendingSeek, course: impl Fn(u64) -> u64) -> (u64, Landing) {
-        for t in (200..=6_000).step_by(200) {
-            let now = seek.sent + Duration::from_millis(t);
-            let landing = seek.landing(course(t), now, UNSEEN, TIMEOUT);
-            if landing != Landing::InFlight {
-                return (t, landing);
+    /// Looks every 100 ms at `position(ms since sending)` with server time = ms since
+    /// sending; returns each step that is not `Wait`, with when.
+    fn watch(mut landing: Landing, position: impl Fn(u64) -> u64) -> Vec<(u64, Step)> {
+        let mut steps = Vec::new();
+        for t in (100..=6_000u64).step_by(100) {
+            let now = landing.sent + Duration::from_millis(t);
+            let step = landing.step(position(t), now, t as f64, 50.0, TIMEOUT);
+            if step != Step::Wait {
+                steps.push((t, step));
+                if step != Step::Play {
+                    break;
+                }
             }
         }
-        (u64::MAX, Landing::InFlight)
-    }
-
-    fn playing(from: u64, target: u64, lead: f64) -> PendingSeek {
-        PendingSeek::new(Instant::now(), from, target, lead, Some(1.0))
+        steps
     }
 
     #[test]
-    fn a_seek_reported_at_its_target_lands_once_it_plays_on() {
-        // From 10 000 to 10 700, frozen there for 300 ms.
-        let seek = playing(10_000, 10_700, 250.0);
-        let at = |t: u64| 10_700 + t.saturating_sub(300);
-        assert_eq!(watch(seek, at), (400, Landing::Landed));
-        assert_eq!(seek.latency_ms(-50), Some(300.0));
-    }
-
-    #[test]
-    fn a_seek_reported_on_the_old_course_lands_when_it_jumps() {
-        // Backward by 40 ms and 600 ms slow: the old course passes for a landing by distance.
-        let seek = playing(10_740, 10_700, 800.0);
-        let at = |t: u64| {
-            if t < 600 {
-                10_740 + t
-            } else {
-                10_700 + t - 600
-            }
-        };
-        assert_eq!(watch(seek, at), (800, Landing::Landed));
-    }
-
-    #[test]
-    fn a_seek_that_changes_nothing_is_unseen_and_a_stuck_one_lost() {
-        let seek = playing(10_000, 10_020, 20.0);
-        assert_eq!(watch(seek, |t| 10_000 + t), (1_600, Landing::Unseen));
-        assert_eq!(watch(seek, |_| 10_020), (5_200, Landing::Lost));
-    }
-
-    #[test]
-    fn a_paused_seek_lands_on_its_target_and_teaches_nothing() {
-        let seek = PendingSeek::new(Instant::now(), 9_000, 8_000, 0.0, None);
+    fn a_seek_done_in_time_plays_at_its_instant() {
+        // From 1 000 to 10 500, frozen there (paused) until played at 500.
+        let landing = Landing::new(Instant::now(), 1_000, 10_500, Some((500.0, 1.0)));
+        let at = |t: u64| 10_500 + t.saturating_sub(500);
         assert_eq!(
-            watch(seek, |t| if t < 400 { 9_000 } else { 8_000 }),
-            (400, Landing::Landed)
+            watch(landing, at),
+            [(500, Step::Play), (700, Step::Landed(None))]
         );
-        assert_eq!(seek.latency_ms(0), None);
+    }
+
+    #[test]
+    fn a_seek_slower_than_the_lead_is_seen_landing_late() {
+        // Lands at 800, 300 ms after the play.
+        let landing = Landing::new(Instant::now(), 1_000, 10_500, Some((500.0, 1.0)));
+        let at = |t: u64| 10_500 + t.saturating_sub(800);
+        assert_eq!(
+            watch(landing, at),
+            [(500, Step::Play), (900, Step::Landed(Some(800.0)))]
+        );
+    }
+
+    #[test]
+    fn a_player_that_shows_the_target_only_once_done_tells_its_latency() {
+        let landing = Landing::new(Instant::now(), 1_000, 10_500, Some((600.0, 1.0)));
+        let at = |t: u64| match t {
+            ..300 => 1_000,
+            300..600 => 10_500,
+            _ => 10_500 + t - 600,
+        };
+        assert_eq!(
+            watch(landing, at),
+            [(600, Step::Play), (800, Step::Landed(Some(300.0)))]
+        );
+    }
+
+    #[test]
+    fn a_paused_room_lands_on_the_target_and_a_stuck_seek_is_lost() {
+        let landing = Landing::new(Instant::now(), 9_000, 8_000, None);
+        assert_eq!(
+            watch(landing, |t| if t < 400 { 9_000 } else { 8_000 }),
+            [(400, Step::Landed(Some(400.0)))]
+        );
+        let stuck = Landing::new(Instant::now(), 9_000, 8_000, Some((300.0, 1.0)));
+        assert_eq!(
+            watch(stuck, |_| 8_000),
+            [(300, Step::Play), (5_100, Step::Lost)]
+        );
     }
 }

@@ -11,8 +11,8 @@
 #[derive(Clone, Debug)]
 pub(super) struct SkewEstimator {
     window_ms: f64,
-    /// The previous clean sample: server ms, position ms.
-    last: Option<(u64, u64)>,
+    /// The previous clean sample: smooth server ms, position ms.
+    last: Option<(f64, f64)>,
     /// The player's rate since `last`.
     rate: f64,
     stretch: Stretch,
@@ -75,15 +75,16 @@ impl SkewEstimator {
         }
     }
 
-    /// Takes the position at `server_ms`, or `None` when this tick is not clean playback.
-    pub(super) fn observe(&mut self, sample: Option<(u64, u64)>) {
+    /// Takes the position at `server_ms` (on the clock's smooth timeline, so that clock
+    /// corrections do not bend the slope), or `None` when this tick is not clean playback.
+    pub(super) fn observe(&mut self, sample: Option<(f64, f64)>) {
         let Some((server_ms, position_ms)) = sample else {
             self.break_stretch();
             return;
         };
         let step = self.last.and_then(|(last_ms, last_position)| {
-            let dx = server_ms.checked_sub(last_ms)? as f64 * self.rate;
-            let dy = position_ms as f64 - last_position as f64;
+            let dx = (server_ms - last_ms) * self.rate;
+            let dy = position_ms - last_position;
             (dx > 0.0 && PLAUSIBLE.contains(&(dy / dx))).then_some((dx, dy))
         });
         match step {
@@ -168,7 +169,7 @@ mod tests {
             let t = tick * 200;
             let wobble = [0, jitter, -jitter, jitter / 2, -jitter / 2][(tick % 5) as usize];
             let position = 60_000.0 + t as f64 * rate * skew + wobble as f64;
-            est.observe(Some((from_ms + t, position.round() as u64)));
+            est.observe(Some(((from_ms + t) as f64, position.round())));
         }
     }
 
@@ -208,7 +209,7 @@ mod tests {
             if tick == 150 {
                 position += 5_000;
             }
-            est.observe(Some((tick * 200, position)));
+            est.observe(Some(((tick * 200) as f64, position as f64)));
         }
         let skew = est.estimate().expect("a window is in");
         assert!((skew - 1.0).abs() < 1e-9, "{skew}");

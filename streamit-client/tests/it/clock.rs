@@ -1,10 +1,9 @@
 //! Clock sync against the real server with the client's clock skewed by ±5 s: the offset
-//! comes out within 5 ms on loopback, and positions come out in server time.
+//! comes out within 5 ms on loopback, the estimate and its watch say so, and positions come
+//! out in server time.
 
 use streamit_client::protocol::v1::{PositionMs, ServerEvent};
 use streamit_client::{Clock, JoinOptions, SystemClock};
-
-use streamit_testing::eventually;
 
 use crate::support::{PATIENCE, TestServer, connected, open_room, quick_options, skip_to};
 
@@ -37,11 +36,12 @@ async fn the_offset_cancels_a_skewed_clock() {
             .await
             .unwrap();
         connected(&mut events).await;
-        eventually("a first clock sample", PATIENCE, async || {
-            session.clock_offset_ms().map(drop)
-        })
-        .await;
-        // A few more samples of our own; the best round trip of the last 8 wins.
+        let mut updates = session.clock_updates();
+        tokio::time::timeout(PATIENCE, updates.wait_for(Option::is_some))
+            .await
+            .unwrap()
+            .unwrap();
+        // A few more exchanges of our own; each one tightens the estimate.
         for _ in 0..3 {
             let reference = session.ping().await.unwrap();
             skip_to(&mut events, "PONG", |e| {
@@ -52,6 +52,13 @@ async fn the_offset_cancels_a_skewed_clock() {
             .await;
         }
         let offset = session.clock_offset_ms().unwrap();
+        let clock = session.clock().unwrap();
+        assert!(clock.samples >= 4, "{clock:?}");
+        assert!(
+            clock.uncertainty_ms < 5.0 && clock.rate_ppm.abs() <= 500.0,
+            "{clock:?}"
+        );
+        assert!(updates.borrow().is_some_and(|c| c.samples >= 4));
         assert!(
             (offset + skew).abs() <= 5,
             "offset {offset} ms for a clock {skew} ms off"

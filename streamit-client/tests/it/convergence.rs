@@ -20,11 +20,11 @@ use streamit_client::{Clock, JoinOptions, RoomEvents, RoomSession, SystemClock};
 use streamit_testing::eventually;
 use tokio::time::MissedTickBehavior;
 
-use crate::proxy::{Latency, Proxy};
 use crate::support::{
     PATIENCE, TestServer, client_for, connected, from_server, join_connected, name_of, open_room,
     quick_options, skip_to,
 };
+use streamit_client::netem::{Conditions, NetemProxy};
 
 /// How often each member's app loop ticks its controller.
 const TICK: Duration = Duration::from_millis(100);
@@ -175,16 +175,17 @@ async fn follow(member: Member, host: RoomSession, config: DriftConfig, start: I
             .playback()
             .expect("a member has the room's playback");
         let truth = host.playback().expect("the host has the room's playback");
-        let server_ms = session.now_server_ms();
+        let server = session.server_time();
+        let server_ms = server.ms;
         let real_ms = real_now_ms();
         let exact = player.exact_position_ms() as f64;
         trace.samples.push(Sample {
             at,
             truth_ms: exact - position_at(&truth, real_ms),
-            estimated_ms: exact - position_at(&room, server_ms as f64),
+            estimated_ms: exact - position_at(&room, server_ms),
         });
         let player: &mut dyn Player = &mut player;
-        if let Some(done) = ctl.tick(player, &room, server_ms, now) {
+        if let Some(done) = ctl.tick(player, &room, server, now) {
             trace.log.push((at, done));
         }
     }
@@ -311,14 +312,14 @@ async fn skewed_jittery_and_stalling_members_converge_within_30_ms() {
     let began = Instant::now();
     let server = TestServer::start(|_| {}).await;
     // One member's network: 2–8 ms each way, chunk by chunk.
-    let jittery = Proxy::with_latency(
+    let jittery = NetemProxy::start(
         server.addr,
-        Latency {
-            base: Duration::from_millis(2),
-            jitter: Duration::from_millis(6),
-        },
+        Conditions::new()
+            .latency(Duration::from_millis(2))
+            .jitter(Duration::from_millis(6)),
     )
-    .await;
+    .await
+    .unwrap();
     let host = server.guest("Host").await;
     let code = open_room(&host).await;
     let (hosting, mut host_events, _) = join_connected(&host, code).await;
@@ -336,7 +337,7 @@ async fn skewed_jittery_and_stalling_members_converge_within_30_ms() {
     .await;
     drain(host_events);
 
-    let fast = join(&jittery.base_url, "Fast", 3_000, code).await;
+    let fast = join(&jittery.base_url(), "Fast", 3_000, code).await;
     let slow = join(&server.base_url, "Slow", -2_000, code).await;
     // The first burst of pings (5 × 100 ms) is in.
     tokio::time::sleep(Duration::from_millis(700)).await;

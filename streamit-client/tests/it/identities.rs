@@ -3,14 +3,16 @@
 
 use streamit_client::Client;
 
-use crate::proxy::Proxy;
 use crate::support::{PATIENCE, TestServer, name_of};
+use streamit_client::netem::{Conditions, NetemProxy};
 
 #[tokio::test]
 async fn identities_share_the_pool_but_not_the_login() {
     let server = TestServer::start(|_| {}).await;
-    let proxy = Proxy::start(server.addr).await;
-    let pool = Client::builder(&proxy.base_url)
+    let proxy = NetemProxy::start(server.addr, Conditions::new())
+        .await
+        .unwrap();
+    let pool = Client::builder(proxy.base_url())
         .no_proxy()
         .timeout(PATIENCE)
         .build()
@@ -50,7 +52,9 @@ async fn identities_share_the_pool_but_not_the_login() {
 #[tokio::test]
 async fn clients_built_on_one_reqwest_client_share_its_pool() {
     let server = TestServer::start(|_| {}).await;
-    let proxy = Proxy::start(server.addr).await;
+    let proxy = NetemProxy::start(server.addr, Conditions::new())
+        .await
+        .unwrap();
     let shared = reqwest::Client::builder()
         .no_proxy()
         .timeout(PATIENCE)
@@ -58,7 +62,7 @@ async fn clients_built_on_one_reqwest_client_share_its_pool() {
         .unwrap();
     let clients: Vec<Client> = (0..3)
         .map(|_| {
-            Client::builder(&proxy.base_url)
+            Client::builder(proxy.base_url())
                 .http_client(shared.clone())
                 .build()
                 .unwrap()

@@ -8,7 +8,6 @@ mod clock;
 mod convergence;
 mod fake;
 mod identities;
-mod proxy;
 mod reconnect;
 mod refresh;
 mod rest;

@@ -6,11 +6,11 @@ use std::time::Duration;
 use streamit_client::protocol::v1::{ChatText, CloseCode, RoomSnapshot, ServerEvent, UserId};
 use streamit_client::{Client, JoinOptions, RoomEvent, RoomEvents, RoomSession};
 
-use crate::proxy::Proxy;
 use crate::support::{
     TestServer, client_for, connected, from_server, join_connected, name_of, next_event, open_room,
     quick_options, skip_to, wait_for,
 };
+use streamit_client::netem::{Conditions, NetemProxy};
 
 fn text(s: &str) -> ChatText {
     ChatText::new(s).unwrap()
@@ -81,8 +81,10 @@ async fn a_restart_reconnects_with_a_fresh_snapshot_no_loss_and_no_duplicate_joi
     let mut server = TestServer::start(|_| {}).await;
     // The host goes through a proxy the test can hold, so it comes back after the member and
     // the member sees its return.
-    let proxy = Proxy::start(server.addr).await;
-    let host = guest_of(&proxy.base_url, "Host").await;
+    let proxy = NetemProxy::start(server.addr, Conditions::new())
+        .await
+        .unwrap();
+    let host = guest_of(&proxy.base_url(), "Host").await;
     let member = server.guest("Member").await;
     let code = open_room(&host).await;
     let (hosting, mut host_events, _) = join_connected(&host, code).await;
@@ -186,9 +188,11 @@ async fn a_restart_reconnects_with_a_fresh_snapshot_no_loss_and_no_duplicate_joi
 #[tokio::test]
 async fn a_cut_connection_resumes_with_exactly_what_it_missed() {
     let server = TestServer::start(|_| {}).await;
-    let proxy = Proxy::start(server.addr).await;
+    let proxy = NetemProxy::start(server.addr, Conditions::new())
+        .await
+        .unwrap();
     let host = server.guest("Host").await;
-    let member = guest_of(&proxy.base_url, "Member").await;
+    let member = guest_of(&proxy.base_url(), "Member").await;
     let code = open_room(&host).await;
     let (hosting, mut host_events, _) = join_connected(&host, code).await;
     let (watching, mut events, first) = join_connected(&member, code).await;
@@ -248,9 +252,11 @@ async fn a_cut_connection_resumes_with_exactly_what_it_missed() {
 #[tokio::test]
 async fn a_silent_connection_is_replaced() {
     let server = TestServer::start(|_| {}).await;
-    let proxy = Proxy::start(server.addr).await;
+    let proxy = NetemProxy::start(server.addr, Conditions::new())
+        .await
+        .unwrap();
     let host = server.guest("Host").await;
-    let member = guest_of(&proxy.base_url, "Member").await;
+    let member = guest_of(&proxy.base_url(), "Member").await;
     let code = open_room(&host).await;
     let options = quick_options()
         .ping_interval(Duration::from_millis(100))

@@ -11,6 +11,8 @@ pub(crate) mod form;
 pub(crate) mod menu;
 mod notice;
 pub(crate) mod room;
+#[cfg(test)]
+mod tests;
 
 use std::time::Instant;
 

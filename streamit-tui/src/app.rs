@@ -132,6 +132,8 @@ pub(crate) enum RoomCommand {
     Ban(UserId),
     Transfer(UserId),
     Delete,
+    /// Report the local player's position (saves watch progress).
+    Progress(PositionMs),
 }
 
 /// The terminal client's whole state.
@@ -173,10 +175,7 @@ impl App {
                 Screen::Menu(_) => None,
             },
             Input::Tick(tick) => match &mut self.screen {
-                Screen::Room(room) => {
-                    room.tick(tick);
-                    None
-                }
+                Screen::Room(room) => room.tick(tick),
                 Screen::Menu(menu) => menu.tick(tick.now),
             },
         }

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt as _;
-use streamit_client::protocol::v1::{CreateRoomRequest, PublicRoomsQuery, RoomCode, RoomPassword};
+use streamit_client::protocol::v1::{
+    CreateRoomRequest, PlayerEvent, PlayerEventKind, PublicRoomsQuery, RoomCode, RoomPassword,
+};
 use streamit_client::{JoinOptions, RoomEvent, RoomEvents, RoomSession};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::MissedTickBehavior;
@@ -279,6 +281,12 @@ impl Driver {
                 });
             }
             RoomCommand::Delete => client.delete_room(code).await.map(drop),
+            RoomCommand::Progress(position) => {
+                let report = PlayerEvent::new(PlayerEventKind::Progress, position, None);
+                // A report lost between sockets is replaced by the next one: nothing to tell.
+                let _ = session.player_event(report).await;
+                return None;
+            }
             RoomCommand::Play => session.play(None).await.map(drop),
             RoomCommand::Pause => session.pause(None).await.map(drop),
             RoomCommand::Seek(position) => session.seek(position).await.map(drop),

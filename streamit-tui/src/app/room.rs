@@ -2,6 +2,7 @@
 //! playback by the SDK's drift controller, the people, the chat composer, and the host's keys.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
 use streamit_client::protocol::v1::{
@@ -18,6 +19,10 @@ use crate::{label, words};
 
 /// Notices kept for the notice pane.
 const NOTICES_KEPT: usize = 50;
+
+/// How often a playing player reports its position, which saves the watch progress that
+/// `streamit progress` lists.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// The rates `[` and `]` step through.
 const RATES: [f64; 7] = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0];
@@ -85,6 +90,8 @@ pub(crate) struct Room {
     pub(crate) password: Option<RoomPassword>,
     /// The close code of the last disconnect.
     last_close: Option<CloseCode>,
+    /// When the player next reports its position.
+    next_report: Option<Instant>,
 }
 
 impl Room {
@@ -106,6 +113,7 @@ impl Room {
             server_now_ms: 0,
             password,
             last_close: None,
+            next_report: None,
         }
     }
 
@@ -170,18 +178,27 @@ impl Room {
         }
     }
 
-    /// Time passed: the player moves on and the drift controller keeps it on the room.
-    pub(crate) fn tick(&mut self, tick: Tick) {
+    /// Time passed: the player moves on, the drift controller keeps it on the room, and a
+    /// playing player reports its position now and then.
+    pub(crate) fn tick(&mut self, tick: Tick) -> Option<Command> {
         self.offset_ms = tick.offset_ms.or(self.offset_ms);
         self.server_now_ms = tick.server_now_ms;
         let player = self
             .player
             .get_or_insert_with(|| SimulatedPlayer::new(tick.now));
         player.advance_to(tick.now);
-        if let Some(view) = &self.view {
-            self.drift
-                .tick(player, &view.playback(), tick.server_now_ms, tick.now);
+        let view = self.view.as_ref()?;
+        self.drift
+            .tick(player, &view.playback(), tick.server_now_ms, tick.now);
+        let due = *self.next_report.get_or_insert(tick.now + PROGRESS_EVERY);
+        let report =
+            player.is_playing() && view.room().media.is_some() && self.link == Link::Connected;
+        if tick.now < due || !report {
+            return None;
         }
+        self.next_report = Some(tick.now + PROGRESS_EVERY);
+        let position = PositionMs::saturating(player.position_ms());
+        Some(Command::Room(RoomCommand::Progress(position)))
     }
 
     /// The session ended for good.

@@ -481,3 +481,29 @@ fn help_lists_every_key_of_the_screen() {
     shows(&help, "sign in as a new guest");
     hides(&help, "play / pause");
 }
+
+#[test]
+fn a_playing_player_reports_its_position() {
+    let (mut app, start) = in_room(BOB, "Bob");
+    let five = Duration::from_secs(5);
+    assert_eq!(app.handle(tick(start + five, NOW + 5_000)), None);
+    let report = app.handle(tick(start + 2 * five, NOW + 10_000));
+    let Some(Command::Room(RoomCommand::Progress(position))) = report else {
+        panic!("a report after 10 s of play, not {report:?}");
+    };
+    assert!(
+        (69_000..=71_000).contains(&position.get()),
+        "the player follows the room: {position:?}"
+    );
+    // Paused, it has nothing new to say.
+    app.handle(server(
+        "PLAYBACK_STATE",
+        Some(11),
+        json!({"playing": false, "position_ms": 70_000, "rate": 1.0, "updated_at_ms": NOW + 10_000,
+            "version": 4, "cause": "PAUSE", "by": HOST}),
+    ));
+    shows(&screen(&app, 100, 30), "Ada paused at 1:10");
+    app.handle(tick(start + 3 * five, NOW + 15_000));
+    assert_eq!(app.handle(tick(start + 4 * five, NOW + 20_000)), None);
+    shows(&screen(&app, 100, 30), "⏸ paused  1:10");
+}

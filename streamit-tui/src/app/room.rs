@@ -9,7 +9,7 @@ use streamit_client::protocol::v1::{
     ChatText, CloseCode, Participant, PositionMs, Rate, RoomCode, RoomPassword, ServerEvent,
     UserId, UserRef,
 };
-use streamit_client::sync::{DriftController, Player, SimulatedPlayer};
+use streamit_client::sync::{DriftConfig, DriftController, Player, SimulatedPlayer};
 use streamit_client::{Member, RoomEvent, RoomView};
 
 use super::form::{Form, edit_line};
@@ -102,7 +102,7 @@ impl Room {
             me,
             view: None,
             player: None,
-            drift: DriftController::default(),
+            drift: controller(),
             composing: true,
             composer: String::new(),
             prompt: None,
@@ -138,11 +138,11 @@ impl Room {
             .collect()
     }
 
-    /// The local player's position (ms), whether it plays, and its rate.
-    pub(crate) fn player(&self) -> Option<(u64, bool, f64)> {
+    /// The local player's position (ms) and whether it plays.
+    pub(crate) fn player(&self) -> Option<(u64, bool)> {
         self.player
             .as_ref()
-            .map(|player| (player.position_ms(), player.is_playing(), player.rate()))
+            .map(|player| (player.position_ms(), player.is_playing()))
     }
 
     /// How far the local player is from the room, ms (positive: ahead).
@@ -171,7 +171,7 @@ impl Room {
         }
         if let Some(ServerEvent::MediaChanged(_)) = event.server_event() {
             // Seek latency and skew are the old media's; the controller learns them anew.
-            self.drift = DriftController::default();
+            self.drift = controller();
         }
         if let Some(line) = notice::describe(event, self.view.as_ref(), self.me) {
             self.notify(line);
@@ -423,4 +423,12 @@ impl Room {
             _ => RoomCommand::Transfer(id),
         })
     }
+}
+
+/// A drift controller for the simulated player, whose seeks land at once: told so from the
+/// start, it aims its first seek at where the room is rather than a guessed latency ahead.
+fn controller() -> DriftController {
+    let mut config = DriftConfig::default();
+    config.initial_seek_latency_ms = 0;
+    DriftController::new(config)
 }

@@ -83,11 +83,10 @@ fn playback_bar(room: &Room) -> Paragraph<'static> {
         return Paragraph::new(dim("waiting for the room")).block(block);
     };
     let playback = view.playback();
-    let (position, playing, rate) = room.player().unwrap_or((
-        playback.position_ms.get(),
-        playback.playing,
-        playback.rate.get(),
-    ));
+    let (position, playing) = room
+        .player()
+        .unwrap_or((playback.position_ms.get(), playback.playing));
+    let rate = playback.rate.get();
     let glyph = if playing { "▶ playing" } else { "⏸ paused" };
     let room_at = label::clock(playback.position_at(room.server_now_ms).get());
     let first = Line::from(vec![

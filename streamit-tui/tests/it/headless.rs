@@ -6,6 +6,10 @@ use streamit_client::Client;
 use streamit_client::RoomEvent;
 use streamit_client::protocol::v1::{RoomCode, ServerEvent};
 
+use std::time::Duration;
+
+use streamit_testing::eventually;
+
 use crate::support::World;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,9 +110,13 @@ async fn the_public_list_shows_live_rooms_only() {
             break;
         }
     }
-    let listed = world.streamit("bob", &["rooms"]).await;
-    assert!(listed.ok, "{listed:?}");
-    assert_eq!(listed.json["rooms"][0]["code"], json!(code));
+    // The listing reads the store, which hears of the host's arrival just after the socket.
+    let listed = eventually("the room is listed", Duration::from_secs(20), async || {
+        let listed = world.streamit("bob", &["rooms"]).await;
+        assert!(listed.ok, "{listed:?}");
+        (listed.json["rooms"][0]["code"] == json!(code)).then_some(listed)
+    })
+    .await;
     assert_eq!(listed.json["rooms"][0]["name"], "Open house");
 }
 

@@ -1,7 +1,7 @@
 //! Room events in words, for the room's notice pane: who came and went, what the host did,
 //! grace and expiry, refusals, reconnects.
 
-use streamit_client::protocol::v1::{LeaveReason, PlaybackCause, ServerEvent, UserId};
+use streamit_client::protocol::v1::{LeaveReason, PlaybackCause, ServerEvent, UserId, UserRef};
 use streamit_client::{RoomEvent, RoomView};
 
 use crate::{label, words};
@@ -39,15 +39,12 @@ fn server(event: &ServerEvent, view: Option<&RoomView>, me: Option<UserId>) -> O
         ServerEvent::UserJoined(joined) if Some(joined.user.id) != me => {
             format!("{} joined", joined.user.display_name.as_str())
         }
-        ServerEvent::UserLeft(left) => {
-            let how = match left.reason {
-                LeaveReason::Kicked => "was kicked",
-                LeaveReason::Banned => "was banned",
-                LeaveReason::Timeout => "timed out",
-                _ => "left",
-            };
-            format!("{} {how}", left.user.display_name.as_str())
-        }
+        ServerEvent::UserLeft(left) => match left.reason {
+            // USER_KICKED and USER_BANNED tell those.
+            LeaveReason::Kicked | LeaveReason::Banned => return None,
+            LeaveReason::Timeout => format!("{} timed out", left.user.display_name.as_str()),
+            _ => format!("{} left", left.user.display_name.as_str()),
+        },
         ServerEvent::HostDisconnected(grace) => format!(
             "the host left: the room closes in {} s unless they come back",
             grace.grace_seconds
@@ -63,19 +60,16 @@ fn server(event: &ServerEvent, view: Option<&RoomView>, me: Option<UserId>) -> O
         ServerEvent::MediaChanged(changed) => {
             format!("now playing {}", label::media(Some(&changed.media)))
         }
+        ServerEvent::HostChanged(changed) if Some(changed.host.id) == me => {
+            "you are the host now".to_owned()
+        }
         ServerEvent::HostChanged(changed) => {
             format!("{} is the host now", changed.host.display_name.as_str())
         }
-        ServerEvent::UserMuted(muted) => format!("{} was muted", muted.user.display_name.as_str()),
-        ServerEvent::UserUnmuted(unmuted) => {
-            format!("{} may speak again", unmuted.user.display_name.as_str())
-        }
-        ServerEvent::UserKicked(removed) => {
-            format!("{} was kicked", removed.user.display_name.as_str())
-        }
-        ServerEvent::UserBanned(removed) => {
-            format!("{} was banned", removed.user.display_name.as_str())
-        }
+        ServerEvent::UserMuted(muted) => format!("{} muted", was(&muted.user, me)),
+        ServerEvent::UserUnmuted(unmuted) => format!("{} unmuted", was(&unmuted.user, me)),
+        ServerEvent::UserKicked(removed) => format!("{} kicked", was(&removed.user, me)),
+        ServerEvent::UserBanned(removed) => format!("{} banned", was(&removed.user, me)),
         ServerEvent::JoinRequested(request) => format!(
             "{} asks to join (a approves, d denies)",
             request.user.display_name.as_str()
@@ -101,4 +95,13 @@ fn server(event: &ServerEvent, view: Option<&RoomView>, me: Option<UserId>) -> O
         _ => return None,
     };
     Some(told)
+}
+
+/// `you were` for this client's user, `Name was` for anyone else.
+fn was(user: &UserRef, me: Option<UserId>) -> String {
+    if Some(user.id) == me {
+        "you were".to_owned()
+    } else {
+        format!("{} was", user.display_name.as_str())
+    }
 }

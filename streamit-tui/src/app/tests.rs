@@ -450,11 +450,29 @@ fn a_kick_and_a_reconnect_are_told() {
     app.handle(snapshot(BOB));
     shows(&screen(&app, 100, 30), "·  connected");
 
+    app.handle(server(
+        "USER_KICKED",
+        Some(11),
+        json!({"user": user_ref(BOB, "Bob")}),
+    ));
+    app.handle(server(
+        "USER_LEFT",
+        Some(12),
+        json!({"user": user_ref(BOB, "Bob"), "reason": "kicked", "viewers": 1}),
+    ));
     let kicked = Some(CloseCode::Kicked);
     app.handle(Input::Room(RoomEvent::Disconnected { code: kicked }));
     app.handle(Input::Done(Outcome::SessionEnded));
     let over = screen(&app, 100, 30);
     shows(&over, "ended: you were kicked by the host");
+    // USER_KICKED tells it, as about this user; USER_LEFT does not tell it again.
+    let told = over
+        .iter()
+        .filter(|row| row.starts_with("│you were kicked "))
+        .count();
+    assert_eq!(told, 1, "{}", over.join("\n"));
+    hides(&over, "Bob was kicked");
+    shows(&over, "M menu  ? all keys  q quit");
     assert!(app.room().is_some_and(|room| !room.composing));
 }
 

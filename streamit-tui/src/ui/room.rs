@@ -218,7 +218,7 @@ fn draw_composer(frame: &mut Frame<'_>, room: &Room, area: Rect) {
         (title, format!("> {}_", room.composer))
     } else {
         let mut hint = String::new();
-        if room.is_host() {
+        if room.is_host() && !matches!(room.link, Link::Ended(_)) {
             hint = format!(
                 "{} play/pause  {}/{} seek  {} time  {} media  ",
                 keys_of(Scope::Host, Action::PlayPause),
@@ -228,9 +228,13 @@ fn draw_composer(frame: &mut Frame<'_>, room: &Room, area: Rect) {
                 keys_of(Scope::Host, Action::SetMedia),
             );
         }
+        let (next, what) = match room.link {
+            Link::Ended(_) => (Action::ToMenu, "menu"),
+            _ => (Action::Compose, "chat"),
+        };
         hint.push_str(&format!(
-            "{} chat  {} all keys  {} quit",
-            keys_of(Scope::Room, Action::Compose),
+            "{} {what}  {} all keys  {} quit",
+            keys_of(Scope::Room, next),
             keys_of(Scope::Room, Action::Help),
             keys_of(Scope::Room, Action::Quit),
         ));

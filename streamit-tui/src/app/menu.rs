@@ -174,6 +174,14 @@ impl Menu {
                 self.rooms = rooms;
             }
             Outcome::Pending(code) => {
+                // `streamit watch` joins before the menu has asked for anything.
+                if self
+                    .last_join
+                    .as_ref()
+                    .is_none_or(|(asked, _)| *asked != code)
+                {
+                    self.last_join = Some((code, None));
+                }
                 if self.retry_at.is_none() {
                     self.retry_at = Some(None);
                 }

@@ -525,3 +525,24 @@ fn a_playing_player_reports_its_position() {
     assert_eq!(app.handle(tick(start + 4 * five, NOW + 20_000)), None);
     shows(&screen(&app, 100, 30), "⏸ paused  1:10");
 }
+
+#[test]
+fn a_watch_waiting_for_approval_is_tried_again_too() {
+    // `streamit watch CODE` joins before the menu has asked for anything.
+    let mut app = App::new("http://127.0.0.1:8000");
+    app.handle(Input::Done(Outcome::Pending(code())));
+    let start = Instant::now();
+    assert_eq!(app.handle(tick(start, NOW)), None);
+    assert_eq!(
+        app.handle(tick(start + Duration::from_secs(3), NOW)),
+        Some(Command::Join {
+            code: code(),
+            password: None
+        })
+    );
+    app.handle(Input::Done(Outcome::Entered {
+        code: code(),
+        password: None,
+    }));
+    assert!(app.room().is_some());
+}

@@ -137,6 +137,10 @@ impl Driver {
             }
         }
         match start {
+            // The public list needs no login; a signed-in start asks for it on `SignedIn`.
+            Start::Menu if outcomes.is_empty() => {
+                outcomes.extend(self.execute(Command::ListRooms).await);
+            }
             Start::Menu => {}
             Start::Host(request) => outcomes.extend(self.create(request).await),
             Start::Watch(code, password) => outcomes.extend(self.join(code, password).await),

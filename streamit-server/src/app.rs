@@ -73,9 +73,11 @@ impl App {
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Result<Self, store::Error> {
-        let store = Store::connect(&config.database_url).await?;
-        let auth = Arc::new(Auth::new(store.clone(), keys, config));
         let metrics = Arc::new(Metrics::default());
+        let store = Store::connect(&config.database_url)
+            .await?
+            .timed(metrics.store_timer());
+        let auth = Arc::new(Auth::new(store.clone(), keys, config));
         // Round trips are worth timing only when they leave the process.
         let bus: Arc<dyn Bus> = if config.redis_url.is_some() {
             Arc::new(Timed::new(bus, Arc::clone(&metrics)))

@@ -9,6 +9,7 @@ use clap::Parser as _;
 use streamit_server::{Config, LogFormat, run};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,8 +30,10 @@ async fn serve() -> anyhow::Result<()> {
         .clone()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".to_owned());
+    let names_sqlx = filter.contains("sqlx");
     let filter =
         EnvFilter::try_new(&filter).with_context(|| format!("bad log filter {filter:?}"))?;
+    let filter = database_notices_when_debugging(filter, names_sqlx);
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match config.log_format {
         // Colour only for a person at a terminal: log files and journald get plain text.
@@ -52,6 +55,22 @@ async fn serve() -> anyhow::Result<()> {
     run(listener, config, shutdown)
         .await
         .context("cannot start")
+}
+
+/// PostgreSQL's notices ("relation already exists, skipping" on every start) reach the log
+/// through sqlx at info, where they read like news to an operator; they are shown only when
+/// the filter asks for debug lines somewhere, or says what it wants of sqlx itself.
+fn database_notices_when_debugging(filter: EnvFilter, names_sqlx: bool) -> EnvFilter {
+    let debugging = filter
+        .max_level_hint()
+        .is_none_or(|level| level >= LevelFilter::DEBUG);
+    if debugging || names_sqlx {
+        return filter;
+    }
+    match "sqlx::postgres::notice=warn".parse() {
+        Ok(quiet) => filter.add_directive(quiet),
+        Err(_) => filter,
+    }
 }
 
 /// Every socket is an open file. The soft limit is often 1 024, which would turn clients away

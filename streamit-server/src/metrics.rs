@@ -1,6 +1,6 @@
 //! What `/metrics` exposes, in the Prometheus text format, from a `prometheus-client`
 //! registry: load (requests, sockets, rooms, broadcasts and deliveries), latency (HTTP, fan-out
-//! from queue to socket, store writes), trouble (closes by code, slow consumers, pool
+//! from queue to socket, every store operation), trouble (closes by code, slow consumers, pool
 //! saturation), the process (memory, files, CPU) and sync quality (members' drift, corrections).
 //! `docs/operations.md` says what each means and what to alert on.
 
@@ -44,6 +44,11 @@ struct OpLabel {
     op: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueryLabel {
+    query: &'static str,
+}
+
 /// A family of histograms made with the same buckets.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
@@ -52,7 +57,7 @@ struct OutcomeLabel {
 
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
-/// Seconds from 100 µs to about 6.5 s: HTTP answers and store writes.
+/// Seconds from 100 µs to about 6.5 s: HTTP answers and store operations.
 fn seconds_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.0, 17))
 }
@@ -72,7 +77,7 @@ pub(crate) struct Metrics {
     slow_consumers: Counter,
     resumes: Family<OutcomeLabel, Counter>,
     closes: Family<CodeLabel, Counter>,
-    store_seconds: Histograms<OpLabel>,
+    store_seconds: Histograms<QueryLabel>,
     bus_seconds: Histograms<OpLabel>,
     bus_failures: Family<OpLabel, Counter>,
     pool_connections: PromGauge,
@@ -200,8 +205,8 @@ impl Metrics {
             self.closes.clone(),
         );
         r.register(
-            "streamit_store_write_seconds",
-            "Time of the rooms' write-behind to the store, by kind",
+            "streamit_store_query_seconds",
+            "Time of each store operation (a query or a transaction), by its name",
             self.store_seconds.clone(),
         );
         r.register(
@@ -284,10 +289,9 @@ impl Metrics {
         self.closes.get_or_create(&CodeLabel { code }).inc();
     }
 
-    pub(crate) fn store_write(&self, op: &'static str, took: Duration) {
-        self.store_seconds
-            .get_or_create(&OpLabel { op })
-            .observe(took.as_secs_f64());
+    /// What the store times its operations with.
+    pub(crate) fn store_timer(&self) -> StoreTimer {
+        StoreTimer(Some(self.store_seconds.clone()))
     }
 
     /// One round trip to the bus; `failed` when it answered with an error.
@@ -353,5 +357,40 @@ impl Metrics {
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.0.dec();
+    }
+}
+
+/// Times the store's operations into `streamit_store_query_seconds`; the default times nothing
+/// (a store opened by a tool or a test, with no registry to show it).
+#[derive(Clone, Default)]
+pub(crate) struct StoreTimer(Option<Histograms<QueryLabel>>);
+
+impl StoreTimer {
+    /// Starts timing `query`; the time is recorded when the guard drops, however the operation
+    /// ends (answered, failed, or abandoned by a caller that stopped waiting).
+    pub(crate) fn start(&self, query: &'static str) -> QueryTimer<'_> {
+        QueryTimer {
+            timer: self,
+            query,
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+/// One operation being timed; see [`StoreTimer::start`].
+pub(crate) struct QueryTimer<'a> {
+    timer: &'a StoreTimer,
+    query: &'static str,
+    started: std::time::Instant,
+}
+
+impl Drop for QueryTimer<'_> {
+    fn drop(&mut self) {
+        if let Some(family) = &self.timer.0 {
+            let label = QueryLabel { query: self.query };
+            family
+                .get_or_create(&label)
+                .observe(self.started.elapsed().as_secs_f64());
+        }
     }
 }

@@ -33,6 +33,7 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use live::{Fenced, Term};
 pub(crate) use pool::{is_sqlite, sqlite_file};
 
 use streamit_protocol::v1::{
@@ -40,6 +41,8 @@ use streamit_protocol::v1::{
     RoomState, Seconds, User, UserId, UserRef,
 };
 use uuid::Uuid;
+
+use crate::metrics::{QueryTimer, StoreTimer};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +191,7 @@ pub(crate) struct ProgressUpdate<'a> {
 pub(crate) struct Store {
     pool: sqlx::AnyPool,
     backend: Backend,
+    timer: StoreTimer,
 }
 
 impl Store {
@@ -196,7 +200,21 @@ impl Store {
     pub(crate) async fn connect(url: &str) -> Result<Self> {
         let (pool, backend) = pool::open(url).await?;
         migrate::run(&pool, backend).await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            timer: StoreTimer::default(),
+        })
+    }
+
+    /// The same store, timing every operation with `timer` (for `/metrics`).
+    pub(crate) fn timed(self, timer: StoreTimer) -> Self {
+        Self { timer, ..self }
+    }
+
+    /// Starts timing the operation `query`, until the guard drops.
+    fn time(&self, query: &'static str) -> QueryTimer<'_> {
+        self.timer.start(query)
     }
 
     /// Which database this is.
@@ -216,6 +234,7 @@ impl Store {
 
     /// A trivial query, for `/readyz`.
     pub(crate) async fn ping(&self) -> Result<()> {
+        let _timer = self.time("ping");
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }

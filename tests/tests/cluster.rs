@@ -184,7 +184,6 @@ async fn a_killed_nodes_sockets_leave_and_its_room_moves_to_a_survivor() {
         _ => None,
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await; // the write-behind's turn
     cluster.nodes[0].kill();
     // Bo's node notices the owner is gone; Bo reconnects there, and that node takes the room
     // over: without its host, it goes into grace.
@@ -220,6 +219,88 @@ async fn a_killed_nodes_sockets_leave_and_its_room_moves_to_a_survivor() {
         snapshot.chat
     );
     bo_session.close().await;
+}
+
+/// What a member saw before the owner died: every chat line's id, and the newest playback.
+#[derive(Default)]
+struct Seen {
+    lines: Vec<streamit_client::protocol::v1::MessageId>,
+    playback: Option<streamit_client::protocol::v1::Playback>,
+    changes: usize,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_a_member_saw_is_lost_when_the_owner_is_killed_mid_stream() {
+    let Some(mut cluster) = Cluster::start(2).await else {
+        return;
+    };
+    // Node 0 owns the room and is kept busy until it dies: its host seeks without pause and
+    // three members chat; Bo watches from node 1.
+    let host = cluster.guest_on(0, "Host").await;
+    let code = open_room(&host).await;
+    let (host_session, _host_events, _) = join(&host, code).await;
+    let mut busy = Vec::new();
+    busy.push(tokio::spawn(async move {
+        for i in 0..20_000 {
+            let position = PositionMs::new(i * 10).expect("a position");
+            if host_session.seek(position).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }));
+    for name in ["Ada", "Cy", "Di"] {
+        let talker = cluster.guest_on(0, name).await;
+        let (session, _events, _) = join(&talker, code).await;
+        busy.push(tokio::spawn(async move {
+            // Within the chat rules' burst allowance: five lines in three seconds.
+            for i in 0..5 {
+                let line = text(&format!("{name} {i}"));
+                if session.chat(line).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+        }));
+    }
+    let bo = cluster.guest_on(1, "Bo").await;
+    let (_bo_session, mut bo_events, _) = join(&bo, code).await;
+    // The owner dies the moment Bo has a chat line in hand, with much said before it.
+    let mut seen = Seen::default();
+    while seen.lines.len() < 8 || seen.changes < 20 {
+        let event = next_event(&mut bo_events, "the room's stream").await;
+        match broadcast(&event) {
+            Some((_, ServerEvent::ChatMessage(line))) => seen.lines.push(line.id),
+            Some((_, ServerEvent::PlaybackState(state))) => {
+                seen.playback = Some(state.playback);
+                seen.changes += 1;
+            }
+            _ => {}
+        }
+    }
+    cluster.nodes[0].kill();
+    for task in busy {
+        task.abort();
+    }
+    // Node 1 takes the room over from the store: everything Bo saw is there.
+    let (_session, _events, snapshot) = join(&bo, code).await;
+    let stored: Vec<_> = snapshot.chat.iter().map(|m| m.id).collect();
+    for id in &seen.lines {
+        assert!(
+            stored.contains(id),
+            "a line Bo saw is lost: {id:?}; stored {stored:?}"
+        );
+    }
+    let saw = seen.playback.expect("Bo saw playback change");
+    assert!(
+        snapshot.playback.version >= saw.version,
+        "Bo saw playback version {}, the store holds {}",
+        saw.version,
+        snapshot.playback.version
+    );
+    if snapshot.playback.version == saw.version {
+        assert_eq!(snapshot.playback.position_ms, saw.position_ms);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

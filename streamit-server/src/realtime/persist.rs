@@ -6,16 +6,15 @@
 //! behind it goes out as the next batch (each chat line once, only the newest playback).
 //! Presence is written behind (at most every 250 ms): nobody is told it was stored.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use streamit_protocol::v1::{ChatMessage, Playback, RoomCode};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
-use crate::metrics::Metrics;
-use crate::store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{self, Fenced, Store, Term};
 
 /// Writes one batch may group.
 const BATCH: usize = 64;
@@ -56,8 +55,10 @@ pub(crate) struct Persister {
 /// The persister task's inputs.
 struct Inputs {
     store: Store,
-    metrics: Arc<Metrics>,
     code: RoomCode,
+    term: Term,
+    /// Cancelled once the store says a newer owner holds the room.
+    superseded: CancellationToken,
     durable: mpsc::Receiver<Durable>,
     stored: watch::Sender<u64>,
     /// The newest playback written, with its `seq`, for the final settling write.
@@ -67,12 +68,13 @@ struct Inputs {
 }
 
 impl Persister {
+    /// Starts writing for the owner of `code` in `term`; `superseded` is cancelled once the
+    /// store says a newer owner holds the room.
     pub(crate) fn start(
         store: Store,
-        metrics: Arc<Metrics>,
-        code: RoomCode,
-        playback: Playback,
-        seq: u64,
+        (code, term): (RoomCode, Term),
+        (playback, seq): (Playback, u64),
+        superseded: CancellationToken,
     ) -> Self {
         let (durable_tx, durable) = mpsc::channel(BACKLOG);
         let (stored_tx, stored) = watch::channel(0);
@@ -80,8 +82,9 @@ impl Persister {
         let (stop_tx, stop) = oneshot::channel();
         let task = tokio::spawn(run(Inputs {
             store,
-            metrics,
             code,
+            term,
+            superseded,
             durable,
             stored: stored_tx,
             playback: (playback, seq),
@@ -205,8 +208,9 @@ async fn run(mut inputs: Inputs) {
 }
 
 /// Stores a batch (its chat lines, then its newest playback) and marks it stored. A write the
-/// store refuses is logged and counted stored all the same: the room does not stop for an
-/// outage, and the store's own timeouts bound how long its frames waited.
+/// store fails is logged and counted stored all the same: the room does not stop for an outage,
+/// and the store's own timeouts bound how long its frames waited. A write refused because a
+/// newer owner holds the room is not: this owner is done, and nothing it held goes out.
 async fn save_batch(inputs: &mut Inputs, batch: &mut Vec<Durable>, settle: Option<(u64, u64)>) {
     let written = batch.len() as u64;
     let mut lines = Vec::new();
@@ -217,46 +221,40 @@ async fn save_batch(inputs: &mut Inputs, batch: &mut Vec<Durable>, settle: Optio
             Durable::Playback(state, seq) => playback = Some((state, seq)),
         }
     }
-    save_chat(inputs, &lines).await;
-    if let Some((state, seq)) = playback {
-        save_playback(inputs, &state, seq, settle).await;
+    let mut fenced = Fenced::Written;
+    if !lines.is_empty() {
+        let saved = inputs.store.insert_chat(inputs.code, inputs.term, &lines);
+        fenced = outcome(inputs, "storing chat", saved.await);
+    }
+    if let (Fenced::Written, Some((state, seq))) = (fenced, playback) {
+        let saved = (inputs.store).save_playback(inputs.code, inputs.term, &state, seq, settle);
+        fenced = outcome(inputs, "saving playback", saved.await);
         inputs.playback = (state, seq);
     }
-    inputs.stored.send_modify(|stored| *stored += written);
-}
-
-async fn save_playback(inputs: &Inputs, playback: &Playback, seq: u64, settle: Option<(u64, u64)>) {
-    let started = Instant::now();
-    let saved = inputs
-        .store
-        .save_playback(inputs.code, playback, seq, settle)
-        .await;
-    inputs.metrics.store_write("playback", started.elapsed());
-    if let Err(error) = saved {
-        tracing::error!(room = %inputs.code, %error, "saving playback failed");
+    if fenced == Fenced::Written {
+        inputs.stored.send_modify(|stored| *stored += written);
     }
 }
 
 async fn save_presence(inputs: &Inputs, viewers: u32, host_connected: bool) {
-    let started = Instant::now();
-    let saved = inputs
-        .store
-        .set_presence(inputs.code, viewers, host_connected)
-        .await;
-    inputs.metrics.store_write("presence", started.elapsed());
-    if let Err(error) = saved {
-        tracing::error!(room = %inputs.code, %error, "saving presence failed");
-    }
+    let saved = (inputs.store).set_presence(inputs.code, inputs.term, viewers, host_connected);
+    let _ = outcome(inputs, "saving presence", saved.await);
 }
 
-async fn save_chat(inputs: &Inputs, lines: &[ChatMessage]) {
-    if lines.is_empty() {
-        return;
-    }
-    let started = Instant::now();
-    let saved = inputs.store.insert_chat(inputs.code, lines).await;
-    inputs.metrics.store_write("chat", started.elapsed());
-    if let Err(error) = saved {
-        tracing::error!(room = %inputs.code, %error, lines = lines.len(), "storing chat failed");
+/// Logs a failed write, and tells the room when it was superseded.
+fn outcome(inputs: &Inputs, what: &str, saved: store::Result<Fenced>) -> Fenced {
+    match saved {
+        Ok(Fenced::Written) => Fenced::Written,
+        Ok(Fenced::Superseded) => {
+            if !inputs.superseded.is_cancelled() {
+                tracing::warn!(room = %inputs.code, "{what}: a newer owner holds the room; letting go");
+                inputs.superseded.cancel();
+            }
+            Fenced::Superseded
+        }
+        Err(error) => {
+            tracing::error!(room = %inputs.code, %error, "{what} failed");
+            Fenced::Written
+        }
     }
 }

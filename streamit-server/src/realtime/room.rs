@@ -106,7 +106,7 @@ struct LiveRoom {
     /// go out on the bus too.
     remote: HashMap<NodeTag, usize>,
     relay: Option<Relay>,
-    /// Cancelled when the relay finds the lease lost.
+    /// Cancelled when the relay finds the lease lost, or the store a newer owner.
     lost: CancellationToken,
     /// Recent broadcasts, for sockets that resume.
     history: History,
@@ -196,6 +196,9 @@ impl LiveRoom {
         let Some(record) = shared.store.room(code).await? else {
             return Ok(None);
         };
+        let Some(term) = shared.store.take_term(code).await? else {
+            return Ok(None);
+        };
         let Some((seq, version)) = shared.store.reserve_counters(code, COUNTER_BLOCK).await? else {
             return Ok(None);
         };
@@ -209,12 +212,12 @@ impl LiveRoom {
         );
         let mut playback = record.playback;
         playback.version = version;
+        let lost = CancellationToken::new();
         let persister = Persister::start(
             shared.store.clone(),
-            Arc::clone(&shared.metrics),
-            code,
-            playback,
-            seq,
+            (code, term),
+            (playback, seq),
+            lost.clone(),
         );
         let shared_history = shared.history;
         let settings = Settings {
@@ -246,7 +249,7 @@ impl LiveRoom {
             lease,
             remote: HashMap::new(),
             relay: None,
-            lost: CancellationToken::new(),
+            lost,
             history: History::new(shared_history),
             resumes: HashMap::new(),
         }))
@@ -521,10 +524,14 @@ impl LiveRoom {
         }
     }
 
-    /// Delivers everything held, waiting for the store as long as it takes.
+    /// Delivers everything held, waiting for the store as long as it takes, unless the room
+    /// is lost meanwhile (then what waited is never told).
     async fn flush(&mut self) {
         while !self.held.is_empty() {
-            let stored = self.persister.stored().await;
+            let stored = tokio::select! {
+                stored = self.persister.stored() => stored,
+                () = self.lost.cancelled() => return,
+            };
             self.release(stored).await;
         }
     }

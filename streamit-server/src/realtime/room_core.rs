@@ -366,7 +366,8 @@ impl RoomCore {
         self.version_ceiling = self.playback.version;
     }
 
-    /// The last broadcast's `seq`.
+    /// The last broadcast's `seq`, for the fuzzer's account of the room.
+    #[cfg(feature = "fuzzing")]
     pub(crate) fn seq(&self) -> u64 {
         self.seq
     }

@@ -17,6 +17,7 @@ macro_rules! user_select {
 impl Store {
     /// Creates a user; `Conflict` when the e-mail has an account.
     pub(crate) async fn create_user(&self, user: NewUser) -> Result<User> {
+        let _timer = self.time("create_user");
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, display_name, is_guest, created_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -42,6 +43,7 @@ impl Store {
 
     /// The account with that (normalised) e-mail.
     pub(crate) async fn user_by_email(&self, email: &Email) -> Result<Option<UserWithPassword>> {
+        let _timer = self.time("user_by_email");
         let row = sqlx::query(concat!(user_select!(), " WHERE email = $1"))
             .bind(email.as_str().to_owned())
             .fetch_optional(&self.pool)
@@ -57,6 +59,7 @@ impl Store {
 
     /// A user by id.
     pub(crate) async fn user(&self, id: UserId) -> Result<Option<User>> {
+        let _timer = self.time("user");
         let row = sqlx::query(concat!(user_select!(), " WHERE id = $1"))
             .bind(id.to_string())
             .fetch_optional(&self.pool)
@@ -71,6 +74,7 @@ impl Store {
         user_id: UserId,
         now_ms: u64,
     ) -> Result<()> {
+        let _timer = self.time("create_login");
         sqlx::query("INSERT INTO logins (id, user_id, created_at_ms) VALUES ($1, $2, $3)")
             .bind(login_id.to_string())
             .bind(user_id.to_string())
@@ -82,6 +86,7 @@ impl Store {
 
     /// Whether a login exists and was not revoked.
     pub(crate) async fn login_active(&self, login_id: Uuid) -> Result<bool> {
+        let _timer = self.time("login_active");
         let row = sqlx::query("SELECT id FROM logins WHERE id = $1 AND revoked_at_ms IS NULL")
             .bind(login_id.to_string())
             .fetch_optional(&self.pool)
@@ -92,6 +97,7 @@ impl Store {
     /// Revokes a login: its access tokens and refresh tokens stop working.
     /// Revokes a login; whether this call did (false when it was revoked already).
     pub(crate) async fn revoke_login(&self, login_id: Uuid, now_ms: u64) -> Result<bool> {
+        let _timer = self.time("revoke_login");
         // The first revocation's time stays: later ones (a replay after logout) change nothing.
         let updated = sqlx::query(
             "UPDATE logins SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL",
@@ -110,6 +116,7 @@ impl Store {
         login_id: Uuid,
         expires_at_ms: u64,
     ) -> Result<()> {
+        let _timer = self.time("insert_refresh_token");
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, login_id, expires_at_ms) VALUES ($1, $2, $3)",
         )
@@ -129,6 +136,7 @@ impl Store {
     /// why afterwards; a replayed token is `Reused` even once expired or revoked, so the caller
     /// always learns of a replay.
     pub(crate) async fn spend_refresh_token(&self, token_hash: &str, now_ms: u64) -> Result<Spend> {
+        let _timer = self.time("spend_refresh_token");
         let spent = sqlx::query(
             "UPDATE refresh_tokens SET spent_at_ms = $2 \
              WHERE token_hash = $1 AND spent_at_ms IS NULL AND expires_at_ms > $2 \

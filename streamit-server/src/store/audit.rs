@@ -11,6 +11,7 @@ use super::{Result, Store};
 impl Store {
     /// Appends `event` to the room's log and drops what is past the cap.
     pub(crate) async fn record_audit(&self, room: RoomCode, event: &AuditEvent) -> Result<()> {
+        let _timer = self.time("record_audit");
         sqlx::query(
             "INSERT INTO audit_events (room_code, at_ms, action, actor_id, subject_id) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -35,6 +36,7 @@ impl Store {
 
     /// The room's log, oldest first (writes may land out of order; their times do not).
     pub(crate) async fn audit_log(&self, room: RoomCode) -> Result<Vec<AuditEvent>> {
+        let _timer = self.time("audit_log");
         let found = sqlx::query(
             "SELECT at_ms, action, actor_id, subject_id FROM audit_events \
              WHERE room_code = $1 ORDER BY at_ms, id",

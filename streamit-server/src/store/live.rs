@@ -7,6 +7,7 @@
 //! sent is below the ceilings the next one starts from. Every statement here keeps
 //! `seq_ceiling >= seq` and `version_ceiling >= playback_version`.
 
+use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use streamit_protocol::v1::{
     CHAT_HISTORY_KEPT, ChatMessage, ChatText, MediaRef, MessageId, Playback, RoomCode, RoomState,
@@ -26,7 +27,48 @@ macro_rules! recent_chat_select {
     };
 }
 
+/// A room owner's term in the store, a fencing token: each owner takes a new one as it loads
+/// the room and names it in the writes it makes while live, so once a newer owner has taken
+/// the room, a superseded one (a node paused past its lease, cut off from Redis) changes
+/// nothing. Redis's leases keep two owners from acting at once; the store's terms make sure,
+/// whatever Redis forgot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Term(pub(super) i64);
+
+/// Whether a write naming a [`Term`] took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a superseded owner must stop"]
+pub(crate) enum Fenced {
+    Written,
+    /// A newer owner holds the room (or it is gone): nothing was written.
+    Superseded,
+}
+
+impl Fenced {
+    pub(super) fn from_rows(rows: u64) -> Self {
+        if rows == 0 {
+            Self::Superseded
+        } else {
+            Self::Written
+        }
+    }
+}
+
 impl Store {
+    /// Takes the room's next owner term, superseding every earlier owner's; `None` when there
+    /// is no such room.
+    pub(crate) async fn take_term(&self, code: RoomCode) -> Result<Option<Term>> {
+        let _timer = self.time("take_term");
+        let row = sqlx::query(
+            "UPDATE rooms SET owner_term = owner_term + 1 WHERE code = $1 RETURNING owner_term",
+        )
+        .bind(code.as_str().to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok(Term(row.try_get("owner_term")?)))
+            .transpose()
+    }
+
     /// Reserves `block` more `seq` and `version` values for a room's actor as it starts: returns
     /// where to continue counting from and moves the ceilings `block` ahead, in one statement so
     /// two actors never get overlapping ranges. The actor counts no further than the ceilings,
@@ -40,6 +82,7 @@ impl Store {
         code: RoomCode,
         block: u64,
     ) -> Result<Option<(u64, u64)>> {
+        let _timer = self.time("reserve_counters");
         let row = sqlx::query(
             "UPDATE rooms SET \
              seq_ceiling = CASE WHEN seq_ceiling < seq THEN seq ELSE seq_ceiling END + $2, \
@@ -70,6 +113,7 @@ impl Store {
         seq_ceiling: u64,
         version_ceiling: u64,
     ) -> Result<()> {
+        let _timer = self.time("raise_ceilings");
         sqlx::query(
             "UPDATE rooms SET \
              seq_ceiling = CASE WHEN seq_ceiling < $2 THEN $2 ELSE seq_ceiling END, \
@@ -99,22 +143,24 @@ impl Store {
     pub(crate) async fn save_playback(
         &self,
         code: RoomCode,
+        term: Term,
         playback: &Playback,
         seq: u64,
         settle: Option<(u64, u64)>,
-    ) -> Result<()> {
+    ) -> Result<Fenced> {
+        let _timer = self.time("save_playback");
         let (settling, held) = match settle {
             Some(held) => (true, held),
             None => (false, (0, 0)),
         };
-        sqlx::query(
+        let written = sqlx::query(
             "UPDATE rooms SET playing = $2, position_ms = $3, rate = $4, \
              playback_updated_at_ms = $5, playback_version = $6, seq = $7, \
              seq_ceiling = CASE WHEN ($8 = 1 AND seq_ceiling = $9 AND version_ceiling = $10) \
              OR seq_ceiling < $7 THEN $7 ELSE seq_ceiling END, \
              version_ceiling = CASE WHEN ($8 = 1 AND seq_ceiling = $9 AND version_ceiling = $10) \
              OR version_ceiling < $6 THEN $6 ELSE version_ceiling END \
-             WHERE code = $1 AND playback_version <= $6",
+             WHERE code = $1 AND owner_term = $11 AND playback_version <= $6",
         )
         .bind(code.as_str().to_owned())
         .bind(flag(playback.playing))
@@ -126,9 +172,11 @@ impl Store {
         .bind(flag(settling))
         .bind(int(held.0))
         .bind(int(held.1))
+        .bind(term.0)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        // Within one term versions only rise, so only a newer owner leaves the row unchanged.
+        Ok(Fenced::from_rows(written.rows_affected()))
     }
 
     /// Stores a batch of chat lines in one transaction, then trims the room's history to the
@@ -136,11 +184,28 @@ impl Store {
     ///
     /// A line already stored (same id) is skipped, so retrying a batch whose commit went
     /// unacknowledged duplicates nothing.
-    pub(crate) async fn insert_chat(&self, code: RoomCode, messages: &[ChatMessage]) -> Result<()> {
+    pub(crate) async fn insert_chat(
+        &self,
+        code: RoomCode,
+        term: Term,
+        messages: &[ChatMessage],
+    ) -> Result<Fenced> {
+        let _timer = self.time("insert_chat");
         if messages.is_empty() {
-            return Ok(());
+            return Ok(Fenced::Written);
         }
         let mut tx = self.pool.begin().await?;
+        // Touching the room's row first holds it (PostgreSQL locks it; SQLite has one writer)
+        // until the lines are in, so no newer owner takes the room in between.
+        let holds =
+            sqlx::query("UPDATE rooms SET owner_term = $2 WHERE code = $1 AND owner_term = $2")
+                .bind(code.as_str().to_owned())
+                .bind(term.0)
+                .execute(&mut *tx)
+                .await?;
+        if holds.rows_affected() == 0 {
+            return Ok(Fenced::Superseded);
+        }
         for message in messages {
             sqlx::query(
                 "INSERT INTO chat_messages (id, room_code, user_id, text, sent_at_ms) \
@@ -166,7 +231,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Fenced::Written)
     }
 
     /// The newest `limit` chat lines of a room, oldest first (the order a client shows them),
@@ -176,6 +241,7 @@ impl Store {
         code: RoomCode,
         limit: usize,
     ) -> Result<Vec<ChatMessage>> {
+        let _timer = self.time("recent_chat");
         let found = sqlx::query(concat!(recent_chat_select!(), " LIMIT $2"))
             .bind(code.as_str().to_owned())
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -192,6 +258,7 @@ impl Store {
         media: &MediaRef,
         embed_url: &str,
     ) -> Result<()> {
+        let _timer = self.time("set_media");
         let query = sqlx::query(
             "UPDATE rooms SET media_provider = $2, media_kind = $3, media_id = $4, \
              media_season = $5, media_episode = $6, embed_url = $7 WHERE code = $1",
@@ -206,6 +273,7 @@ impl Store {
 
     /// Turns a room's chat on or off, as the host decided, so it stays so across restarts.
     pub(crate) async fn set_chat_enabled(&self, code: RoomCode, enabled: bool) -> Result<()> {
+        let _timer = self.time("set_chat_enabled");
         sqlx::query("UPDATE rooms SET chat_enabled = $2 WHERE code = $1")
             .bind(code.as_str().to_owned())
             .bind(flag(enabled))
@@ -218,6 +286,7 @@ impl Store {
     /// Memberships stay as they are: the old host remains an approved member, and `is_host`
     /// follows `rooms.host_id`.
     pub(crate) async fn set_host(&self, code: RoomCode, host: UserId) -> Result<()> {
+        let _timer = self.time("set_host");
         sqlx::query(
             "UPDATE rooms SET host_id = $2, members_version = members_version + 1 WHERE code = $1",
         )
@@ -236,6 +305,7 @@ impl Store {
         user: UserId,
         until_ms: Option<u64>,
     ) -> Result<()> {
+        let _timer = self.time("set_muted_until");
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE participants SET muted_until_ms = $3 WHERE room_code = $1 AND user_id = $2",
@@ -252,6 +322,7 @@ impl Store {
 
     /// Removes a membership (a kick): the user must join again, through the room's entry mode.
     pub(crate) async fn remove_member(&self, code: RoomCode, user: UserId) -> Result<()> {
+        let _timer = self.time("remove_member");
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM participants WHERE room_code = $1 AND user_id = $2")
             .bind(code.as_str().to_owned())
@@ -266,6 +337,7 @@ impl Store {
     /// Bans a user and removes their membership in one transaction, so nobody sees them banned
     /// yet still a member. Banning twice keeps the first ban's time.
     pub(crate) async fn ban(&self, code: RoomCode, user: UserId, now_ms: u64) -> Result<()> {
+        let _timer = self.time("ban");
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO bans (room_code, user_id, banned_at_ms) VALUES ($1, $2, $3) \
@@ -291,6 +363,7 @@ impl Store {
     /// that died, so it moves to `GRACE` until `deadline_ms` (rooms already in `GRACE` keep
     /// their deadline). Returns the codes moved to `GRACE`, sorted, for the caller to schedule.
     pub(crate) async fn recover_after_restart(&self, deadline_ms: u64) -> Result<Vec<RoomCode>> {
+        let _timer = self.time("recover_after_restart");
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE rooms SET viewers = 0, host_connected = 0 \
@@ -317,6 +390,7 @@ impl Store {
 
     /// Every `LIVE` room, for the sweep that finds rooms whose owner node died.
     pub(crate) async fn live_rooms(&self) -> Result<Vec<RoomCode>> {
+        let _timer = self.time("live_rooms");
         let found = sqlx::query("SELECT code FROM rooms WHERE state = $1 ORDER BY code")
             .bind(wire(RoomState::Live))
             .fetch_all(&self.pool)
@@ -331,6 +405,7 @@ impl Store {
     /// so it goes into `GRACE` until `deadline_ms`, as after a restart. Returns whether it did
     /// (a room no longer `LIVE` is left alone).
     pub(crate) async fn orphaned(&self, code: RoomCode, deadline_ms: u64) -> Result<bool> {
+        let _timer = self.time("orphaned");
         let moved = sqlx::query(
             "UPDATE rooms SET state = $2, grace_deadline_ms = $3, viewers = 0, \
              host_connected = 0 WHERE code = $1 AND state = $4",
@@ -347,6 +422,7 @@ impl Store {
     /// `GRACE` rooms whose deadline has come (`<= now_ms`), earliest first, for the sweeper to
     /// expire; served by the `(state, grace_deadline_ms)` index.
     pub(crate) async fn rooms_past_deadline(&self, now_ms: u64) -> Result<Vec<RoomCode>> {
+        let _timer = self.time("rooms_past_deadline");
         let found = sqlx::query(
             "SELECT code FROM rooms WHERE state = $1 AND grace_deadline_ms <= $2 \
              ORDER BY grace_deadline_ms, code",

@@ -32,6 +32,7 @@ impl Store {
         user_id: UserId,
         login_id: Uuid,
     ) -> Result<Option<Admission>> {
+        let _timer = self.time("admission");
         let row = sqlx::query(
             "SELECT r.state, r.host_id, r.members_version, \
              CASE WHEN EXISTS (SELECT 1 FROM logins l WHERE l.id = $3 AND l.revoked_at_ms IS NULL) \
@@ -73,6 +74,7 @@ impl Store {
         code: RoomCode,
         user_id: UserId,
     ) -> Result<Option<Membership>> {
+        let _timer = self.time("membership");
         let row = sqlx::query(MEMBERSHIP)
             .bind(code.as_str().to_owned())
             .bind(user_id.to_string())
@@ -91,6 +93,7 @@ impl Store {
         status: MemberStatus,
         now_ms: u64,
     ) -> Result<Membership> {
+        let _timer = self.time("ensure_membership");
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO participants (room_code, user_id, status, joined_at_ms) VALUES ($1, $2, $3, $4) \
@@ -123,6 +126,7 @@ impl Store {
     /// Everyone in the room, approved and pending, host first then by join time; `online`
     /// false (presence is the real-time layer's).
     pub(crate) async fn participants(&self, code: RoomCode) -> Result<Vec<Participant>> {
+        let _timer = self.time("participants");
         let found = sqlx::query(concat!(
             participant_select!(),
             " ORDER BY is_host DESC, p.joined_at_ms, p.user_id"
@@ -135,6 +139,7 @@ impl Store {
 
     /// Pending members, oldest request first.
     pub(crate) async fn pending(&self, code: RoomCode) -> Result<Vec<Participant>> {
+        let _timer = self.time("pending");
         let found = sqlx::query(concat!(
             participant_select!(),
             " AND p.status = $2 ORDER BY p.joined_at_ms, p.user_id"
@@ -148,6 +153,7 @@ impl Store {
 
     /// How many join requests wait for the room's host.
     pub(crate) async fn pending_count(&self, code: RoomCode) -> Result<u64> {
+        let _timer = self.time("pending_count");
         let count: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM participants WHERE room_code = $1 AND status = $2",
         )
@@ -165,6 +171,7 @@ impl Store {
         code: RoomCode,
         user_id: UserId,
     ) -> Result<Option<Participant>> {
+        let _timer = self.time("approve");
         let mut tx = self.pool.begin().await?;
         let approved = sqlx::query(
             "UPDATE participants SET status = $3 WHERE room_code = $1 AND user_id = $2 AND status = $4 \
@@ -191,6 +198,7 @@ impl Store {
 
     /// Removes a pending membership; false when it was not pending.
     pub(crate) async fn deny(&self, code: RoomCode, user_id: UserId) -> Result<bool> {
+        let _timer = self.time("deny");
         let mut tx = self.pool.begin().await?;
         let deleted = sqlx::query(
             "DELETE FROM participants WHERE room_code = $1 AND user_id = $2 AND status = $3",
@@ -210,6 +218,7 @@ impl Store {
 
     /// Whether the user is banned from the room.
     pub(crate) async fn is_banned(&self, code: RoomCode, user_id: UserId) -> Result<bool> {
+        let _timer = self.time("is_banned");
         let ban = sqlx::query("SELECT user_id FROM bans WHERE room_code = $1 AND user_id = $2")
             .bind(code.as_str().to_owned())
             .bind(user_id.to_string())

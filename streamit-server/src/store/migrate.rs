@@ -38,6 +38,7 @@ migrations! {
     4 => "0004_no_secrets_in_the_database.sql",
     5 => "0005_ended_at.sql",
     6 => "0006_audit.sql",
+    7 => "0007_owner_term.sql",
 }
 
 /// The advisory lock key migrations hold on PostgreSQL: "STREAMIT" in ASCII, so it cannot

@@ -36,9 +36,6 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long start-up waits for its first connection before saying the database does not answer.
 const FIRST_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Applied to every pooled PostgreSQL connection.
-const POSTGRES_SETTINGS: &str = "SET client_min_messages = warning";
-
 /// Connects a pool to `url` and says which backend it is.
 pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
     sqlx::any::install_default_drivers();
@@ -67,11 +64,8 @@ pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
         Backend::Sqlite => options.after_connect(|conn, _| {
             Box::pin(async move { conn.execute(SQLITE_PRAGMAS).await.map(drop) })
         }),
-        // PostgreSQL's notices ("relation already exists, skipping" on every start) would reach
-        // the log at info; only warnings and errors are worth an operator's attention.
-        Backend::Postgres => options.after_connect(|conn, _| {
-            Box::pin(async move { conn.execute(POSTGRES_SETTINGS).await.map(drop) })
-        }),
+        // PostgreSQL's notices reach the log through sqlx; `main` shows them when debugging.
+        Backend::Postgres => options,
     };
     let url = match backend {
         Backend::Sqlite => {

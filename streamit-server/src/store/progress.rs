@@ -46,6 +46,7 @@ impl Store {
     /// to PostgreSQL as `float4`, and a connection that cached the statement that way then
     /// refuses every real length ("incorrect binary data format in bind parameter").
     pub(crate) async fn save_progress(&self, update: ProgressUpdate<'_>) -> Result<WatchProgress> {
+        let _timer = self.time("save_progress");
         let user_id = update.user_id;
         let saved = self.upsert_progress(update).await?;
         self.trim_progress(user_id).await?;
@@ -106,6 +107,7 @@ impl Store {
         code: RoomCode,
         media: &MediaRef,
     ) -> Result<Option<WatchProgress>> {
+        let _timer = self.time("progress");
         let query = sqlx::query(concat!(
             "SELECT ",
             progress_columns!(),
@@ -122,6 +124,7 @@ impl Store {
 
     /// All a user's progress, most recently updated first.
     pub(crate) async fn progress_list(&self, user_id: UserId) -> Result<Vec<WatchProgress>> {
+        let _timer = self.time("progress_list");
         let found = sqlx::query(concat!(
             "SELECT ",
             progress_columns!(),

@@ -26,6 +26,7 @@ impl Store {
     /// Removes what ended before `cutoff_ms`. Rooms go first: a guest who hosted one can go
     /// only once the room has. A purged guest's chat lines and memberships go with it.
     pub(crate) async fn purge(&self, cutoff_ms: u64) -> Result<Purged> {
+        let _timer = self.time("purge");
         let rooms = sqlx::query("DELETE FROM rooms WHERE state IN ($1, $2) AND ended_at_ms < $3")
             .bind(wire(RoomState::Expired))
             .bind(wire(RoomState::Deleted))

@@ -7,6 +7,7 @@ use streamit_protocol::v1::{
 };
 
 use super::accounts::conflict_if_taken;
+use super::live::{Fenced, Term};
 use super::rows::{self, episode_part, flag, int, wire};
 use super::{NewRoom, Result, RoomRecord, Store};
 
@@ -37,6 +38,7 @@ const STATES: usize = crate::lifecycle::STATES.len();
 impl Store {
     /// How many rooms are in each lifecycle state, for `/metrics`.
     pub(crate) async fn rooms_by_state(&self) -> Result<Vec<(RoomState, u64)>> {
+        let _timer = self.time("rooms_by_state");
         let found = sqlx::query("SELECT state, COUNT(*) AS n FROM rooms GROUP BY state")
             .fetch_all(&self.pool)
             .await?;
@@ -48,6 +50,7 @@ impl Store {
 
     /// How many rooms `host` hosts that have not ended (created, live or in grace).
     pub(crate) async fn open_rooms_hosted_by(&self, host: UserId) -> Result<u64> {
+        let _timer = self.time("open_rooms_hosted_by");
         let count: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM rooms WHERE host_id = $1 AND state IN ($2, $3, $4)",
         )
@@ -64,6 +67,7 @@ impl Store {
     /// Creates a room and its host's approved membership in one transaction; `Conflict` when
     /// the code is taken. Playback starts paused at 0, version 0; `seq` starts at 0.
     pub(crate) async fn create_room(&self, room: NewRoom) -> Result<Room> {
+        let _timer = self.time("create_room");
         let media = room.media.as_ref();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -107,6 +111,7 @@ impl Store {
 
     /// A room with its private parts; `viewers` as stored.
     pub(crate) async fn room(&self, code: RoomCode) -> Result<Option<RoomRecord>> {
+        let _timer = self.time("room");
         let row = sqlx::query(concat!(room_select!(), " WHERE r.code = $1"))
             .bind(code.as_str().to_owned())
             .fetch_optional(&self.pool)
@@ -131,6 +136,7 @@ impl Store {
         grace_deadline_ms: Option<u64>,
         now_ms: u64,
     ) -> Result<bool> {
+        let _timer = self.time("transition_room");
         let Some(&first) = from.first() else {
             return Ok(false);
         };
@@ -161,16 +167,21 @@ impl Store {
     pub(crate) async fn set_presence(
         &self,
         code: RoomCode,
+        term: Term,
         viewers: u32,
         host_connected: bool,
-    ) -> Result<()> {
-        sqlx::query("UPDATE rooms SET viewers = $2, host_connected = $3 WHERE code = $1")
-            .bind(code.as_str().to_owned())
-            .bind(i64::from(viewers))
-            .bind(flag(host_connected))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    ) -> Result<Fenced> {
+        let _timer = self.time("set_presence");
+        let written = sqlx::query(
+            "UPDATE rooms SET viewers = $2, host_connected = $3 WHERE code = $1 AND owner_term = $4",
+        )
+        .bind(code.as_str().to_owned())
+        .bind(i64::from(viewers))
+        .bind(flag(host_connected))
+        .bind(term.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(Fenced::from_rows(written.rows_affected()))
     }
 
     /// `LIVE`, public rooms whose host is connected, most viewers first (newest first among
@@ -187,6 +198,7 @@ impl Store {
         offset: u32,
         after: Option<PublicRoomsCursor>,
     ) -> Result<PublicRoomsResponse> {
+        let _timer = self.time("public_rooms");
         let (viewers, created_at_ms, code) = match after {
             Some(cursor) => (
                 i64::from(cursor.viewers()),

@@ -15,7 +15,7 @@ use streamit_protocol::v1::{
 use streamit_testing::TestDatabase;
 use uuid::Uuid;
 
-use super::{NewRoom, NewUser, Store};
+use super::{Fenced, NewRoom, NewUser, Store, Term};
 
 /// A connected store and the database it owns; the store is declared first so it is dropped
 /// before its database is removed.
@@ -35,6 +35,21 @@ async fn fixtures() -> Vec<Fixture> {
 }
 
 /// A guest named `name`, created at time 1000.
+/// A new owner term of `room`, as a room's owner takes one when it loads the room.
+async fn term(store: &Store, room: RoomCode) -> Term {
+    store
+        .take_term(room)
+        .await
+        .expect("a term")
+        .expect("the room exists")
+}
+
+/// A write an owner made, which must have taken.
+#[track_caller]
+fn written(fenced: Fenced) {
+    assert_eq!(fenced, Fenced::Written);
+}
+
 async fn guest(store: &Store, name: &str) -> UserId {
     let id = UserId::from_uuid(Uuid::new_v4());
     let user = NewUser {

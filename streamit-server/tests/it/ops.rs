@@ -385,3 +385,70 @@ async fn json_logs_have_an_access_line_per_request_without_the_query() {
     assert_eq!(access["spans"][0]["path"], "/healthz", "{access}");
     assert!(access["micros"].is_u64(), "{access}");
 }
+
+/// PostgreSQL's notices (a second start's "relation already exists, skipping") stay out of an
+/// operator's log at `info`, and show with `debug`.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn database_notices_show_only_when_debugging() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    use crate::support::KillOnDrop;
+
+    let Some(db) = streamit_testing::postgres().await else {
+        return;
+    };
+    let log_dir = tempfile::tempdir().unwrap();
+    let mut notices = Vec::new();
+    for (run, level) in ["info", "info", "debug"].into_iter().enumerate() {
+        let log = log_dir.path().join(format!("server-{run}.log"));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = Command::new(env!("CARGO_BIN_EXE_streamit-server"))
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", &db.url, "--jwt-secret", TEST_SECRET])
+            .args(["--log", level])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut server = KillOnDrop(server);
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let health = format!("http://127.0.0.1:{port}/healthz");
+        let serving = async {
+            while !client
+                .get(&health)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), serving)
+            .await
+            .expect("the binary serves");
+        let pid = server.0.id().to_string();
+        let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(signalled.success());
+        let status = server
+            .exited(Duration::from_secs(30), "SIGTERM stops it")
+            .await;
+        assert!(status.success(), "{status}");
+        let logged = std::fs::read_to_string(&log).unwrap();
+        notices.push(
+            logged
+                .lines()
+                .filter(|line| line.contains("sqlx::postgres::notice"))
+                .count(),
+        );
+    }
+    assert_eq!(notices[..2], [0, 0], "no notice at info");
+    assert!(notices[2] > 0, "the second start's notices at debug");
+}

@@ -7,8 +7,8 @@ use streamit_protocol::v1::{
 };
 use uuid::Uuid;
 
-use super::{Fixture, code, episode, fixtures, guest, movie, new_room};
-use crate::store::{Membership, Store};
+use super::{Fixture, code, episode, fixtures, guest, movie, new_room, term, written};
+use crate::store::{Fenced, Membership, Store};
 
 /// A playing state at `position_ms`, set at `updated_at_ms`, with `version`.
 fn playing(position_ms: u64, updated_at_ms: u64, version: u64) -> Playback {
@@ -41,6 +41,64 @@ fn line(user: UserId, name: &str, text: &str, sent_at_ms: u64) -> ChatMessage {
 
 fn texts(messages: &[ChatMessage]) -> Vec<&str> {
     messages.iter().map(|m| m.text.as_str()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_superseded_owner_writes_nothing() {
+    for Fixture { store, .. } in &fixtures().await {
+        let host = guest(store, "Ada").await;
+        let room = code("TERM2345");
+        store.create_room(new_room(room, host, 1)).await.unwrap();
+        let old = term(store, room).await;
+        written(
+            store
+                .save_playback(room, old, &playing(1_000, 1_000, 1), 1, None)
+                .await
+                .unwrap(),
+        );
+        // A new owner takes the room: everything the old one still sends is refused.
+        let new = term(store, room).await;
+        let superseded = Fenced::Superseded;
+        let late = playing(9_000, 2_000, 2);
+        assert_eq!(
+            store
+                .save_playback(room, old, &late, 2, None)
+                .await
+                .unwrap(),
+            superseded
+        );
+        assert_eq!(
+            store.set_presence(room, old, 9, true).await.unwrap(),
+            superseded
+        );
+        let said = [line(host, "Ada", "too late", 3)];
+        assert_eq!(
+            store.insert_chat(room, old, &said).await.unwrap(),
+            superseded
+        );
+        let record = store.room(room).await.unwrap().unwrap();
+        assert_eq!(record.playback.position_ms.get(), 1_000);
+        assert_eq!(record.room.viewers, 0);
+        assert!(store.recent_chat(room, 10).await.unwrap().is_empty());
+        // The new owner's own writes take.
+        written(
+            store
+                .save_playback(room, new, &late, 2, None)
+                .await
+                .unwrap(),
+        );
+        written(store.set_presence(room, new, 1, true).await.unwrap());
+        written(store.insert_chat(room, new, &said).await.unwrap());
+        assert_eq!(store.recent_chat(room, 10).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .save_playback(code("GXNE2345"), new, &late, 2, None)
+                .await
+                .unwrap(),
+            superseded,
+            "a room that is gone takes nothing either"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,10 +154,18 @@ async fn a_crash_never_sends_the_counters_back() {
         // write-behind only got seq 40 / version 10 stored before the process died.
         let (seq, version) = store.reserve_counters(room, 100).await.unwrap().unwrap();
         let (used_seq, used_version) = (seq + 57, version + 12);
-        store
-            .save_playback(room, &playing(9_000, 2_000, 10), 40, None)
-            .await
-            .unwrap();
+        written(
+            store
+                .save_playback(
+                    room,
+                    term(store, room).await,
+                    &playing(9_000, 2_000, 10),
+                    40,
+                    None,
+                )
+                .await
+                .unwrap(),
+        );
         let record = store.room(room).await.unwrap().unwrap();
         assert_eq!(record.playback, playing(9_000, 2_000, 10));
 
@@ -122,10 +188,18 @@ async fn settling_lowers_the_ceilings_to_the_saved_values_only() {
         store.create_room(new_room(room, host, 1)).await.unwrap();
 
         store.reserve_counters(room, 100).await.unwrap().unwrap();
-        store
-            .save_playback(room, &playing(5_000, 3_000, 7), 42, Some((100, 100)))
-            .await
-            .unwrap();
+        written(
+            store
+                .save_playback(
+                    room,
+                    term(store, room).await,
+                    &playing(5_000, 3_000, 7),
+                    42,
+                    Some((100, 100)),
+                )
+                .await
+                .unwrap(),
+        );
         assert_eq!(
             ceilings(store, "SETT2345").await,
             (42, 7),
@@ -144,29 +218,61 @@ async fn settling_lowers_the_ceilings_to_the_saved_values_only() {
 
         // Values past the ceilings (an actor that counted beyond its block) raise them, settled
         // or not: the ceilings never sit below what is stored.
-        store
-            .save_playback(room, &playing(6_000, 4_000, 30), 80, None)
-            .await
-            .unwrap();
+        written(
+            store
+                .save_playback(
+                    room,
+                    term(store, room).await,
+                    &playing(6_000, 4_000, 30),
+                    80,
+                    None,
+                )
+                .await
+                .unwrap(),
+        );
         assert_eq!(ceilings(store, "SETT2345").await, (80, 30));
-        store
-            .save_playback(room, &playing(6_000, 5_000, 31), 81, Some((80, 30)))
-            .await
-            .unwrap();
+        written(
+            store
+                .save_playback(
+                    room,
+                    term(store, room).await,
+                    &playing(6_000, 5_000, 31),
+                    81,
+                    Some((80, 30)),
+                )
+                .await
+                .unwrap(),
+        );
         assert_eq!(ceilings(store, "SETT2345").await, (81, 31));
         // A write-behind below the ceilings leaves them where they are.
         store.raise_ceilings(room, 200, 200).await.unwrap();
-        store
-            .save_playback(room, &playing(7_000, 6_000, 32), 82, None)
-            .await
-            .unwrap();
+        written(
+            store
+                .save_playback(
+                    room,
+                    term(store, room).await,
+                    &playing(7_000, 6_000, 32),
+                    82,
+                    None,
+                )
+                .await
+                .unwrap(),
+        );
         assert_eq!(ceilings(store, "SETT2345").await, (200, 200));
         // A settle from an actor whose block another actor has since reserved past leaves
         // the newer block alone.
-        store
-            .save_playback(room, &playing(7_000, 6_000, 33), 83, Some((81, 31)))
-            .await
-            .unwrap();
+        written(
+            store
+                .save_playback(
+                    room,
+                    term(store, room).await,
+                    &playing(7_000, 6_000, 33),
+                    83,
+                    Some((81, 31)),
+                )
+                .await
+                .unwrap(),
+        );
         assert_eq!(ceilings(store, "SETT2345").await, (200, 200));
     }
 }
@@ -179,14 +285,21 @@ async fn an_older_playback_never_replaces_a_newer_one() {
         store.create_room(new_room(room, host, 1)).await.unwrap();
         // The new owner wrote version 1 000 (it counts from above the old one's ceiling); the
         // old one, frozen meanwhile, wakes and writes its last change, version 12.
-        store
-            .save_playback(room, &playing(1_000, 9_000, 1_000), 1_500, None)
-            .await
-            .unwrap();
-        store
-            .save_playback(room, &playing(5_000, 2_000, 12), 57, None)
-            .await
-            .unwrap();
+        let old = term(store, room).await;
+        let new = term(store, room).await;
+        written(
+            store
+                .save_playback(room, new, &playing(1_000, 9_000, 1_000), 1_500, None)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            store
+                .save_playback(room, old, &playing(5_000, 2_000, 12), 57, None)
+                .await
+                .unwrap(),
+            Fenced::Superseded
+        );
         let record = store.room(room).await.unwrap().unwrap();
         assert_eq!(
             (record.seq, record.playback),
@@ -195,10 +308,12 @@ async fn an_older_playback_never_replaces_a_newer_one() {
             store.backend()
         );
         // The same version again (a final write with a later seq) still lands.
-        store
-            .save_playback(room, &playing(1_000, 9_000, 1_000), 1_520, None)
-            .await
-            .unwrap();
+        written(
+            store
+                .save_playback(room, new, &playing(1_000, 9_000, 1_000), 1_520, None)
+                .await
+                .unwrap(),
+        );
         assert_eq!(store.room(room).await.unwrap().unwrap().seq, 1_520);
     }
 }
@@ -232,12 +347,28 @@ async fn chat_is_kept_newest_last_and_trimmed() {
         let (room, other) = (code("CHAT2345"), code("THER2345"));
         store.create_room(new_room(room, host, 1)).await.unwrap();
         store.create_room(new_room(other, bob, 1)).await.unwrap();
-        store
-            .insert_chat(other, &[line(bob, "Bob", "elsewhere", 1)])
-            .await
-            .unwrap();
-        store.insert_chat(room, &[]).await.unwrap();
-        store.insert_chat(code("ZZZZ2345"), &[]).await.unwrap();
+        written(
+            store
+                .insert_chat(
+                    other,
+                    term(store, other).await,
+                    &[line(bob, "Bob", "elsewhere", 1)],
+                )
+                .await
+                .unwrap(),
+        );
+        written(
+            store
+                .insert_chat(room, term(store, room).await, &[])
+                .await
+                .unwrap(),
+        );
+        written(
+            store
+                .insert_chat(code("ZZZZ2345"), term(store, room).await, &[])
+                .await
+                .unwrap(),
+        );
 
         let all: Vec<_> = (0..510_u64)
             .map(|i| {
@@ -250,10 +381,20 @@ async fn chat_is_kept_newest_last_and_trimmed() {
             })
             .collect();
         for batch in [&all[..200], &all[200..400], &all[400..]] {
-            store.insert_chat(room, batch).await.unwrap();
+            written(
+                store
+                    .insert_chat(room, term(store, room).await, batch)
+                    .await
+                    .unwrap(),
+            );
         }
         // A retried batch adds nothing.
-        store.insert_chat(room, &all[500..]).await.unwrap();
+        written(
+            store
+                .insert_chat(room, term(store, room).await, &all[500..])
+                .await
+                .unwrap(),
+        );
 
         let kept = store.recent_chat(room, 1_000).await.unwrap();
         assert_eq!(kept.len(), CHAT_HISTORY_KEPT, "{:?}", store.backend());
@@ -287,7 +428,12 @@ async fn chat_ties_are_ordered_by_id_and_carry_the_current_name() {
         let mut same_time: Vec<_> = (0..CHAT_HISTORY_KEPT + 5)
             .map(|i| line(host, "Ada", &format!("tie {i}"), 7_000))
             .collect();
-        store.insert_chat(room, &same_time).await.unwrap();
+        written(
+            store
+                .insert_chat(room, term(store, room).await, &same_time)
+                .await
+                .unwrap(),
+        );
         same_time.sort_by_key(|m| m.id.to_string());
         let kept = store.recent_chat(room, CHAT_HISTORY_KEPT).await.unwrap();
         assert_eq!(
@@ -454,7 +600,12 @@ async fn a_restart_puts_live_rooms_in_grace_and_clears_presence() {
                 .unwrap()
         );
         for room in [live, grace, created] {
-            store.set_presence(room, 7, true).await.unwrap();
+            written(
+                store
+                    .set_presence(room, term(store, room).await, 7, true)
+                    .await
+                    .unwrap(),
+            );
         }
 
         assert_eq!(

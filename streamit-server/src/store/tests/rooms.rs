@@ -4,7 +4,7 @@ use streamit_protocol::v1::{
     EntryMode, MemberStatus, Playback, PositionMs, PublicRoomsCursor, RoomCode, RoomState, UserRef,
 };
 
-use super::{Fixture, code, episode, fixtures, guest, movie, new_room};
+use super::{Fixture, code, episode, fixtures, guest, movie, new_room, term, written};
 use crate::store::{Error, Store};
 
 #[tokio::test]
@@ -176,10 +176,17 @@ async fn listed_room(
                 .unwrap()
         );
     }
-    store
-        .set_presence(code(room), viewers, host_connected)
-        .await
-        .unwrap();
+    written(
+        store
+            .set_presence(
+                code(room),
+                term(store, code(room)).await,
+                viewers,
+                host_connected,
+            )
+            .await
+            .unwrap(),
+    );
 }
 
 #[tokio::test]
@@ -207,10 +214,17 @@ async fn the_public_listing_shows_live_public_rooms_with_their_host() {
                 .await
                 .unwrap()
         );
-        store
-            .set_presence(code("GGGG2345"), 99, true)
-            .await
-            .unwrap();
+        written(
+            store
+                .set_presence(
+                    code("GGGG2345"),
+                    term(store, code("GGGG2345")).await,
+                    99,
+                    true,
+                )
+                .await
+                .unwrap(),
+        );
 
         let listing = store.public_rooms(20, 0, None).await.unwrap();
         let (page, total) = (listing.rooms, listing.total);
@@ -248,14 +262,28 @@ async fn the_public_listing_shows_live_public_rooms_with_their_host() {
         let beyond = store.public_rooms(2, 10, None).await.unwrap();
         assert_eq!((beyond.rooms.len(), beyond.total), (0, 3));
 
-        store
-            .set_presence(code("AAAA2345"), 10, true)
-            .await
-            .unwrap();
-        store
-            .set_presence(code("BBBB2345"), 9, false)
-            .await
-            .unwrap();
+        written(
+            store
+                .set_presence(
+                    code("AAAA2345"),
+                    term(store, code("AAAA2345")).await,
+                    10,
+                    true,
+                )
+                .await
+                .unwrap(),
+        );
+        written(
+            store
+                .set_presence(
+                    code("BBBB2345"),
+                    term(store, code("BBBB2345")).await,
+                    9,
+                    false,
+                )
+                .await
+                .unwrap(),
+        );
         let listing = store.public_rooms(20, 0, None).await.unwrap();
         let (page, total) = (listing.rooms, listing.total);
         assert_eq!(

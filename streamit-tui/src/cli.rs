@@ -46,6 +46,9 @@ pub(crate) enum Command {
     Host(RoomOptions),
     /// Open a room by its code.
     Watch(CodeAndPassword),
+    /// Load bots against a running server (loopback only unless `--allow-remote`): one
+    /// JSON line per run.
+    Bench(crate::bench::BenchArgs),
     #[command(flatten)]
     Headless(Headless),
 }

@@ -4,12 +4,13 @@
 //! Modules: `cli` (the command line), `account` (the signed-in client and its stored
 //! login), `credentials` (the profile files), `headless` (the JSON commands), `app` (the
 //! terminal client as a state machine), `ui` (drawing it), `keys` (the one key table),
-//! `driver` (the I/O loop around the app), `terminal` (borrowing the terminal and giving it
+//! `bench` (the load bots), `driver` (the I/O loop around the app), `terminal` (borrowing the terminal and giving it
 //! back), `label` (times and media in text), `words` (protocol codes in words), `failure`
 //! (what commands fail with).
 
 mod account;
 mod app;
+mod bench;
 mod cli;
 mod credentials;
 mod driver;
@@ -43,6 +44,15 @@ async fn main() -> ExitCode {
                 .parse()
                 .map(|(code, password)| Start::Watch(code, password));
             terminal(&global, start).await
+        }
+        Some(Command::Bench(args)) => {
+            return match bench::run(&global.server, args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("streamit bench: {error}");
+                    ExitCode::FAILURE
+                }
+            };
         }
         Some(Command::Headless(command)) => match headless::run(&global, command).await {
             Ok(answer) => {

@@ -40,28 +40,26 @@ const MAX_SOCKETS: usize = 20_000;
 pub(crate) struct BenchArgs {
     #[command(subcommand)]
     pub(crate) scenario: Scenario,
-    #[command(flatten)]
-    pub(crate) common: Common,
 }
 
 /// The scenarios.
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub(crate) enum Scenario {
     /// R rooms × M members; each host seeks at `--rate`; send → read latency per member.
-    Fanout,
+    Fanout(Common),
     /// R rooms × M members chatting `--rate` lines/s per room; every accepted line must reach
     /// every member.
-    Chat,
+    Chat(Common),
     /// W workers connect to one room of M members, read the snapshot, close, again.
-    Connect,
+    Connect(Common),
     /// W workers open R × M sockets as fast as they can and hold them: admissions per second
     /// and server memory per held socket.
-    Hold,
+    Hold(Common),
     /// Members join and leave rooms while each host seeks at `--rate` and chats.
-    Churn,
+    Churn(Common),
     /// M SDK members per room with skewed clocks behind a jittery proxy follow a host who
     /// plays, seeks and changes rate: clock error, drift, convergence and corrections.
-    Sync,
+    Sync(Common),
 }
 
 /// Options every scenario takes (each uses those it needs).
@@ -148,7 +146,12 @@ fn range(value: &str) -> Result<(u64, u64), String> {
 /// A remote server without `--allow-remote`, sizes over the bounds, a failed setup, or any
 /// frame that broke the protocol (after the line is printed).
 pub(crate) async fn run(server: &str, args: BenchArgs) -> Result<(), BenchError> {
-    let common = args.common;
+    let (Scenario::Fanout(common)
+    | Scenario::Chat(common)
+    | Scenario::Connect(common)
+    | Scenario::Hold(common)
+    | Scenario::Churn(common)
+    | Scenario::Sync(common)) = &args.scenario;
     check_target(server, common.allow_remote)?;
     if let Some(member_url) = &common.member_url {
         check_target(member_url, common.allow_remote)?;
@@ -171,13 +174,13 @@ pub(crate) async fn run(server: &str, args: BenchArgs) -> Result<(), BenchError>
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let url = server.trim_end_matches('/').to_owned();
     let violations = Violations::default();
-    let line = match args.scenario {
-        Scenario::Fanout => fanout::run(&url, &common, &violations).await?,
-        Scenario::Chat => chat::run(&url, &common, &violations).await?,
-        Scenario::Connect => connect::run(&url, &common, &violations).await?,
-        Scenario::Hold => hold::run(&url, &common, &violations).await?,
-        Scenario::Churn => churn::run(&url, &common, &violations).await?,
-        Scenario::Sync => sync::run(&url, &common, &violations).await?,
+    let line = match &args.scenario {
+        Scenario::Fanout(_) => fanout::run(&url, common, &violations).await?,
+        Scenario::Chat(_) => chat::run(&url, common, &violations).await?,
+        Scenario::Connect(_) => connect::run(&url, common, &violations).await?,
+        Scenario::Hold(_) => hold::run(&url, common, &violations).await?,
+        Scenario::Churn(_) => churn::run(&url, common, &violations).await?,
+        Scenario::Sync(_) => sync::run(&url, common, &violations).await?,
     };
     report::print(line, &violations);
     violations.into_result()

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rand::Rng as _;
 use serde_json::{Value, json};
 use streamit_client::protocol::v1::{CreateRoomRequest, PositionMs, Rate, RoomCode};
-use streamit_client::{Client, RoomSession};
+use streamit_client::{Client, RoomEvent, RoomSession};
 
 use crate::bench::histogram::Latency;
 use crate::bench::proc::{Meter, Servers};
@@ -94,7 +94,10 @@ pub(crate) async fn run(
         .collect();
     let mut host_errors = 0u64;
     for task in host_tasks {
-        host_errors += u64::from(task.await.expect("a host does not panic").is_err());
+        if let Err(error) = task.await.expect("a host does not panic") {
+            eprintln!("streamit bench: sync host: {error}");
+            host_errors += 1;
+        }
     }
     let mut outcomes = Vec::new();
     for task in member_tasks {
@@ -108,6 +111,21 @@ pub(crate) async fn run(
 /// The host's script over the run; its own events are read and dropped.
 async fn host_script(host: Client, code: RoomCode, duration: Duration) -> Result<(), String> {
     let (session, mut events) = host.join_room(code).await.map_err(|e| e.to_string())?;
+    // Commands are taken once the socket is admitted.
+    let connected = async {
+        while let Some(event) = events.recv().await {
+            if matches!(event, RoomEvent::Connected) {
+                return true;
+            }
+        }
+        false
+    };
+    if !tokio::time::timeout(duration, connected)
+        .await
+        .unwrap_or(false)
+    {
+        return Err(format!("host of {code}: no connection"));
+    }
     let drain = tokio::spawn(async move { while events.recv().await.is_some() {} });
     let started = tokio::time::Instant::now();
     for (share, step) in SCRIPT {

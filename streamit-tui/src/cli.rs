@@ -49,6 +49,9 @@ pub(crate) enum Command {
     /// Load bots against a running server (loopback only unless `--allow-remote`): one
     /// JSON line per run.
     Bench(crate::bench::BenchArgs),
+    /// Check a server against protocol v1: a line per rule naming its `docs/protocol.md`
+    /// section, a summary, and a non-zero exit on any failure (`--json` for a report).
+    Check(crate::check::CheckArgs),
     #[command(flatten)]
     Headless(Headless),
 }

@@ -4,13 +4,14 @@
 //! Modules: `cli` (the command line), `account` (the signed-in client and its stored
 //! login), `credentials` (the profile files), `headless` (the JSON commands), `app` (the
 //! terminal client as a state machine), `ui` (drawing it), `keys` (the one key table),
-//! `bench` (the load bots), `driver` (the I/O loop around the app), `terminal` (borrowing the terminal and giving it
+//! `bench` (the load bots), `check` (the conformance suite), `driver` (the I/O loop around the app), `terminal` (borrowing the terminal and giving it
 //! back), `label` (times and media in text), `words` (protocol codes in words), `failure`
 //! (what commands fail with).
 
 mod account;
 mod app;
 mod bench;
+mod check;
 mod cli;
 mod credentials;
 mod driver;
@@ -52,6 +53,19 @@ async fn main() -> ExitCode {
                     eprintln!("streamit bench: {error}");
                     ExitCode::FAILURE
                 }
+            };
+        }
+        Some(Command::Check(args)) => {
+            let report = check::run(&args).await;
+            if global.json {
+                println!("{}", report.json());
+            } else {
+                println!("{}", report.text());
+            }
+            return if report.failed() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
             };
         }
         Some(Command::Headless(command)) => match headless::run(&global, command).await {

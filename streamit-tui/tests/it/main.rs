@@ -2,5 +2,6 @@
 //! temporary config directory.
 
 mod bench;
+mod check;
 mod headless;
 mod support;

@@ -102,6 +102,15 @@ pub(crate) struct Common {
     /// Churn: how long a member is away between stays, ms, `MIN-MAX`.
     #[arg(long, default_value = "200-2000", value_parser = range)]
     pub(crate) pause_ms: (u64, u64),
+    /// Churn: seconds between a member's chat lines while it is in (0: members do not chat).
+    #[arg(long, default_value_t = 3.0)]
+    pub(crate) member_chat_seconds: f64,
+    /// Churn: seconds between two `churn-sample` lines.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) sample_seconds: u64,
+    /// Churn: the server's SQLite file, whose size and WAL's size are sampled too.
+    #[arg(long)]
+    pub(crate) sqlite: Option<String>,
     /// Sync: largest clock skew of a member, ms (each gets one drawn from ±this).
     #[arg(long, default_value_t = 5_000)]
     pub(crate) skew_ms: u64,

@@ -92,35 +92,55 @@ async fn connect_and_hold_admit_sockets() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn churn_members_come_and_go_while_the_host_seeks() {
+async fn churn_members_come_and_go_while_the_host_seeks_and_everyone_chats() {
     let world = World::start().await;
-    let line = bench(
-        &world,
-        &[
-            "churn",
-            "--rooms",
-            "1",
-            "--members",
-            "3",
-            "--rate",
-            "5",
-            "--chat-rate",
-            "1",
-            "--stay-ms",
-            "300-600",
-            "--pause-ms",
-            "50-100",
-            "--seconds",
-            "3",
-        ],
-    )
-    .await;
-    let counts = &line["counts"];
-    assert!(counts["joins"].as_u64().unwrap() > 3, "{line}");
-    assert!(counts["leaves"].as_u64().unwrap() > 0, "{line}");
-    assert!(counts["seeks"].as_u64().unwrap() > 0, "{line}");
-    assert!(counts["playback"].as_u64().unwrap() > 0, "{line}");
-    assert_eq!(counts.get("errors"), None, "{line}");
+    let run = world
+        .streamit(
+            "bots",
+            &[
+                "bench",
+                "churn",
+                "--rooms",
+                "1",
+                "--members",
+                "3",
+                "--rate",
+                "5",
+                "--chat-rate",
+                "1",
+                "--member-chat-seconds",
+                "1",
+                "--stay-ms",
+                "1200-1500",
+                "--pause-ms",
+                "50-100",
+                "--seconds",
+                "4",
+                "--sample-seconds",
+                "1",
+            ],
+        )
+        .await;
+    assert!(run.ok, "{run:?}");
+    let line = &run.json;
+    assert_eq!(line["bench"], "churn");
+    assert_eq!(line["violations"], 0, "{line}");
+    let totals = &line["totals"];
+    assert!(totals["joins"].as_u64().unwrap() > 3, "{line}");
+    assert!(totals["leaves"].as_u64().unwrap() > 0, "{line}");
+    assert!(totals["seeks"].as_u64().unwrap() > 0, "{line}");
+    assert!(totals["playback"].as_u64().unwrap() > 0, "{line}");
+    assert!(totals["chat_echoed"].as_u64().unwrap() > 0, "{line}");
+    assert_eq!(line["lost"], 0, "{line}");
+    assert_eq!(totals.get("errors"), None, "{line}");
+    // The idle sample, one a second while it ran, then the summary.
+    let samples = run
+        .lines
+        .iter()
+        .filter(|l| l["bench"] == "churn-sample")
+        .count();
+    assert!(samples >= 3, "{run:?}");
+    assert!(line["samples"].as_u64().unwrap() >= 2, "{line}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,8 +28,10 @@ pub(crate) struct World {
 pub(crate) struct Run {
     /// Whether it exited 0.
     pub(crate) ok: bool,
-    /// Its stdout, read as JSON.
+    /// Its stdout's last line, read as JSON.
     pub(crate) json: Value,
+    /// Every line of its stdout, read as JSON (`Null` where one is not).
+    pub(crate) lines: Vec<Value>,
     /// Its stderr.
     pub(crate) stderr: String,
 }
@@ -81,7 +83,12 @@ impl World {
         let stdout = String::from_utf8_lossy(&output.stdout);
         Run {
             ok: output.status.success(),
-            json: serde_json::from_str(stdout.trim()).unwrap_or(Value::Null),
+            json: serde_json::from_str(stdout.trim().lines().last().unwrap_or_default())
+                .unwrap_or(Value::Null),
+            lines: stdout
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap_or(Value::Null))
+                .collect(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
     }

@@ -182,7 +182,8 @@ fn summary(args: &Common, outcomes: &[Outcome], host_errors: u64) -> Value {
         "script": SCRIPT.iter().map(|(at, step)| format!("{at}: {step:?}")).collect::<Vec<_>>(),
         "host_errors": host_errors,
         "sent": SCRIPT.len() * args.rooms,
-        "expected": SCRIPT.len() * args.rooms * args.members,
+        // Each member sees the playback of its snapshot, then each of the script's changes.
+        "expected": (SCRIPT.len() + 1) * args.rooms * args.members,
         "received": outcomes.iter().map(|o| o.changes_seen).sum::<u64>(),
         "clock_offset_error_ms": offset_error.report(),
         "drift_after_convergence_ms": drift.report(),

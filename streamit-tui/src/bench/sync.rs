@@ -8,6 +8,7 @@
 mod member;
 mod proxy;
 
+use std::collections::BTreeMap;
 use std::net::ToSocketAddrs as _;
 use std::time::{Duration, Instant};
 
@@ -156,11 +157,15 @@ fn summary(args: &Common, outcomes: &[Outcome], host_errors: u64) -> Value {
     let mut offset_error = Latency::default();
     let mut drift = Latency::default();
     let mut converge = Latency::default();
+    let mut converge_by_change: BTreeMap<&str, Latency> = BTreeMap::new();
     let (mut corrections, mut minutes, mut unconverged) = (0u64, 0.0, 0u64);
     for outcome in outcomes {
         offset_error.merge(&outcome.offset_error_us);
         drift.merge(&outcome.drift_us);
-        converge.merge(&outcome.converge_us);
+        for (what, latency) in &outcome.converge_us {
+            converge.merge(latency);
+            converge_by_change.entry(what).or_default().merge(latency);
+        }
         corrections += outcome.steady_corrections;
         minutes += outcome.steady_minutes;
         unconverged += outcome.unconverged;
@@ -188,6 +193,10 @@ fn summary(args: &Common, outcomes: &[Outcome], host_errors: u64) -> Value {
         "clock_offset_error_ms": offset_error.report(),
         "drift_after_convergence_ms": drift.report(),
         "time_to_converge_ms": converge.report(),
+        "time_to_converge_ms_by_change": converge_by_change
+            .iter()
+            .map(|(what, latency)| (*what, latency.report()))
+            .collect::<BTreeMap<_, _>>(),
         "changes_never_converged": unconverged,
         "corrections_per_member_per_min": corrections as f64 / f64::max(minutes, 1e-9),
         "per_member": per_member,

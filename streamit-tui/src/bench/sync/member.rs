@@ -1,9 +1,10 @@
 //! One `sync` member: an SDK session on a skewed clock, a [`SimulatedPlayer`] kept on the
 //! room by a [`DriftController`], and what it measures against the truth.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use streamit_client::protocol::v1::{Playback, PositionMs, RoomCode, ServerEvent};
+use streamit_client::protocol::v1::{Playback, PlaybackCause, PositionMs, RoomCode, ServerEvent};
 use streamit_client::sync::{Correction, DriftController, SimulatedPlayer};
 use streamit_client::{
     Client, Clock, JoinOptions, RoomEvent, RoomEvents, RoomSession, SessionOptions, SystemClock,
@@ -39,8 +40,9 @@ pub(super) struct Outcome {
     pub(super) final_offset_error_ms: Option<i64>,
     /// |drift from the room's true position|, µs, each tick once converged.
     pub(super) drift_us: Latency,
-    /// From seeing a room change to being within `CONVERGED_MS`, µs.
-    pub(super) converge_us: Latency,
+    /// From seeing a room change to being within `CONVERGED_MS`, µs, by what changed
+    /// (`SNAPSHOT`, or the `PLAYBACK_STATE` cause: `PLAY`, `SEEK`, `RATE`…).
+    pub(super) converge_us: BTreeMap<&'static str, Latency>,
     /// Room changes the member saw (new playback versions).
     pub(super) changes_seen: u64,
     /// Changes followed by another (or the end) before the member converged.
@@ -105,14 +107,33 @@ impl Member {
     }
 }
 
+/// A room change the member is converging on.
+struct Change {
+    seen_at: Instant,
+    what: &'static str,
+    converged: bool,
+}
+
+/// The wire name of what changed the room's playback.
+fn cause_name(cause: PlaybackCause) -> &'static str {
+    match cause {
+        PlaybackCause::Play => "PLAY",
+        PlaybackCause::Pause => "PAUSE",
+        PlaybackCause::Seek => "SEEK",
+        PlaybackCause::Rate => "RATE",
+        PlaybackCause::Media => "MEDIA",
+    }
+}
+
 /// The member's player, controller and measurements.
 struct State {
     skew_ms: i64,
     player: SimulatedPlayer,
     drift: DriftController,
     playback: Option<Playback>,
-    /// When the current room version was first seen, and whether the member converged since.
-    change: Option<(Instant, bool)>,
+    /// The current room version: when it was first seen, what changed, and whether the
+    /// member converged since.
+    change: Option<Change>,
     connected_at: Instant,
     last_tick: Instant,
     outcome: Outcome,
@@ -133,7 +154,7 @@ impl State {
                 offset_error_us: Latency::default(),
                 final_offset_error_ms: None,
                 drift_us: Latency::default(),
-                converge_us: Latency::default(),
+                converge_us: BTreeMap::new(),
                 changes_seen: 0,
                 unconverged: 0,
                 steady_corrections: 0,
@@ -144,7 +165,7 @@ impl State {
     }
 
     fn follow(&mut self, event: &RoomEvent, violations: &Violations) {
-        let playback = match event {
+        let (playback, what) = match event {
             RoomEvent::Connected => {
                 self.outcome.connected = true;
                 self.connected_at = Instant::now();
@@ -155,9 +176,9 @@ impl State {
                 return;
             }
             RoomEvent::Server(message) => match &message.event {
-                ServerEvent::RoomSnapshot(snapshot) => snapshot.playback,
-                ServerEvent::PlaybackState(state) => state.playback,
-                ServerEvent::SyncCorrection(correction) => correction.playback,
+                ServerEvent::RoomSnapshot(snapshot) => (snapshot.playback, "SNAPSHOT"),
+                ServerEvent::PlaybackState(state) => (state.playback, cause_name(state.cause)),
+                ServerEvent::SyncCorrection(correction) => (correction.playback, "SYNC_CORRECTION"),
                 _ => return,
             },
             _ => return,
@@ -166,13 +187,15 @@ impl State {
         if !newer {
             return;
         }
-        {
-            if let Some((_, false)) = self.change {
-                self.outcome.unconverged += 1;
-            }
-            self.change = Some((Instant::now(), false));
-            self.outcome.changes_seen += 1;
+        if self.change.as_ref().is_some_and(|c| !c.converged) {
+            self.outcome.unconverged += 1;
         }
+        self.change = Some(Change {
+            seen_at: Instant::now(),
+            what,
+            converged: false,
+        });
+        self.outcome.changes_seen += 1;
         self.playback = Some(playback);
     }
 
@@ -201,18 +224,22 @@ impl State {
                 truth,
             )
             .abs();
-        let Some((changed_at, converged)) = &mut self.change else {
+        let Some(change) = &mut self.change else {
             return;
         };
-        if !*converged && drift <= CONVERGED_MS {
-            *converged = true;
-            let micros = now.duration_since(*changed_at).as_micros() as u64;
-            self.outcome.converge_us.record(micros);
+        if !change.converged && drift <= CONVERGED_MS {
+            change.converged = true;
+            let micros = now.duration_since(change.seen_at).as_micros() as u64;
+            self.outcome
+                .converge_us
+                .entry(change.what)
+                .or_default()
+                .record(micros);
         }
-        if *converged {
+        if change.converged {
             self.outcome.drift_us.record(drift as u64 * 1000);
         }
-        if now.duration_since(*changed_at) >= SETTLE {
+        if now.duration_since(change.seen_at) >= SETTLE {
             self.outcome.steady_minutes += span.as_secs_f64() / 60.0;
             if matches!(
                 done,
@@ -224,7 +251,7 @@ impl State {
     }
 
     fn finish(mut self) -> Outcome {
-        if let Some((_, false)) = self.change {
+        if self.change.is_some_and(|c| !c.converged) {
             self.outcome.unconverged += 1;
         }
         self.outcome

@@ -10,9 +10,10 @@
 //!
 //! ```text
 //! cargo build --release -p streamit-server --benches
+//! cargo build --release -p streamit-tui
 //! taskset -c 0 $CARGO_TARGET_DIR/release/deps/bare-<hash> --bind 127.0.0.1:8901 &
-//! taskset -c 1 $CARGO_TARGET_DIR/release/deps/load-<hash> --url http://127.0.0.1:8901 --bare \
-//!     --rooms 10 --members 50 --rate 4 --seconds 20 --server-pid <pid>
+//! taskset -c 1 $CARGO_TARGET_DIR/release/streamit --server http://127.0.0.1:8901 bench fanout \
+//!     --bare --rooms 10 --members 50 --rate 4 --seconds 20 --server-pid <pid>
 //! ```
 //!
 //! (`cargo bench -p streamit-server --bench bare -- --bind 127.0.0.1:8901` builds and runs it

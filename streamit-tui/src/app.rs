@@ -23,6 +23,7 @@ use streamit_client::protocol::v1::{
     ChatText, CreateRoomRequest, Email, MediaRef, Participant, Password, PositionMs, PublicRoom,
     Rate, RoomCode, RoomPassword, User, UserId,
 };
+use streamit_client::sync::ServerTime;
 
 use crate::keys::{Action, Scope};
 pub(crate) use menu::Menu;
@@ -46,8 +47,8 @@ pub(crate) enum Input {
 pub(crate) struct Tick {
     /// The local monotonic clock now.
     pub(crate) now: Instant,
-    /// The server's clock now, Unix epoch ms (the session's estimate).
-    pub(crate) server_now_ms: u64,
+    /// The server's clock now, with the clock sync's corrections (the session's estimate).
+    pub(crate) server: ServerTime,
     /// Server clock minus local clock, ms, once measured.
     pub(crate) offset_ms: Option<i64>,
 }

@@ -10,6 +10,7 @@ use futures_util::StreamExt as _;
 use streamit_client::protocol::v1::{
     CreateRoomRequest, PlayerEvent, PlayerEventKind, PublicRoomsQuery, RoomCode, RoomPassword,
 };
+use streamit_client::sync::ServerTime;
 use streamit_client::{JoinOptions, RoomEvent, RoomEvents, RoomSession};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::MissedTickBehavior;
@@ -150,15 +151,17 @@ impl Driver {
 
     /// What the clock says now.
     fn tick(&self) -> Tick {
-        let server_now_ms = match &self.session {
-            Some(session) => session.now_server_ms(),
-            None => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |since| since.as_millis() as u64),
+        let server = match &self.session {
+            Some(session) => session.server_time(),
+            None => ServerTime::exact(
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |since| since.as_millis() as u64),
+            ),
         };
         Tick {
             now: Instant::now(),
-            server_now_ms,
+            server,
             offset_ms: self.session.as_ref().and_then(RoomSession::clock_offset_ms),
         }
     }

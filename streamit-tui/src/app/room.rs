@@ -182,14 +182,14 @@ impl Room {
     /// playing player reports its position now and then.
     pub(crate) fn tick(&mut self, tick: Tick) -> Option<Command> {
         self.offset_ms = tick.offset_ms.or(self.offset_ms);
-        self.server_now_ms = tick.server_now_ms;
+        self.server_now_ms = tick.server.whole_ms();
         let player = self
             .player
             .get_or_insert_with(|| SimulatedPlayer::new(tick.now));
         player.advance_to(tick.now);
         let view = self.view.as_ref()?;
         self.drift
-            .tick(player, &view.playback(), tick.server_now_ms, tick.now);
+            .tick(player, &view.playback(), tick.server, tick.now);
         let due = *self.next_report.get_or_insert(tick.now + PROGRESS_EVERY);
         let report =
             player.is_playing() && view.room().media.is_some() && self.link == Link::Connected;

@@ -10,6 +10,7 @@ use ratatui::backend::TestBackend;
 use serde_json::{Value, json};
 use streamit_client::RoomEvent;
 use streamit_client::protocol::v1::{CloseCode, PositionMs, RoomCode, ServerMessage, User};
+use streamit_client::sync::ServerTime;
 
 use super::*;
 use crate::keys::BINDINGS;
@@ -88,7 +89,7 @@ fn typed(app: &mut App, text: &str) {
 fn tick(at: Instant, server_now_ms: u64) -> Input {
     Input::Tick(Tick {
         now: at,
-        server_now_ms,
+        server: ServerTime::exact(server_now_ms),
         offset_ms: Some(-3),
     })
 }
@@ -135,9 +136,14 @@ fn in_room(you: &str, name: &str) -> (App, Instant) {
     assert_eq!(app.handle(Input::Done(entered)), None);
     app.handle(Input::Room(RoomEvent::Connected));
     app.handle(snapshot(you));
-    let start = Instant::now();
-    app.handle(tick(start, NOW));
-    (app, start)
+    // The drift controller measures on its first tick, lands the player on its next, and
+    // starts it when the room gets there: a few ticks put the player on the room.
+    // The last of them is at `NOW`, the returned instant.
+    let first = Instant::now();
+    for ms in [0, 20, 40] {
+        app.handle(tick(first + Duration::from_millis(ms), NOW - 40 + ms));
+    }
+    (app, first + Duration::from_millis(40))
 }
 
 #[test]

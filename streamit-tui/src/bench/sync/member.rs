@@ -216,7 +216,7 @@ impl State {
         };
         let done = self
             .drift
-            .tick(&mut self.player, &playback, session.now_server_ms(), now);
+            .tick(&mut self.player, &playback, session.server_time(), now);
         let truth = SystemClock.now_ms();
         let drift = playback
             .drift_ms(

@@ -53,7 +53,7 @@ use crate::notices::{Listener, Notice, Notices};
 use crate::store::Store;
 use cluster::{Cluster, NodeTag};
 pub(crate) use handshake::upgrade;
-use room::Command;
+use room::{Command, Join};
 use room_core::Settings;
 use roster::Roster;
 
@@ -66,6 +66,10 @@ pub(crate) mod fuzzing {
         RoomCore, Settings, Then, Write,
     };
 }
+
+/// Room tasks a join is offered to before it is given up (each stops only after taking what
+/// was queued for it, so a second one practically always takes it).
+const JOIN_ATTEMPTS: usize = 4;
 
 /// Commands a room may have queued before senders wait.
 const ROOM_QUEUE: usize = 4096;
@@ -159,6 +163,28 @@ impl Registry {
             receiver,
         ));
         handle
+    }
+
+    /// Hands a join to the room's task, `room` first. A task that stopped between the handle
+    /// being taken and the join being sent has closed its queue (it handed on what it held
+    /// already): the join then goes to the task that follows it, instead of being dropped (the
+    /// socket would close with 1011 for a room that was merely turning over).
+    async fn join(
+        &self,
+        shared: &Arc<Shared>,
+        code: RoomCode,
+        mut room: RoomHandle,
+        join: Box<Join>,
+    ) {
+        let mut command = Command::Join(join);
+        for _ in 0..JOIN_ATTEMPTS {
+            match room.commands.send(command).await {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(returned)) => command = returned,
+            }
+            room = self.handle(shared, code);
+        }
+        tracing::error!(room = %code, "no room task took the join; the socket closes");
     }
 
     /// The running task of a room, if any.

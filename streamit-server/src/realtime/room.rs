@@ -955,7 +955,7 @@ pub(super) async fn settle_joins(
             }
             None => {
                 let fresh = shared.registry.handle(shared, code);
-                fresh.send(Command::Join(join)).await;
+                shared.registry.join(shared, code, fresh, join).await;
             }
         }
     }

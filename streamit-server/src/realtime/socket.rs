@@ -65,6 +65,7 @@ pub(super) fn resume_of(request: &Request<Incoming>) -> Option<Resume> {
 
 /// Who a socket is, once admitted, and the room that admitted it.
 struct Admitted {
+    code: RoomCode,
     room: RoomHandle,
     user: UserRef,
     login_id: Uuid,
@@ -133,6 +134,7 @@ async fn admit(
     // the store answered (its last socket left), and the registry then starts a fresh one.
     let room = shared.registry.handle(shared, code);
     Ok(Admitted {
+        code,
         room,
         user,
         login_id: caller.login_id,
@@ -211,7 +213,10 @@ pub(super) async fn run(
         writer: writer.clone(),
         admitted: reply,
     };
-    admitted.room.send(Command::Join(Box::new(join))).await;
+    let registry = &shared.registry;
+    registry
+        .join(&shared, admitted.code, admitted.room, Box::new(join))
+        .await;
     let room = match joined.await {
         Ok(Ok(room)) => room,
         refused => {

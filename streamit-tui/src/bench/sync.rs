@@ -1,12 +1,11 @@
 //! `sync`: R rooms, each with a host and M SDK members whose clocks are skewed by up to
-//! `±--skew-ms` and who reach the server through a jittery loopback proxy. Each member runs
+//! `±--skew-ms` and who reach the server through the SDK's network-conditions proxy (`streamit_client::netem`). Each member runs
 //! a [`SimulatedPlayer`] under the SDK's [`DriftController`]; the host plays, seeks and
 //! changes rate. Measured against the truth (the server runs on this machine's clock):
 //! each member's clock-offset error, drift from the host's playback after convergence, the
 //! time to converge after each change, and drift corrections per member per minute.
 
 mod member;
-mod proxy;
 
 use std::collections::BTreeMap;
 use std::net::ToSocketAddrs as _;
@@ -14,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng as _;
 use serde_json::{Value, json};
+use streamit_client::netem::{Conditions, NetemProxy};
 use streamit_client::protocol::v1::{CreateRoomRequest, PositionMs, Rate, RoomCode};
 use streamit_client::{Client, RoomEvent, RoomSession};
 
@@ -56,8 +56,12 @@ pub(crate) async fn run(
         .ok()
         .and_then(|mut addrs| addrs.next())
         .ok_or_else(|| BenchError::Url(url.to_owned()))?;
-    let proxy = proxy::start(upstream, args.latency_ms).await?;
-    let pool = Client::builder(&proxy.url)
+    let (low, high) = args.latency_ms;
+    let conditions = Conditions::new()
+        .latency(Duration::from_millis(low))
+        .jitter(Duration::from_millis(high.saturating_sub(low)));
+    let proxy = NetemProxy::start(upstream, conditions).await?;
+    let pool = Client::builder(proxy.base_url())
         .no_proxy()
         .build()
         .map_err(|e| BenchError::Setup(e.to_string()))?;
@@ -183,7 +187,7 @@ fn summary(args: &Common, outcomes: &[Outcome], host_errors: u64) -> Value {
     json!({
         "bench": "sync", "rooms": args.rooms, "members": args.members, "seconds": args.seconds,
         "skew_ms": args.skew_ms, "latency_ms_added": [args.latency_ms.0, args.latency_ms.1],
-        "proxy": "private loopback proxy in the bot (the SDK's is not on main yet)",
+        "proxy": "streamit_client::netem (latency + uniform jitter each way, order kept, no loss)",
         "script": SCRIPT.iter().map(|(at, step)| format!("{at}: {step:?}")).collect::<Vec<_>>(),
         "host_errors": host_errors,
         "sent": SCRIPT.len() * args.rooms,

@@ -81,7 +81,7 @@ async fn connect_and_hold_admit_sockets() {
     )
     .await;
     assert!(connect["admitted"].as_u64().unwrap() > 0, "{connect}");
-    assert_eq!(connect["failed"], 0);
+    assert_eq!(connect["failed"], 0, "{connect}");
     let hold = bench(
         &world,
         &["hold", "--rooms", "2", "--members", "3", "--workers", "2"],

@@ -181,6 +181,16 @@ pub(crate) async fn run(server: &str, args: BenchArgs) -> Result<(), BenchError>
     // Every socket is an open file; hold needs thousands. Best effort: a lower limit only
     // makes the biggest runs fail to connect, which they report.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
+    // The bare server has no REST API, chat rules or clock to measure these against.
+    let real_only = match &args.scenario {
+        Scenario::Chat(_) => Some("chat"),
+        Scenario::Churn(_) => Some("churn"),
+        Scenario::Sync(_) => Some("sync"),
+        Scenario::Fanout(_) | Scenario::Connect(_) | Scenario::Hold(_) => None,
+    };
+    if let (true, Some(scenario)) = (common.bare, real_only) {
+        return Err(BenchError::NotBare(scenario));
+    }
     let url = server.trim_end_matches('/').to_owned();
     let violations = Violations::default();
     let line = match &args.scenario {

@@ -370,11 +370,10 @@ impl RoomCore {
     /// room, gathered for the window in a big one. A room that stops being big tells what it
     /// gathered first, so nothing is told out of order.
     fn presence_changed(&mut self, user: UserRef, reason: Option<LeaveReason>, now_ms: u64) {
-        let was_online = reason.is_some();
-        if self.is_crowded()
-            || (reason.is_some() && self.online.len() + 1 >= self.settings.crowd_from)
-        {
-            self.crowd.note(&user, was_online, reason, now_ms);
+        // A going is counted against the room as it was, with the user still in it.
+        let was_crowded = reason.is_some() && self.online.len() + 1 >= self.settings.crowd_from;
+        if self.is_crowded() || was_crowded {
+            self.crowd.note(&user, reason, now_ms);
             return;
         }
         self.tell_presence(now_ms);
@@ -582,29 +581,21 @@ impl RoomCore {
 
     /// The host, `user`, and up to `crowd_listed` others online, for a big room's snapshot.
     fn online_few(&self, user: &UserRef) -> Vec<Participant> {
+        // Marks (host, online, muted) are the snapshot's to set, for every entry alike.
+        let member =
+            |who: &UserRef| Participant::new(who.clone(), MemberStatus::Approved, false, false);
         let host = &self.room.host;
-        let mut few = vec![Participant::new(
-            host.clone(),
-            MemberStatus::Approved,
-            true,
-            false,
-        )];
-        if user.id != host.id {
-            few.push(Participant::new(
-                user.clone(),
-                MemberStatus::Approved,
-                false,
-                true,
-            ));
-        }
         let others = self
             .online
             .keys()
             .filter(|id| **id != host.id && **id != user.id)
             .filter_map(|id| self.users.get(id))
-            .take(self.settings.crowd_listed)
-            .map(|other| Participant::new(other.clone(), MemberStatus::Approved, false, true));
-        few.extend(others);
+            .take(self.settings.crowd_listed);
+        let mut few = vec![member(host)];
+        if user.id != host.id {
+            few.push(member(user));
+        }
+        few.extend(others.map(member));
         few
     }
 

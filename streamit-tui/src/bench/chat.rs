@@ -41,9 +41,6 @@ pub(crate) async fn run(
     args: &Common,
     violations: &Violations,
 ) -> Result<Value, BenchError> {
-    if args.bare {
-        return Err(BenchError::NotBare("chat"));
-    }
     let senders_per_room = args.members + 1;
     if args.rate / senders_per_room as f64 > LINES_PER_USER_PER_S {
         return Err(BenchError::Setup(format!(

@@ -94,13 +94,7 @@ async fn setup(
 ) -> Result<Vec<RoomSetup>, BenchError> {
     let mut all = Vec::new();
     for _ in 0..rooms {
-        let host = target.guest().await?;
-        let code = host
-            .create_room(&Default::default())
-            .await
-            .map_err(|e| BenchError::Setup(e.to_string()))?
-            .room
-            .code;
+        let (host, code) = target.host().await?;
         let mut slots = Vec::new();
         for _ in 0..members {
             let member = target.guest().await?;
@@ -123,9 +117,6 @@ pub(crate) async fn run(
     args: &Common,
     violations: &Violations,
 ) -> Result<Value, BenchError> {
-    if args.bare {
-        return Err(BenchError::NotBare("churn"));
-    }
     if args.rate <= 0.0
         || args.chat_rate > 1.0
         || (args.member_chat_seconds > 0.0 && args.member_chat_seconds < 1.0)

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rand::Rng as _;
 use serde_json::{Value, json};
 use streamit_client::netem::{Conditions, NetemProxy};
-use streamit_client::protocol::v1::{CreateRoomRequest, PositionMs, Rate, RoomCode};
+use streamit_client::protocol::v1::{PositionMs, Rate, RoomCode};
 use streamit_client::{Client, RoomEvent, RoomSession};
 
 use crate::bench::histogram::Latency;
@@ -45,9 +45,6 @@ pub(crate) async fn run(
     args: &Common,
     violations: &Violations,
 ) -> Result<Value, BenchError> {
-    if args.bare {
-        return Err(BenchError::NotBare("sync"));
-    }
     let target = Target::new(url, false)?;
     let upstream = url
         .split_once("://")
@@ -69,13 +66,7 @@ pub(crate) async fn run(
     let mut hosts = Vec::new();
     let mut members = Vec::new();
     for _ in 0..args.rooms {
-        let host = target.guest().await?;
-        let code = host
-            .create_room(&CreateRoomRequest::default())
-            .await
-            .map_err(|e| BenchError::Setup(e.to_string()))?
-            .room
-            .code;
+        let (host, code) = target.host().await?;
         let skew = args.skew_ms as i64;
         for _ in 0..args.members {
             let skew_ms = if skew == 0 {

@@ -50,12 +50,18 @@ impl Target {
         if self.is_bare() {
             return Ok((BARE_TOKEN.into(), RoomCode::generate(rand::random::<u32>)));
         }
+        let (host, code) = self.host().await?;
+        Ok((token(&host)?, code))
+    }
+
+    /// A new guest hosting a new room: its client and the room (real server only).
+    pub(crate) async fn host(&self) -> Result<(Client, RoomCode), BenchError> {
         let host = self.guest().await?;
         let created = host
             .create_room(&CreateRoomRequest::default())
             .await
             .map_err(setup)?;
-        Ok((token(&host)?, created.room.code))
+        Ok((host, created.room.code))
     }
 
     /// The token of a new guest who joined `code`.

@@ -10,35 +10,36 @@ use streamit_protocol::v1::{Departure, LeaveReason, UserId, UserRef};
 /// How long presence changes gather before they are told.
 const PRESENCE_WINDOW_MS: u64 = 100;
 
+/// One user's change within the window.
+struct Changed {
+    user: UserRef,
+    /// Online when the window opened: their first change in it was a going.
+    was_online: bool,
+    /// Why they last went, if they did.
+    reason: Option<LeaveReason>,
+}
+
 /// The changes of the window open now.
 #[derive(Default)]
 pub(super) struct Crowd {
     /// Users who came or went, in the order they first did.
     order: Vec<UserId>,
-    /// Each of them, with whether they were online when the window opened.
-    changed: HashMap<UserId, (UserRef, bool)>,
-    /// Why each user who went last went.
-    reasons: HashMap<UserId, LeaveReason>,
+    changed: HashMap<UserId, Changed>,
     due_at_ms: Option<u64>,
 }
 
 impl Crowd {
-    /// Notes that `user` came (`online`) or went (with `reason`); `was_online` is their
-    /// presence before this change.
-    pub(super) fn note(
-        &mut self,
-        user: &UserRef,
-        was_online: bool,
-        reason: Option<LeaveReason>,
-        now_ms: u64,
-    ) {
-        if !self.changed.contains_key(&user.id) {
+    /// Notes that `user` came (`reason` is `None`) or went (with `reason`).
+    pub(super) fn note(&mut self, user: &UserRef, reason: Option<LeaveReason>, now_ms: u64) {
+        let changed = self.changed.entry(user.id).or_insert_with(|| {
             self.order.push(user.id);
-            self.changed.insert(user.id, (user.clone(), was_online));
-        }
-        if let Some(reason) = reason {
-            self.reasons.insert(user.id, reason);
-        }
+            Changed {
+                user: user.clone(),
+                was_online: reason.is_some(),
+                reason: None,
+            }
+        });
+        changed.reason = reason.or(changed.reason);
         self.due_at_ms.get_or_insert(now_ms + PRESENCE_WINDOW_MS);
     }
 
@@ -57,19 +58,18 @@ impl Crowd {
         let mut joined = Vec::new();
         let mut left = Vec::new();
         for id in self.order.drain(..) {
-            let Some((user, was_online)) = self.changed.remove(&id) else {
+            let Some(changed) = self.changed.remove(&id) else {
                 continue;
             };
-            match (was_online, is_online(user.id)) {
-                (false, true) => joined.push(user),
+            match (changed.was_online, is_online(id)) {
+                (false, true) => joined.push(changed.user),
                 (true, false) => {
-                    let reason = self.reasons.get(&user.id).copied();
-                    left.push(Departure::new(user, reason.unwrap_or(LeaveReason::Left)));
+                    let reason = changed.reason.unwrap_or(LeaveReason::Left);
+                    left.push(Departure::new(changed.user, reason));
                 }
                 _ => {}
             }
         }
-        self.reasons.clear();
         (joined, left)
     }
 }

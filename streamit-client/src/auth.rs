@@ -7,6 +7,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use reqwest::StatusCode;
+use streamit_protocol::v1::endpoints::Refresh;
 use streamit_protocol::v1::{
     AccessToken, AuthResponse, ErrorCode, RefreshRequest, TokenPair, User,
 };
@@ -127,7 +128,7 @@ impl Auth {
             }
         };
         let body = RefreshRequest::new(refresh.clone());
-        let call = self.http.post("/api/auth/refresh/", &body, false)?;
+        let call = self.http.call::<Refresh>(&(), &(), &body)?;
         // Sent once, without the refresh-and-retry of `execute`: it is the refresh.
         let answer = match self.http.send(&call, None).await {
             Ok(response) => http::finish(response).await,

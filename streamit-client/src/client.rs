@@ -5,6 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use streamit_protocol::v1::endpoints::{
+    Approve, CreateRoom, DeleteRoom, Deny, Embed, Endpoint, GetAuditLog, GetPending, GetProgress,
+    GetRoom, Guest, Healthz, JoinRoom, ListParticipants, ListProgress, ListProviders,
+    ListPublicRooms, Login, Logout, Me, Metrics, Readyz, Register, Resume, SaveProgress,
+};
 use streamit_protocol::v1::{
     AuditLogResponse, AuthResponse, CreateRoomRequest, CreateRoomResponse, DisplayName,
     EmbedRequest, EmbedResponse, GuestRequest, JoinRoomRequest, JoinRoomResponse, LoginRequest,
@@ -270,7 +275,7 @@ impl Client {
     /// # Errors
     /// `400 INVALID_INPUT`, `409 EMAIL_TAKEN`, `429 RATE_LIMITED`.
     pub async fn register(&self, request: &RegisterRequest) -> Result<AuthResponse> {
-        let call = self.post("/api/auth/register/", request, false)?;
+        let call = self.call::<Register>(&(), &(), request)?;
         self.sign_in(call).await
     }
 
@@ -279,7 +284,7 @@ impl Client {
     /// # Errors
     /// `401 INVALID_CREDENTIALS` (unknown e-mail and wrong password alike), `429 RATE_LIMITED`.
     pub async fn login(&self, request: &LoginRequest) -> Result<AuthResponse> {
-        let call = self.post("/api/auth/login/", request, false)?;
+        let call = self.call::<Login>(&(), &(), request)?;
         self.sign_in(call).await
     }
 
@@ -289,7 +294,7 @@ impl Client {
     /// # Errors
     /// `400 INVALID_INPUT`, `429 RATE_LIMITED`.
     pub async fn guest(&self, display_name: Option<DisplayName>) -> Result<AuthResponse> {
-        let call = self.post("/api/auth/guest/", &GuestRequest::new(display_name), false)?;
+        let call = self.call::<Guest>(&(), &(), &GuestRequest::new(display_name))?;
         self.sign_in(call).await
     }
 
@@ -312,7 +317,7 @@ impl Client {
     pub async fn logout(&self) -> Result<()> {
         // The access token alone ends the login; a refresh token in the body could be one an
         // automatic refresh spends on the way, which the server would take for reuse.
-        let call = self.post("/api/auth/logout/", &LogoutRequest::default(), true)?;
+        let call = self.call::<Logout>(&(), &(), &LogoutRequest::default())?;
         let answer = self.execute(&call).await;
         self.auth.sign_out();
         answer.map(drop)
@@ -323,7 +328,7 @@ impl Client {
     /// # Errors
     /// [`Error::NotSignedIn`]; `401 UNAUTHORIZED` when the login ended.
     pub async fn me(&self) -> Result<User> {
-        let user: User = self.json(self.get("/api/auth/me/", true)?).await?;
+        let user = self.request::<Me>(&(), &(), &()).await?;
         self.auth.set_user(user.clone());
         Ok(user)
     }
@@ -336,8 +341,7 @@ impl Client {
     /// # Errors
     /// `400 INVALID_INPUT` / `INVALID_MEDIA`, `401`, `429`.
     pub async fn create_room(&self, request: &CreateRoomRequest) -> Result<CreateRoomResponse> {
-        self.json(self.post("/api/rooms/create/", request, true)?)
-            .await
+        self.request::<CreateRoom>(&(), &(), request).await
     }
 
     /// `POST /api/rooms/join/`: become a member (idempotent). This is membership only; see
@@ -346,8 +350,7 @@ impl Client {
     /// # Errors
     /// `404 ROOM_NOT_FOUND`, `410 ROOM_CLOSED`, `403 WRONG_PASSWORD`, `403 BANNED`, `429`.
     pub async fn join(&self, request: &JoinRoomRequest) -> Result<JoinRoomResponse> {
-        self.json(self.post("/api/rooms/join/", request, true)?)
-            .await
+        self.request::<JoinRoom>(&(), &(), request).await
     }
 
     /// `GET /api/rooms/{code}/`: the room with its participants and playback (members only).
@@ -355,8 +358,7 @@ impl Client {
     /// # Errors
     /// `403 NOT_A_MEMBER`, `404 ROOM_NOT_FOUND`.
     pub async fn room(&self, code: RoomCode) -> Result<RoomDetail> {
-        self.json(self.get(&format!("/api/rooms/{code}/"), true)?)
-            .await
+        self.request::<GetRoom>(&code, &(), &()).await
     }
 
     /// `GET /api/rooms/{code}/audit/`: the room's host actions, oldest first (host only).
@@ -365,8 +367,7 @@ impl Client {
     /// [`Error::Api`] with `NOT_HOST` for anyone but the host, `ROOM_NOT_FOUND`; transport
     /// errors.
     pub async fn audit_log(&self, code: RoomCode) -> Result<AuditLogResponse> {
-        self.json(self.get(&format!("/api/rooms/{code}/audit/"), true)?)
-            .await
+        self.request::<GetAuditLog>(&code, &(), &()).await
     }
 
     /// `GET /api/rooms/{code}/participants/`: one page of the room's approved members, by
@@ -382,8 +383,7 @@ impl Client {
         code: RoomCode,
         query: &ParticipantsQuery,
     ) -> Result<ParticipantsPage> {
-        let path = format!("/api/rooms/{code}/participants/");
-        self.json(self.get_with(&path, query, true)?).await
+        self.request::<ListParticipants>(&code, query, &()).await
     }
 
     /// `GET /api/rooms/{code}/pending/`: users waiting for approval (host only).
@@ -391,8 +391,7 @@ impl Client {
     /// # Errors
     /// `403 NOT_HOST`, `404 ROOM_NOT_FOUND`.
     pub async fn pending(&self, code: RoomCode) -> Result<PendingResponse> {
-        self.json(self.get(&format!("/api/rooms/{code}/pending/"), true)?)
-            .await
+        self.request::<GetPending>(&code, &(), &()).await
     }
 
     /// `POST /api/rooms/approve/`: lets a pending user in (host only).
@@ -401,8 +400,7 @@ impl Client {
     /// `403 NOT_HOST`, `404 NOT_PENDING`.
     pub async fn approve(&self, code: RoomCode, user_id: UserId) -> Result<Participant> {
         let body = RoomUserRequest::new(code, user_id);
-        self.json(self.post("/api/rooms/approve/", &body, true)?)
-            .await
+        self.request::<Approve>(&(), &(), &body).await
     }
 
     /// `POST /api/rooms/deny/`: turns a pending user away (host only).
@@ -411,7 +409,7 @@ impl Client {
     /// `403 NOT_HOST`, `404 NOT_PENDING`.
     pub async fn deny(&self, code: RoomCode, user_id: UserId) -> Result<()> {
         let body = RoomUserRequest::new(code, user_id);
-        self.execute(&self.post("/api/rooms/deny/", &body, true)?)
+        self.execute(&self.call::<Deny>(&(), &(), &body)?)
             .await
             .map(drop)
     }
@@ -423,8 +421,7 @@ impl Client {
     /// `403 NOT_HOST`, `404 ROOM_NOT_FOUND`, `410 ROOM_CLOSED` when already closed.
     pub async fn delete_room(&self, code: RoomCode) -> Result<Room> {
         let body = RoomCodeRequest::new(code);
-        self.json(self.post("/api/rooms/delete/", &body, true)?)
-            .await
+        self.request::<DeleteRoom>(&(), &(), &body).await
     }
 
     /// `GET /api/rooms/public/`: live public rooms whose host is connected, most viewers
@@ -437,8 +434,7 @@ impl Client {
     /// # Errors
     /// `400 INVALID_INPUT` (a malformed `cursor`, or a cursor beside an `offset`).
     pub async fn public_rooms(&self, query: &PublicRoomsQuery) -> Result<PublicRoomsResponse> {
-        self.json(self.get_with("/api/rooms/public/", query, false)?)
-            .await
+        self.request::<ListPublicRooms>(&(), query, &()).await
     }
 
     // ---- Media and progress -------------------------------------------------------------
@@ -449,8 +445,7 @@ impl Client {
     /// # Errors
     /// `400 INVALID_MEDIA`, with the field at fault in [`ApiError::field`](crate::ApiError::field).
     pub async fn embed(&self, request: &EmbedRequest) -> Result<EmbedResponse> {
-        self.json(self.post("/api/media/embed/", request, false)?)
-            .await
+        self.request::<Embed>(&(), &(), request).await
     }
 
     /// `GET /api/media/providers/`: every provider, its kinds and capabilities.
@@ -458,7 +453,7 @@ impl Client {
     /// # Errors
     /// Transport failures only.
     pub async fn providers(&self) -> Result<ProvidersResponse> {
-        self.json(self.get("/api/media/providers/", false)?).await
+        self.request::<ListProviders>(&(), &(), &()).await
     }
 
     /// `POST /api/rooms/progress/save/`: records how far the user got (an idempotent upsert).
@@ -466,8 +461,7 @@ impl Client {
     /// # Errors
     /// `400 INVALID_INPUT` / `INVALID_MEDIA`, `403 NOT_A_MEMBER`, `404 ROOM_NOT_FOUND`.
     pub async fn save_progress(&self, request: &SaveProgressRequest) -> Result<WatchProgress> {
-        self.json(self.post("/api/rooms/progress/save/", request, true)?)
-            .await
+        self.request::<SaveProgress>(&(), &(), request).await
     }
 
     /// `GET /api/rooms/progress/get/`: the user's progress on one piece of media in a room.
@@ -475,8 +469,7 @@ impl Client {
     /// # Errors
     /// `404 NO_PROGRESS`.
     pub async fn progress(&self, query: &ProgressQuery) -> Result<WatchProgress> {
-        self.json(self.get_with("/api/rooms/progress/get/", query, true)?)
-            .await
+        self.request::<GetProgress>(&(), query, &()).await
     }
 
     /// `GET /api/rooms/{code}/resume/`: the user's progress on the room's current media.
@@ -484,8 +477,7 @@ impl Client {
     /// # Errors
     /// `404 NO_PROGRESS`.
     pub async fn resume(&self, code: RoomCode) -> Result<WatchProgress> {
-        self.json(self.get(&format!("/api/rooms/{code}/resume/"), true)?)
-            .await
+        self.request::<Resume>(&code, &(), &()).await
     }
 
     /// `GET /api/progress/`: all the user's progress, most recent first.
@@ -493,7 +485,7 @@ impl Client {
     /// # Errors
     /// `401 UNAUTHORIZED`.
     pub async fn progress_list(&self) -> Result<ProgressListResponse> {
-        self.json(self.get("/api/progress/", true)?).await
+        self.request::<ListProgress>(&(), &(), &()).await
     }
 
     // ---- Operations ---------------------------------------------------------------------
@@ -503,7 +495,9 @@ impl Client {
     /// # Errors
     /// Transport failures, or any failure status.
     pub async fn health(&self) -> Result<()> {
-        self.execute(&self.get("/healthz", false)?).await.map(drop)
+        self.execute(&self.call::<Healthz>(&(), &(), &())?)
+            .await
+            .map(drop)
     }
 
     /// `GET /readyz`: `Ok` when the server's database (and Redis, when configured) answer.
@@ -511,7 +505,9 @@ impl Client {
     /// # Errors
     /// `503 UNAVAILABLE` when a dependency does not answer.
     pub async fn ready(&self) -> Result<()> {
-        self.execute(&self.get("/readyz", false)?).await.map(drop)
+        self.execute(&self.call::<Readyz>(&(), &(), &())?)
+            .await
+            .map(drop)
     }
 
     /// `GET /metrics`: the server's Prometheus text.
@@ -519,7 +515,7 @@ impl Client {
     /// # Errors
     /// Transport failures, or any failure status.
     pub async fn metrics(&self) -> Result<String> {
-        let success = self.execute(&self.get("/metrics", false)?).await?;
+        let success = self.execute(&self.call::<Metrics>(&(), &(), &())?).await?;
         Ok(String::from_utf8_lossy(&success.body).into_owned())
     }
 
@@ -563,16 +559,23 @@ impl Client {
 
     // ---- Plumbing -----------------------------------------------------------------------
 
-    fn get(&self, path: &str, auth: bool) -> Result<Call> {
-        self.shared.http.get(path, auth)
+    fn call<E: Endpoint>(
+        &self,
+        params: &E::Path,
+        query: &E::Query,
+        body: &E::Body,
+    ) -> Result<Call> {
+        self.shared.http.call::<E>(params, query, body)
     }
 
-    fn get_with<Q: serde::Serialize>(&self, path: &str, query: &Q, auth: bool) -> Result<Call> {
-        self.shared.http.get_with(path, query, auth)
-    }
-
-    fn post<B: serde::Serialize>(&self, path: &str, body: &B, auth: bool) -> Result<Call> {
-        self.shared.http.post(path, body, auth)
+    /// One call of endpoint `E`, its answer decoded as the endpoint declares.
+    async fn request<E: Endpoint>(
+        &self,
+        params: &E::Path,
+        query: &E::Query,
+        body: &E::Body,
+    ) -> Result<E::Response> {
+        self.json(self.call::<E>(params, query, body)?).await
     }
 
     async fn sign_in(&self, call: Call) -> Result<AuthResponse> {

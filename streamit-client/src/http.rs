@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderValue, InvalidHeaderValue, RETRY_AFTER};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use streamit_protocol::v1::endpoints::{self, Endpoint, Method};
 use streamit_protocol::v1::{AccessToken, ErrorBody, ErrorCode, RoomCode};
 
 use crate::error::{ApiError, Error, Result};
@@ -66,40 +66,33 @@ impl Http {
         format!("{}/ws/room/{code}/", self.ws_base)
     }
 
-    /// A `GET` of `path`.
-    pub(crate) fn get(&self, path: &str, auth: bool) -> Result<Call> {
-        self.call(reqwest::Method::GET, path, auth, |request| request)
-    }
-
-    /// A `GET` of `path` with `query` as its query string.
-    pub(crate) fn get_with<Q: Serialize>(&self, path: &str, query: &Q, auth: bool) -> Result<Call> {
-        self.call(reqwest::Method::GET, path, auth, |request| {
-            request.query(query)
-        })
-    }
-
-    /// A `POST` of `body` as JSON to `path`.
-    pub(crate) fn post<B: Serialize>(&self, path: &str, body: &B, auth: bool) -> Result<Call> {
-        self.call(reqwest::Method::POST, path, auth, |request| {
-            request.json(body)
-        })
-    }
-
-    /// A call to `path`; `shape` adds its query or its body.
-    fn call(
+    /// A call of endpoint `E`, as the protocol declares it: method, path with `params`
+    /// filled in, `query` as the query string and `body` as JSON when it has them, and
+    /// whether it takes the signed-in user's token.
+    pub(crate) fn call<E: Endpoint>(
         &self,
-        method: reqwest::Method,
-        path: &str,
-        auth: bool,
-        shape: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+        params: &E::Path,
+        query: &E::Query,
+        body: &E::Body,
     ) -> Result<Call> {
+        let metadata = E::METADATA;
+        let method = match metadata.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let path = E::path(params);
         let what = format!("{method} {path}");
-        let url = format!("{}{path}", self.base);
-        let request = shape(self.pool.request(method, url)).build()?;
+        let mut request = self.pool.request(method, format!("{}{path}", self.base));
+        if metadata.query.is_some() {
+            request = request.query(query);
+        }
+        if metadata.body.is_some() {
+            request = request.json(body);
+        }
         Ok(Call {
             what,
-            request,
-            auth,
+            request: request.build()?,
+            auth: metadata.auth == endpoints::Auth::Bearer,
         })
     }
 

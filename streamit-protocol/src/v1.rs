@@ -11,6 +11,8 @@
 //! - `media`: `MediaRef`, providers, kinds, embed options and capabilities;
 //! - `auth`, `room`, `progress`: the REST request and response bodies;
 //! - `audit`: a room's audit log of host actions;
+//! - `endpoints` (public, not re-exported): every HTTP endpoint declared once, read by the
+//!   server's router, the SDK and the OpenAPI generator;
 //! - `cursor`: `PublicRoomsCursor`, where the next page of the public listing starts;
 //! - `error`: the `{"error": {...}}` body every HTTP failure carries;
 //! - `client` / `server`: WebSocket events, their envelopes and decoders;
@@ -21,6 +23,7 @@ mod auth;
 mod client;
 mod codes;
 mod cursor;
+pub mod endpoints;
 mod error;
 mod events;
 mod frame;

@@ -1,13 +1,16 @@
-//! One arm per route: check limits and the caller, decode the input, call the service, answer.
+//! One arm per endpoint (the protocol's declarations): check limits and the caller, decode the input, call the service, answer.
 
 use std::net::IpAddr;
 use std::time::Instant;
 
 use http::StatusCode;
 use http::request::Parts;
-use streamit_protocol::v1::{
-    EmbedRequest, EmbedResponse, ErrorCode, LoginRequest, RoomState, detail,
+use streamit_protocol::v1::endpoints::{
+    Answer, Approve, CreateRoom, DeleteRoom, Deny, Embed, Endpoint, GetAuditLog, GetPending,
+    GetProgress, GetRoom, Guest, JoinRoom, ListParticipants, ListProgress, ListProviders,
+    ListPublicRooms, Login, Logout, Me, Operation, Refresh, Register, Resume, SaveProgress,
 };
+use streamit_protocol::v1::{EmbedResponse, ErrorCode, RoomCode, RoomState, detail};
 
 use super::request::{json_body, query};
 use super::response::{Reply, json, no_content, text};
@@ -77,6 +80,39 @@ async fn room_actor(app: &App, parts: &Parts) -> ApiResult<Caller> {
     Ok(caller)
 }
 
+/// What a request brings, read as its endpoint declares.
+struct Input<'a> {
+    parts: &'a Parts,
+    body: &'a [u8],
+    code: Option<RoomCode>,
+}
+
+impl Input<'_> {
+    fn body<E: Endpoint>(&self) -> ApiResult<E::Body> {
+        json_body(self.parts, self.body)
+    }
+
+    fn query<E: Endpoint>(&self) -> ApiResult<E::Query> {
+        query(self.parts)
+    }
+
+    fn code(&self) -> ApiResult<RoomCode> {
+        // The router matched a path with `{code}`, so it is there.
+        self.code
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such path"))
+    }
+}
+
+/// A success as endpoint `E` declares it: its status, and its body typed by the declaration.
+fn reply<E: Endpoint>(answer: &E::Response) -> Reply {
+    let status = StatusCode::from_u16(E::METADATA.status).unwrap_or(StatusCode::OK);
+    match E::METADATA.answer {
+        Answer::Empty => no_content(),
+        // The text endpoints (health, readiness, metrics) answer with `text` themselves.
+        Answer::Json(_) | Answer::Text => json(status, answer),
+    }
+}
+
 pub(crate) async fn handle(
     app: &App,
     ip: IpAddr,
@@ -84,136 +120,116 @@ pub(crate) async fn handle(
     parts: &Parts,
     body: &[u8],
 ) -> ApiResult<Reply> {
-    Ok(match route {
-        Route::Register => {
+    let input = Input {
+        parts,
+        body,
+        code: route.code,
+    };
+    Ok(match route.operation {
+        Operation::Register => {
             limit(&app.limits.signup_per_ip, &address_key(ip).to_string())?;
-            json(
-                StatusCode::CREATED,
-                &app.auth.register(json_body(parts, body)?).await?,
-            )
+            reply::<Register>(&app.auth.register(input.body::<Register>()?).await?)
         }
-        Route::Login => {
+        Operation::Login => {
             limit(&app.limits.login_per_ip, &address_key(ip).to_string())?;
-            let request: LoginRequest = json_body(parts, body)?;
+            let request = input.body::<Login>()?;
             limit(&app.limits.login_per_email, request.email.as_str())?;
-            json(StatusCode::OK, &app.auth.login(request).await?)
+            reply::<Login>(&app.auth.login(request).await?)
         }
-        Route::Guest => {
+        Operation::Guest => {
             limit(&app.limits.signup_per_ip, &address_key(ip).to_string())?;
-            json(
-                StatusCode::CREATED,
-                &app.auth.guest(json_body(parts, body)?).await?,
-            )
+            reply::<Guest>(&app.auth.guest(input.body::<Guest>()?).await?)
         }
-        Route::Refresh => match app.auth.refresh(json_body(parts, body)?).await? {
-            Refreshed::Issued(pair) => json(StatusCode::OK, &pair),
+        Operation::Refresh => match app.auth.refresh(input.body::<Refresh>()?).await? {
+            Refreshed::Issued(pair) => reply::<Refresh>(&pair),
             Refreshed::Replayed(login_id) => {
                 app.notices.send(Notice::LoginEnded { login_id }).await;
                 return Err(auth::invalid_refresh());
             }
         },
-        Route::Logout => {
+        Operation::Logout => {
             let caller = caller(app, parts).await?;
-            app.auth.logout(&caller, json_body(parts, body)?).await?;
+            app.auth.logout(&caller, input.body::<Logout>()?).await?;
             let login_id = caller.login_id;
             app.notices.send(Notice::LoginEnded { login_id }).await;
-            no_content()
+            reply::<Logout>(&())
         }
-        Route::Me => json(
-            StatusCode::OK,
-            &app.auth.me(&caller(app, parts).await?).await?,
-        ),
-        Route::CreateRoom => {
+        Operation::Me => reply::<Me>(&app.auth.me(&caller(app, parts).await?).await?),
+        Operation::CreateRoom => {
             let caller = room_actor(app, parts).await?;
-            json(
-                StatusCode::CREATED,
-                &rooms::create(&app.rooms, &caller, json_body(parts, body)?).await?,
-            )
+            let request = input.body::<CreateRoom>()?;
+            reply::<CreateRoom>(&rooms::create(&app.rooms, &caller, request).await?)
         }
-        Route::JoinRoom => {
+        Operation::JoinRoom => {
             let caller = room_actor(app, parts).await?;
-            json(
-                StatusCode::OK,
-                &rooms::join(&app.rooms, &caller, json_body(parts, body)?).await?,
-            )
+            let request = input.body::<JoinRoom>()?;
+            reply::<JoinRoom>(&rooms::join(&app.rooms, &caller, request).await?)
         }
-        Route::RoomDetail(code) => json(
-            StatusCode::OK,
-            &rooms::detail(&app.rooms, &caller(app, parts).await?, code).await?,
-        ),
-        Route::AuditLog(code) => json(
-            StatusCode::OK,
-            &rooms::audit_log(&app.rooms, &caller(app, parts).await?, code).await?,
-        ),
-        Route::Pending(code) => json(
-            StatusCode::OK,
-            &rooms::pending(&app.rooms, &caller(app, parts).await?, code).await?,
-        ),
-        Route::Participants(code) => {
+        Operation::GetRoom => {
             let caller = caller(app, parts).await?;
-            json(
-                StatusCode::OK,
-                &rooms::participants(&app.rooms, &caller, code, query(parts)?).await?,
-            )
+            reply::<GetRoom>(&rooms::detail(&app.rooms, &caller, input.code()?).await?)
         }
-        Route::Approve => {
+        Operation::GetAuditLog => {
             let caller = caller(app, parts).await?;
-            json(
-                StatusCode::OK,
-                &rooms::approve(&app.rooms, &caller, json_body(parts, body)?).await?,
-            )
+            reply::<GetAuditLog>(&rooms::audit_log(&app.rooms, &caller, input.code()?).await?)
         }
-        Route::Deny => {
+        Operation::GetPending => {
             let caller = caller(app, parts).await?;
-            rooms::deny(&app.rooms, &caller, json_body(parts, body)?).await?;
-            no_content()
+            reply::<GetPending>(&rooms::pending(&app.rooms, &caller, input.code()?).await?)
         }
-        Route::DeleteRoom => {
+        Operation::ListParticipants => {
             let caller = caller(app, parts).await?;
-            let request: streamit_protocol::v1::RoomCodeRequest = json_body(parts, body)?;
-            json(
-                StatusCode::OK,
-                &rooms::delete(&app.rooms, &caller, request.code).await?,
-            )
+            let query = input.query::<ListParticipants>()?;
+            let page = rooms::participants(&app.rooms, &caller, input.code()?, query).await?;
+            reply::<ListParticipants>(&page)
         }
-        Route::PublicRooms => json(
-            StatusCode::OK,
-            &rooms::public(&app.rooms, query(parts)?).await?,
-        ),
-        Route::Embed => {
-            let request: EmbedRequest = json_body(parts, body)?;
+        Operation::Approve => {
+            let caller = caller(app, parts).await?;
+            let request = input.body::<Approve>()?;
+            reply::<Approve>(&rooms::approve(&app.rooms, &caller, request).await?)
+        }
+        Operation::Deny => {
+            let caller = caller(app, parts).await?;
+            rooms::deny(&app.rooms, &caller, input.body::<Deny>()?).await?;
+            reply::<Deny>(&())
+        }
+        Operation::DeleteRoom => {
+            let caller = caller(app, parts).await?;
+            let request = input.body::<DeleteRoom>()?;
+            reply::<DeleteRoom>(&rooms::delete(&app.rooms, &caller, request.code).await?)
+        }
+        Operation::ListPublicRooms => {
+            let query = input.query::<ListPublicRooms>()?;
+            reply::<ListPublicRooms>(&rooms::public(&app.rooms, query).await?)
+        }
+        Operation::Embed => {
+            let request = input.body::<Embed>()?;
             let url = media::embed_url(&request.media, &request.options.unwrap_or_default());
-            json(
-                StatusCode::OK,
-                &EmbedResponse::new(url, media::capabilities(request.media.provider())),
-            )
+            let capabilities = media::capabilities(request.media.provider());
+            reply::<Embed>(&EmbedResponse::new(url, capabilities))
         }
-        Route::Providers => json(StatusCode::OK, &media::providers()),
-        Route::SaveProgress => {
+        Operation::ListProviders => reply::<ListProviders>(&media::providers()),
+        Operation::SaveProgress => {
             let caller = caller(app, parts).await?;
-            json(
-                StatusCode::OK,
-                &progress::save(&app.store, &caller, json_body(parts, body)?).await?,
-            )
+            let request = input.body::<SaveProgress>()?;
+            reply::<SaveProgress>(&progress::save(&app.store, &caller, request).await?)
         }
-        Route::GetProgress => {
+        Operation::GetProgress => {
             let caller = caller(app, parts).await?;
-            json(
-                StatusCode::OK,
-                &progress::get(&app.store, &caller, query(parts)?).await?,
-            )
+            let query = input.query::<GetProgress>()?;
+            reply::<GetProgress>(&progress::get(&app.store, &caller, query).await?)
         }
-        Route::Resume(code) => json(
-            StatusCode::OK,
-            &progress::resume(&app.store, &caller(app, parts).await?, code).await?,
-        ),
-        Route::ProgressList => json(
-            StatusCode::OK,
-            &progress::list(&app.store, &caller(app, parts).await?).await?,
-        ),
-        Route::Healthz => text("ok\n"),
-        Route::Metrics => text(app.metrics.render(&scrape(app).await)),
-        Route::Readyz => {
+        Operation::Resume => {
+            let caller = caller(app, parts).await?;
+            reply::<Resume>(&progress::resume(&app.store, &caller, input.code()?).await?)
+        }
+        Operation::ListProgress => {
+            let caller = caller(app, parts).await?;
+            reply::<ListProgress>(&progress::list(&app.store, &caller).await?)
+        }
+        Operation::Healthz => text("ok\n"),
+        Operation::Metrics => text(app.metrics.render(&scrape(app).await)),
+        Operation::Readyz => {
             if let Err(error) = app.store.ping().await {
                 tracing::warn!(%error, "database not ready");
                 return Err(

@@ -16,7 +16,7 @@ export type AuditEvent = {
   /** When, server clock, Unix epoch ms. */
   at_ms: number;
   /** The user it was done to, for approve, deny, kick, ban, mute, unmute and transfer. */
-  subject?: UserId | null;
+  subject?: UserId;
 };
 
 /** `GET /api/rooms/{code}/audit/` answer. */
@@ -70,10 +70,10 @@ export type ChatText = string;
 
 /** An event a client sends. Host-only events from anyone else answer `ERROR NOT_HOST`. */
 export type ClientEvent = {
-  data: PlayPause;
+  data?: PlayPause;
   type: "PLAY";
 } | {
-  data: PlayPause;
+  data?: PlayPause;
   type: "PAUSE";
 } | {
   data: Seek;
@@ -115,11 +115,11 @@ export type ClientEvent = {
   data: SyncCheck;
   type: "SYNC_CHECK";
 } | {
-  data: Resync;
+  data?: Resync;
   type: "RESYNC";
 };
 
-/** A frame a client sends: an event, and a ref the replies will echo. `data` may be omitted or null for events without data. */
+/** A frame a client sends: an event, and a ref the replies will echo. `data` may be omitted where every field of it is optional (`{"type": "PLAY"}`): the server reads it as `{}`. */
 export type ClientMessage = ClientEvent & {
   ref?: ClientRef;
 };
@@ -136,23 +136,23 @@ export type Color = string;
 /** `POST /api/rooms/create/` body; every field is optional. */
 export type CreateRoomRequest = {
   /** Chat on (default true). */
-  chat_enabled?: boolean | null;
+  chat_enabled?: boolean;
   /** How people get in (default `OPEN`). */
-  entry_mode?: EntryMode | null;
+  entry_mode?: EntryMode;
   /** Keep the room out of the public listing (default false). */
-  is_private?: boolean | null;
+  is_private?: boolean;
   /** What to play first. */
-  media?: MediaRef | null;
+  media?: MediaRef;
   /** Name; the server picks one from the host's name when absent. */
-  name?: RoomName | null;
+  name?: RoomName;
   /** Password for `PASSWORD` rooms; generated and shown once when absent. */
-  password?: RoomPassword | null;
+  password?: RoomPassword;
 };
 
 /** `POST /api/rooms/create/` answer. */
 export type CreateRoomResponse = {
   /** The generated password of a `PASSWORD` room created without one; shown only here. */
-  password?: RoomPassword | null;
+  password?: RoomPassword;
   /** The new room. */
   room: Room;
 };
@@ -174,15 +174,15 @@ export type Email = string;
 /** Player options for an embed URL; each is left out of the URL when not set. */
 export type EmbedOptions = {
   /** Start playing on load. */
-  auto_play?: boolean | null;
+  auto_play?: boolean;
   /** Accent colour. */
-  color?: Color | null;
+  color?: Color;
   /** Show the episode selector. */
-  episode_selector?: boolean | null;
+  episode_selector?: boolean;
   /** Offer the next episode at the end. */
-  next_episode?: boolean | null;
+  next_episode?: boolean;
   /** Start position, in seconds (rounded down in the URL). */
-  progress_s?: Seconds | null;
+  progress_s?: Seconds;
 };
 
 /** `POST /api/media/embed/` body. */
@@ -190,7 +190,7 @@ export type EmbedRequest = {
   /** The media. */
   media: MediaRef;
   /** Player options. */
-  options?: EmbedOptions | null;
+  options?: EmbedOptions;
 };
 
 /** `POST /api/media/embed/` answer. */
@@ -221,7 +221,7 @@ export type ErrorDetail = {
   /** The code to act on. */
   code: ErrorCode;
   /** Machine-readable specifics, e.g. `{"field": "media.season"}` or `{"retry_after_ms": 900}`. */
-  details?: { [key: string]: unknown } | null;
+  details?: { [key: string]: unknown };
   /** Human text, for logs and developers; not for matching. */
   message: string;
 };
@@ -231,17 +231,17 @@ export type ErrorEvent = {
   /** The code to act on. */
   code: ErrorCode;
   /** For `VERSION_CONFLICT`: the current playback. */
-  current?: Playback | null;
+  current?: Playback;
   /** Human text. */
   message: string;
   /** For `RATE_LIMITED`: wait this long before trying again, in ms. */
-  retry_after_ms?: number | null;
+  retry_after_ms?: number;
 };
 
 /** `POST /api/auth/guest/` body. */
 export type GuestRequest = {
   /** Display name; the server picks one like `Guest-4821` when absent. */
-  display_name?: DisplayName | null;
+  display_name?: DisplayName;
 };
 
 /** `HOST_CHANGED` data. */
@@ -269,7 +269,7 @@ export type JoinRoomRequest = {
   /** The room's code, any case. */
   code: RoomCode;
   /** The room's password, for `PASSWORD` rooms. */
-  password?: RoomPassword | null;
+  password?: RoomPassword;
 };
 
 /** `POST /api/rooms/join/` answer. */
@@ -296,7 +296,7 @@ export type LoginRequest = {
 /** `POST /api/auth/logout/` body. */
 export type LogoutRequest = {
   /** The login's refresh token; the access token alone also ends the login. */
-  refresh?: RefreshToken | null;
+  refresh?: RefreshToken;
 };
 
 /** `MEDIA_CHANGED` data. */
@@ -313,13 +313,13 @@ export type MediaKind = "movie" | "tv" | "video";
 /** A piece of media. vidking serves movie and tv (tv needs season and episode, both >= 1); youtube and url serve video; a url id is an http(s) URL. */
 export type MediaRef = {
   /** Episode, from 1; tv only. */
-  episode?: number | null;
+  episode?: number;
   /** Catalogue id (letters, digits, `-`, `_`; at most 64), or the http(s) URL for `url`. */
   id: string;
   kind: MediaKind;
   provider: Provider;
   /** Season, from 1; tv only. */
-  season?: number | null;
+  season?: number;
 };
 
 /** A user's standing in a room; `SCREAMING_SNAKE_CASE` on the wire. */
@@ -331,7 +331,7 @@ export type MessageId = string;
 /** Data of `USER_MUTED`, `USER_UNMUTED`, `USER_KICKED` and `USER_BANNED`. */
 export type Moderation = {
   /** For a timed mute: until when, server clock, Unix epoch ms. */
-  until_ms?: number | null;
+  until_ms?: number;
   /** Who. */
   user: UserRef;
 };
@@ -342,7 +342,7 @@ export type MuteDuration = number;
 /** `MUTE_USER` data. */
 export type MuteUser = {
   /** For how long; until `UNMUTE_USER` when absent. */
-  duration_s?: MuteDuration | null;
+  duration_s?: MuteDuration;
   /** Who. */
   user_id: UserId;
 };
@@ -358,7 +358,7 @@ export type Participant = {
    * Muted until then, server clock, Unix epoch ms; absent when not muted. A mute without
    * end reads as the largest safe integer.
    */
-  muted_until_ms?: number | null;
+  muted_until_ms?: number;
   /** Whether the user has a live socket in the room. */
   online: boolean;
   /** Member or waiting for approval. */
@@ -376,7 +376,7 @@ export type ParticipantsCursor = string;
  */
 export type ParticipantsPage = {
   /** Where the next page starts, for the query's `cursor`; absent on the last page. */
-  next_cursor?: ParticipantsCursor | null;
+  next_cursor?: ParticipantsCursor;
   /** This page, by user id. */
   participants: Array<Participant>;
 };
@@ -387,9 +387,9 @@ export type ParticipantsPage = {
  */
 export type ParticipantsQuery = {
   /** Where this page starts: the `next_cursor` of the page before (absent for the first page). */
-  cursor?: ParticipantsCursor | null;
+  cursor?: ParticipantsCursor;
   /** Page size, 1 to 100 (default 20). */
-  limit?: PageLimit | null;
+  limit?: PageLimit;
 };
 
 /** An account password: 8 to 256 characters, taken as typed. */
@@ -410,9 +410,9 @@ export type Ping = {
 /** `PLAY` and `PAUSE` data. */
 export type PlayPause = {
   /** Refuse with `VERSION_CONFLICT` unless the playback is at this version. */
-  expected_version?: number | null;
+  expected_version?: number;
   /** Where to play or pause; where the media is now when absent. */
-  position_ms?: PositionMs | null;
+  position_ms?: PositionMs;
 };
 
 /**
@@ -459,7 +459,7 @@ export type PlaybackState = {
 /** `PLAYER_EVENT` data. */
 export type PlayerEvent = {
   /** The media's length, when the player knows it. */
-  duration_ms?: PositionMs | null;
+  duration_ms?: PositionMs;
   /** What happened. */
   kind: PlayerEventKind;
   /** The local player's position. */
@@ -502,7 +502,7 @@ export type ProgressListResponse = {
 /** `GET /api/rooms/progress/get/` query: the room and the `MediaRef` fields, flat. */
 export type ProgressQuery = {
   /** Episode, tv only. */
-  episode?: number | null;
+  episode?: number;
   /** Media id. */
   id: string;
   /** Media kind. */
@@ -512,7 +512,7 @@ export type ProgressQuery = {
   /** The room. */
   room_code: RoomCode;
   /** Season, tv only. */
-  season?: number | null;
+  season?: number;
 };
 
 /** Where media comes from; `lowercase` on the wire. */
@@ -545,7 +545,7 @@ export type PublicRoom = {
   /** The host. */
   host: UserRef;
   /** What it plays. */
-  media?: MediaRef | null;
+  media?: MediaRef;
   /** The room's name. */
   name: RoomName;
   /** People connected now. */
@@ -565,11 +565,11 @@ export type PublicRoomsCursor = string;
  */
 export type PublicRoomsQuery = {
   /** Where this page starts: the `next_cursor` of the page before (absent for the first page). */
-  cursor?: PublicRoomsCursor | null;
+  cursor?: PublicRoomsCursor;
   /** Page size, 1 to 100 (default 20). */
-  limit?: PageLimit | null;
+  limit?: PageLimit;
   /** Rooms to skip (default 0). Superseded by `cursor`, and refused beside it. */
-  offset?: number | null;
+  offset?: number;
 };
 
 /**
@@ -578,7 +578,7 @@ export type PublicRoomsQuery = {
  */
 export type PublicRoomsResponse = {
   /** Where the next page starts, for the query's `cursor`; absent on the last page. */
-  next_cursor?: PublicRoomsCursor | null;
+  next_cursor?: PublicRoomsCursor;
   /** This page. */
   rooms: Array<PublicRoom>;
   /** Listed rooms in all. */
@@ -613,9 +613,9 @@ export type RegisterRequest = {
  */
 export type Resync = {
   /** The history epoch that `seq` belongs to (from the last `ROOM_SNAPSHOT`). */
-  epoch?: string | null;
+  epoch?: string;
   /** The last `seq` the client holds with no gap before it. */
-  since_seq?: number | null;
+  since_seq?: number;
 };
 
 /** A room as members and joiners see it. */
@@ -627,17 +627,17 @@ export type Room = {
   /** Server clock at creation, Unix epoch ms. */
   created_at_ms: number;
   /** The canonical embed URL of `media`. */
-  embed_url?: string | null;
+  embed_url?: string;
   /** How people get in. */
   entry_mode: EntryMode;
   /** In `GRACE`: when the room expires unless the host returns, server clock, Unix epoch ms. */
-  grace_deadline_ms?: number | null;
+  grace_deadline_ms?: number;
   /** The current host. */
   host: UserRef;
   /** Private rooms are never listed publicly. */
   is_private: boolean;
   /** What the room plays, once the host picked something. */
-  media?: MediaRef | null;
+  media?: MediaRef;
   /** The room's name. */
   name: RoomName;
   /** Where the room is in its life. */
@@ -664,17 +664,17 @@ export type RoomDetail = {
   /** Server clock at creation, Unix epoch ms. */
   created_at_ms: number;
   /** The canonical embed URL of `media`. */
-  embed_url?: string | null;
+  embed_url?: string;
   /** How people get in. */
   entry_mode: EntryMode;
   /** In `GRACE`: when the room expires unless the host returns, server clock, Unix epoch ms. */
-  grace_deadline_ms?: number | null;
+  grace_deadline_ms?: number;
   /** The current host. */
   host: UserRef;
   /** Private rooms are never listed publicly. */
   is_private: boolean;
   /** What the room plays, once the host picked something. */
-  media?: MediaRef | null;
+  media?: MediaRef;
   /** The room's name. */
   name: RoomName;
   /** Approved members, online or not, and pending ones (the host sees those). */
@@ -716,7 +716,7 @@ export type RoomSnapshot = {
    * changes whenever that history is lost). Opaque; compare for equality only. Absent
    * from servers that cannot replay.
    */
-  epoch?: string | null;
+  epoch?: string;
   /**
    * Everyone in the room; in a big room (`participants_total` present) only the host, you
    * and a bounded number of others online.
@@ -726,7 +726,7 @@ export type RoomSnapshot = {
    * Present when `participants` lists only some of the room: how many people are
    * connected to it (as `viewers`). Absent when the list is whole.
    */
-  participants_total?: number | null;
+  participants_total?: number;
   /** Playback, in server time. */
   playback: Playback;
   /** The room. */
@@ -749,19 +749,19 @@ export type RoomState = "CREATED" | "LIVE" | "GRACE" | "EXPIRED" | "DELETED";
 /** `ROOM_UPDATED` data: only the `Room` fields that changed are present. */
 export type RoomUpdate = {
   /** Chat on or off. */
-  chat_enabled?: boolean | null;
+  chat_enabled?: boolean;
   /** New entry mode. */
-  entry_mode?: EntryMode | null;
+  entry_mode?: EntryMode;
   /** New grace deadline, server clock, Unix epoch ms. */
-  grace_deadline_ms?: number | null;
+  grace_deadline_ms?: number;
   /** New listing choice. */
-  is_private?: boolean | null;
+  is_private?: boolean;
   /** New name. */
-  name?: RoomName | null;
+  name?: RoomName;
   /** New state. */
-  state?: RoomState | null;
+  state?: RoomState;
   /** People connected now. */
-  viewers?: number | null;
+  viewers?: number;
 };
 
 /** `POST /api/rooms/approve/` and `POST /api/rooms/deny/` body. */
@@ -775,9 +775,9 @@ export type RoomUserRequest = {
 /** `POST /api/rooms/progress/save/` body. */
 export type SaveProgressRequest = {
   /** The media's length, in seconds, when the player knows it. */
-  duration_s?: Seconds | null;
+  duration_s?: Seconds;
   /** The media; the room's current media when absent. */
-  media?: MediaRef | null;
+  media?: MediaRef;
   /** Position reached, in seconds. */
   position_s: Seconds;
   /** The room the media was watched in. */
@@ -790,7 +790,7 @@ export type Seconds = number;
 /** `SEEK` data. */
 export type Seek = {
   /** Refuse with `VERSION_CONFLICT` unless the playback is at this version. */
-  expected_version?: number | null;
+  expected_version?: number;
   /** Where to jump. */
   position_ms: PositionMs;
 };
@@ -893,7 +893,7 @@ export type SetMedia = {
 /** `SET_RATE` data. */
 export type SetRate = {
   /** Refuse with `VERSION_CONFLICT` unless the playback is at this version. */
-  expected_version?: number | null;
+  expected_version?: number;
   /** The new rate. */
   rate: Rate;
 };
@@ -929,7 +929,7 @@ export type User = {
   /** The user's display name. */
   display_name: DisplayName;
   /** The account's e-mail; absent for guests. */
-  email?: Email | null;
+  email?: Email;
   /** The user's id. */
   id: UserId;
   /** Whether this is a guest (no e-mail or password; may still create and host rooms). */
@@ -979,11 +979,11 @@ export type WatchProgress = {
   /** Watched to the end (≥ 95 % or the player said `ended`); once true, stays true. */
   completed: boolean;
   /** Length, in seconds, when known. */
-  duration_s?: Seconds | null;
+  duration_s?: Seconds;
   /** The media. */
   media: MediaRef;
   /** `position_s / duration_s` as 0–100, when the length is known. */
-  percent?: number | null;
+  percent?: number;
   /** Position reached, in seconds. */
   position_s: Seconds;
   /** The room. */
@@ -997,7 +997,7 @@ export type You = {
   /** Whether you host the room. */
   is_host: boolean;
   /** Muted until then, server clock, Unix epoch ms. */
-  muted_until_ms?: number | null;
+  muted_until_ms?: number;
   /** Who you are. */
   user: UserRef;
 };

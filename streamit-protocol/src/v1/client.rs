@@ -474,13 +474,62 @@ impl JsonSchema for ClientMessage {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let event = generator.subschema_for::<ClientEvent>();
         let reference = generator.subschema_for::<ClientRef>();
+        omittable_data(generator);
         json_schema!({
-            "description": "A frame a client sends: an event, and a ref the replies will echo. `data` may be omitted or null for events without data.",
+            "description": "A frame a client sends: an event, and a ref the replies will echo. `data` may be omitted where every field of it is optional (`{\"type\": \"PLAY\"}`): the server reads it as `{}`.",
             "allOf": [
                 event,
                 {"type": "object", "properties": {"ref": reference}}
             ]
         })
+    }
+}
+
+/// The decoder reads a missing or `null` `data` as `{}` (`frame::data_object`), so the events
+/// whose payload has no required field need no `data`: their schema says so.
+fn omittable_data(generator: &mut SchemaGenerator) {
+    let definitions = generator.definitions_mut();
+    let has_required = |definitions: &serde_json::Map<String, serde_json::Value>, name: &str| {
+        definitions
+            .get(name)
+            .and_then(|schema| schema.get("required"))
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|required| !required.is_empty())
+    };
+    let Some(variants) = definitions
+        .get("ClientEvent")
+        .and_then(|event| event.get("oneOf"))
+        .and_then(serde_json::Value::as_array)
+    else {
+        return;
+    };
+    let omittable: Vec<bool> = variants
+        .iter()
+        .map(|variant| {
+            variant
+                .pointer("/properties/data/$ref")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|reference| reference.rsplit('/').next())
+                .is_some_and(|name| !has_required(definitions, name))
+        })
+        .collect();
+    let Some(variants) = definitions
+        .get_mut("ClientEvent")
+        .and_then(|event| event.get_mut("oneOf"))
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        return;
+    };
+    for (variant, omittable) in variants.iter_mut().zip(omittable) {
+        if !omittable {
+            continue;
+        }
+        if let Some(required) = variant
+            .get_mut("required")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            required.retain(|field| field != "data");
+        }
     }
 }
 

@@ -4,6 +4,8 @@
 // helpers beside them; a failed unwrap in a test is a failed test, which is what we want.
 #![allow(clippy::unwrap_used)]
 
+mod docs;
 mod props;
 mod schemas;
+mod valid;
 mod wire;

@@ -1,10 +1,13 @@
-//! Property tests: every valid value survives encode → decode unchanged, and no input, however
-//! hostile, panics a decoder.
+//! Property tests: every valid value survives encode → decode unchanged and its frame is valid
+//! against the checked-in JSON Schema clients generate from, and no input, however hostile,
+//! panics a decoder.
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use streamit_protocol::v1::*;
 use uuid::Uuid;
+
+use crate::valid::violations;
 
 fn position() -> impl Strategy<Value = PositionMs> + Clone {
     (0..=PositionMs::MAX.get()).prop_map(|ms| PositionMs::new(ms).unwrap())
@@ -323,7 +326,10 @@ proptest! {
             Some(r) => ClientMessage::with_ref(event, r),
             None => ClientMessage::new(event),
         };
-        let decoded = ClientMessage::decode(&message.encode()).unwrap();
+        let encoded = message.encode();
+        let violations = violations("ClientMessage", &serde_json::from_str(&encoded).unwrap());
+        prop_assert!(violations.is_empty(), "{}: {:?}", encoded, violations);
+        let decoded = ClientMessage::decode(&encoded).unwrap();
         prop_assert_eq!(decoded, message);
     }
 
@@ -331,7 +337,10 @@ proptest! {
     fn server_messages_round_trip(event in server_event(), seq in proptest::option::of(timestamp()), ts in timestamp(), reference in client_ref()) {
         let mut message = ServerMessage::reply(reference, ts, event);
         message.seq = seq;
-        let decoded = ServerMessage::decode(&message.encode()).unwrap();
+        let encoded = message.encode();
+        let violations = violations("ServerMessage", &serde_json::from_str(&encoded).unwrap());
+        prop_assert!(violations.is_empty(), "{}: {:?}", encoded, violations);
+        let decoded = ServerMessage::decode(&encoded).unwrap();
         prop_assert_eq!(decoded, message);
     }
 

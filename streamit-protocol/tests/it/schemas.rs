@@ -27,9 +27,62 @@ struct Root {
 
 fn root<T: JsonSchema>() -> Root {
     let generator = SchemaSettings::draft2020_12().into_generator();
+    let mut schema = generator.into_root_schema_for::<T>().to_value();
+    omitted_not_null(&mut schema);
     Root {
         name: T::schema_name().into_owned(),
-        schema: generator.into_root_schema_for::<T>().to_value(),
+        schema,
+    }
+}
+
+/// An optional field is left out when it has no value, never sent as `null`: every `Option`
+/// field of the protocol's types skips `None` when serialized, which the property tests and
+/// the documentation's examples check by validating against these schemas. schemars types
+/// such a field `T | null`; this drops the `null`, so generated clients do not have to handle
+/// a value that never comes.
+fn omitted_not_null(schema: &mut Value) {
+    let Value::Object(object) = schema else {
+        if let Value::Array(items) = schema {
+            items.iter_mut().for_each(omitted_not_null);
+        }
+        return;
+    };
+    let required: Vec<Value> = object
+        .get("required")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(Value::Object(properties)) = object.get_mut("properties") {
+        for (name, property) in properties.iter_mut() {
+            if !required.contains(&Value::String(name.clone())) {
+                drop_null(property);
+            }
+        }
+    }
+    object.values_mut().for_each(omitted_not_null);
+}
+
+fn drop_null(property: &mut Value) {
+    let Value::Object(object) = property else {
+        return;
+    };
+    if let Some(Value::Array(types)) = object.get_mut("type") {
+        types.retain(|t| t != "null");
+        if let [only] = types.as_slice() {
+            let only = only.clone();
+            object.insert("type".into(), only);
+        }
+    }
+    let Some(Value::Array(options)) = object.get_mut("anyOf") else {
+        return;
+    };
+    options.retain(|option| option != &serde_json::json!({"type": "null"}));
+    if let [only] = options.as_slice() {
+        let Value::Object(only) = only.clone() else {
+            return;
+        };
+        object.remove("anyOf");
+        object.extend(only);
     }
 }
 

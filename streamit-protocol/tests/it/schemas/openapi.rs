@@ -105,7 +105,11 @@ fn operation(endpoint: &Metadata, definitions: &BTreeMap<String, Value>) -> Valu
         operation["parameters"] = Value::Array(parameters);
     }
     if let Some(body) = endpoint.body {
-        operation["requestBody"] = json!({"required": true, "content": json_content(body)});
+        // An empty body reads as `{}`, so a body whose fields are all optional may be left out.
+        let required = definitions[body]["required"]
+            .as_array()
+            .is_some_and(|fields| !fields.is_empty());
+        operation["requestBody"] = json!({"required": required, "content": json_content(body)});
     }
     if endpoint.auth == Auth::Bearer {
         operation["security"] = json!([{"bearer": []}]);
@@ -122,7 +126,10 @@ fn websocket_path() -> Value {
             {"name": "code", "in": "path", "required": true, "schema": schema_ref("RoomCode")},
             {"name": "token", "in": "query", "required": false, "description": "Access token, when no Authorization header can be sent.", "schema": schema_ref("AccessToken")}
         ],
-        "responses": {"101": {"description": "Switching Protocols; refusals arrive as close codes (see CloseCode)"}}
+        "responses": {
+            "101": {"description": "Switching Protocols; refusals after the upgrade arrive as close codes (see CloseCode)"},
+            "default": error_response("Refused before the upgrade: 400 INVALID_INPUT when the request is no WebSocket upgrade, 403 ORIGIN_NOT_ALLOWED, 405, 503; always the error body")
+        }
     }})
 }
 

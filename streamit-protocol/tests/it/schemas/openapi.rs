@@ -77,7 +77,7 @@ fn parameters(endpoint: &Metadata, definitions: &BTreeMap<String, Value>) -> Vec
 fn operation(endpoint: &Metadata, definitions: &BTreeMap<String, Value>) -> Value {
     let mut responses = Map::new();
     let description = status_text(endpoint.status);
-    let success = match endpoint.answer {
+    let mut success = match endpoint.answer {
         Answer::Json(name) => json!({"description": description, "content": json_content(name)}),
         Answer::Text => json!({
             "description": description,
@@ -85,6 +85,10 @@ fn operation(endpoint: &Metadata, definitions: &BTreeMap<String, Value>) -> Valu
         }),
         Answer::Empty => json!({"description": description}),
     };
+    let links = links(endpoint);
+    if !links.is_empty() {
+        success["links"] = Value::Object(links);
+    }
     responses.insert(endpoint.status.to_string(), success);
     for &failure in endpoint.failures {
         responses.insert(failure.to_string(), error_response(status_text(failure)));
@@ -115,6 +119,29 @@ fn operation(endpoint: &Metadata, definitions: &BTreeMap<String, Value>) -> Valu
         operation["security"] = json!([{"bearer": []}]);
     }
     operation
+}
+
+/// OpenAPI links from an answer that names a room (`room.code`) to every endpoint whose path
+/// takes a room code, so a stateful client (schemathesis) can follow a room it created or
+/// joined instead of guessing codes.
+fn links(endpoint: &Metadata) -> Map<String, Value> {
+    let Answer::Json("CreateRoomResponse" | "JoinRoomResponse") = endpoint.answer else {
+        return Map::new();
+    };
+    Operation::ALL
+        .iter()
+        .map(|operation| operation.metadata())
+        .filter(|target| target.path_params == ["code"])
+        .map(|target| {
+            (
+                target.name.to_owned(),
+                json!({
+                    "operationId": target.name,
+                    "parameters": {"code": "$response.body#/room/code"}
+                }),
+            )
+        })
+        .collect()
 }
 
 /// The room's WebSocket, which no endpoint declaration covers (it is an upgrade).

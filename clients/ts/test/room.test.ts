@@ -106,7 +106,7 @@ describe("RoomConnection", { timeout: 90_000 }, () => {
     assert.equal((await refused).code, "NOT_HOST");
   });
 
-  it("estimates the clock offset from PING/PONG", async () => {
+  it("estimates the clock offset from PING/PONG", async (t) => {
     const { host } = await pair();
     await eventually("five clock samples", () => host.room.clock.samples >= 5);
     const { offsetMs, rttMs } = host.room.clock;
@@ -115,7 +115,7 @@ describe("RoomConnection", { timeout: 90_000 }, () => {
     assert.ok(Math.abs(offsetMs) < 50, `offset ${offsetMs} ms`);
     assert.ok(rttMs >= 0 && rttMs < 1_000, `round trip ${rttMs} ms`);
     assert.ok(Math.abs(host.room.serverNow() - Date.now()) < 100);
-    console.log(`# clock: offset ${offsetMs.toFixed(2)} ms, best round trip ${rttMs.toFixed(2)} ms`);
+    t.diagnostic(`clock: offset ${offsetMs.toFixed(2)} ms, best round trip ${rttMs.toFixed(2)} ms`);
   });
 
   it("mends a lost broadcast with RESYNC and the room's replay", async () => {

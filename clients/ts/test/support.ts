@@ -179,7 +179,8 @@ export async function eventually(what: string, condition: () => boolean, timeout
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addFormat("uint64", true).addFormat("uint32", true).addFormat("uint16", true).addFormat("uint8", true);
-ajv.addFormat("int64", true).addFormat("double", true).addFormat("float", true).addFormat("uuid", true);
+ajv.addFormat("int64", true).addFormat("double", true).addFormat("float", true);
+ajv.addFormat("uuid", /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/).addFormat("email", /^[^\s@]+@[^\s@]+\.[^\s@]+$/);
 const validators = new Map<string, ValidateFunction>();
 
 /** Checks `value` against schemas/<name>.schema.json; throws with the errors. */

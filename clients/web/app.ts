@@ -3,10 +3,14 @@
 // a bar, kept on the room's playback the way a real player would be (protocol 6.9), since an
 // embedded provider player cannot be driven from here.
 
-import { Api, ApiError, type Playback, RoomConnection, Session, positionAt } from "../ts/src/index.ts";
+import { Api, ApiError, type ChatMessage, type Playback, RoomConnection, Session, positionAt } from "../ts/src/index.ts";
 
 /** Seek the local player when it is further than this from the room, ms (protocol 6.9). */
 const TOLERANCE_MS = 250;
+/** Nudge the rate of a player that is further than this from the room, but not past the tolerance, ms. */
+const NUDGE_FROM_MS = 10;
+/** How much faster or slower a nudged player runs. */
+const NUDGE = 0.05;
 /** How often the local player reports its position for the server to compare, ms. */
 const SYNC_CHECK_MS = 5_000;
 
@@ -47,12 +51,24 @@ class SimulatedPlayer {
     this.rate = rate;
   }
 
-  /** Follows the room: mirror play and rate, seek only when off by more than the tolerance. */
+  /**
+   * Follows the room: mirror play and pause; jump to the room's position on a change or when
+   * off by more than the tolerance; otherwise run a little faster or slower until a small
+   * drift is gone (a clock estimate that tightened after the last jump), as a real player
+   * would rather than seek.
+   */
   follow(playback: Playback, serverNow: number): number {
     const target = positionAt(playback, serverNow);
     const drift = this.position() - target;
-    if (Math.abs(drift) > TOLERANCE_MS || playback.playing !== this.playing || playback.rate !== this.rate) {
-      this.set(Math.abs(drift) > TOLERANCE_MS || !playback.playing ? target : this.position(), playback.playing, playback.rate);
+    if (playback.playing !== this.playing || Math.abs(drift) > TOLERANCE_MS || !playback.playing) {
+      if (drift !== 0 || playback.playing !== this.playing || playback.rate !== this.rate) {
+        this.set(target, playback.playing, playback.rate);
+      }
+      return drift;
+    }
+    const nudged = Math.abs(drift) > NUDGE_FROM_MS ? playback.rate * (drift > 0 ? 1 - NUDGE : 1 + NUDGE) : playback.rate;
+    if (nudged !== this.rate) {
+      this.set(this.position(), true, nudged);
     }
     return drift;
   }
@@ -70,13 +86,17 @@ $<HTMLInputElement>("code").value = params.get("room") ?? "";
 /** For tests and debugging: the local player's position, with the local time it was read at. */
 declare global {
   interface Window {
-    streamit: { sample(): { positionMs: number; atMs: number; playing: boolean }; room(): RoomConnection | undefined };
+    streamit: {
+      sample(): { positionMs: number; atMs: number; playing: boolean; offsetMs: number; rttMs: number };
+      room(): RoomConnection | undefined;
+    };
   }
 }
 window.streamit = {
   sample: () => {
     const atMs = now();
-    return { positionMs: player.position(atMs), atMs, playing: player.playing };
+    const clock = room?.clock ?? { offsetMs: 0, rttMs: Infinity };
+    return { positionMs: player.position(atMs), atMs, playing: player.playing, offsetMs: clock.offsetMs, rttMs: clock.rttMs };
   },
   room: () => room,
 };
@@ -111,7 +131,10 @@ function open(session: Session, code: string): void {
   $("room").hidden = false;
   $("room-code").textContent = code;
   connection.on("open", ({ resumed }) => setStatus(resumed ? "connected (resumed)" : "connected", true));
-  connection.on("snapshot", () => renderRoom());
+  connection.on("snapshot", () => {
+    renderRoom();
+    $("chat-lines").replaceChildren(...(connection.view?.chat ?? []).map(chatLine));
+  });
   connection.on("message", (message) => {
     if (message.type !== "CHAT_MESSAGE" && message.type !== "PONG") {
       renderRoom();
@@ -119,12 +142,8 @@ function open(session: Session, code: string): void {
   });
   connection.on("playback", () => tick());
   connection.on("chat", (line) => {
-    const item = document.createElement("li");
-    const who = document.createElement("b");
-    who.textContent = line.user.display_name;
-    item.append(who, line.text);
     const list = $("chat-lines");
-    list.append(item);
+    list.append(chatLine(line));
     list.scrollTop = list.scrollHeight;
   });
   connection.on("refused", (error) => showError("chat-error", `${error.code}: ${error.message}`));
@@ -133,6 +152,14 @@ function open(session: Session, code: string): void {
   );
   connection.on("closed", ({ code: closeCode, reason }) => setStatus(`closed (${closeCode}${reason ? `: ${reason}` : ""})`, false));
   connection.connect();
+}
+
+function chatLine(line: ChatMessage): HTMLLIElement {
+  const item = document.createElement("li");
+  const who = document.createElement("b");
+  who.textContent = line.user.display_name;
+  item.append(who, line.text);
+  return item;
 }
 
 function setStatus(text: string, live: boolean): void {
@@ -165,7 +192,8 @@ function tick(): void {
   lastDrift = player.follow(view.playback, room.serverNow());
   const position = player.position();
   $("position").textContent = clockText(position);
-  $("play-state").textContent = player.playing ? (player.rate === 1 ? "playing" : `playing ×${player.rate}`) : "paused";
+  const rate = view.playback.rate;
+  $("play-state").textContent = player.playing ? (rate === 1 ? "playing" : `playing ×${rate}`) : "paused";
   $("toggle").textContent = player.playing ? "Pause" : "Play";
   const bar = $<HTMLInputElement>("seek-bar");
   if (document.activeElement !== bar) {

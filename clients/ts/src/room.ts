@@ -129,6 +129,7 @@ export class RoomConnection extends Emitter<RoomEvents> {
   #nextRef = 0;
   #openedAt: number | undefined;
   #refreshedSinceOpen = false;
+  #started = false;
   #closed = false;
 
   constructor(auth: RoomAuth, code: RoomCode, options: RoomConnectionOptions = {}) {
@@ -152,9 +153,12 @@ export class RoomConnection extends Emitter<RoomEvents> {
     this.#resume = options.resume ?? true;
   }
 
-  /** Starts connecting; events tell the rest. */
+  /** Starts connecting (once; later calls do nothing); events tell the rest. */
   connect(): this {
-    void this.#connect();
+    if (!this.#started) {
+      this.#started = true;
+      void this.#connect();
+    }
     return this;
   }
 

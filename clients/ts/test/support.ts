@@ -196,11 +196,11 @@ export function assertSchema(name: string, value: unknown): void {
   }
 }
 
-/** Every server frame the test sockets received that did not match ServerMessage.schema.json. */
+/** Frames the test sockets received or sent that did not match ServerMessage or ClientMessage.schema.json. */
 export const frameSchemaFailures: string[] = [];
 
 /**
- * A WebSocket from `ws` that checks every frame against the schema and lets a test lose
+ * A WebSocket from `ws` that checks every frame both ways against the schemas and lets a test lose
  * frames (`dropIncoming`) or the connection without a close frame (`lose()`).
  */
 export class TestSocket implements WebSocketLike {
@@ -245,6 +245,11 @@ export class TestSocket implements WebSocketLike {
   }
 
   send(data: string): void {
+    try {
+      assertSchema("ClientMessage", JSON.parse(data));
+    } catch (error) {
+      frameSchemaFailures.push(`sent: ${String(error)}`);
+    }
     this.#ws.send(data);
   }
 

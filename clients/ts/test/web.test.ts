@@ -55,6 +55,9 @@ interface Sample {
   positionMs: number;
   atMs: number;
   playing: boolean;
+  /** The page's clock offset estimate and the round trip it comes from, ms. */
+  offsetMs: number;
+  rttMs: number;
 }
 
 const sample = (page: Page): Promise<Sample> => page.evaluate(() => window.streamit.sample());
@@ -161,12 +164,16 @@ describe("web page in Chromium", { timeout: 120_000, skip }, () => {
     }
     const worst = Math.max(...errors.map(Math.abs));
     const mean = errors.reduce((sum, e) => sum + e, 0) / errors.length;
+    const [h, m] = [await sample(host), await sample(member)];
+    t.diagnostic(`clock offsets: host ${h.offsetMs.toFixed(2)} ms (rtt ${h.rttMs.toFixed(2)}), member ${m.offsetMs.toFixed(2)} ms (rtt ${m.rttMs.toFixed(2)})`);
     t.diagnostic(`playing: member − host over ${errors.length} samples: mean ${mean.toFixed(2)} ms, worst ${worst.toFixed(2)} ms`);
     assert.ok(worst < SYNC_THRESHOLD_MS, `member within ${SYNC_THRESHOLD_MS} ms of the host (worst ${worst.toFixed(1)} ms)`);
 
     await host.bringToFront();
     await host.click("#toggle");
-    await member.waitForFunction(() => !window.streamit.sample().playing, { timeout: 10_000, polling: 50 });
+    for (const page of [member, host]) {
+      await page.waitForFunction(() => !window.streamit.sample().playing, { timeout: 10_000, polling: 50 });
+    }
     const paused = await syncError(host, member);
     t.diagnostic(`paused: member − host ${paused.toFixed(2)} ms`);
     assert.ok(Math.abs(paused) < SYNC_THRESHOLD_MS);
@@ -180,6 +187,14 @@ describe("web page in Chromium", { timeout: 120_000, skip }, () => {
     await host.click("#chat-form button");
     await member.waitForFunction(() => document.getElementById("chat-lines")?.textContent?.includes("hi back"), { timeout: 10_000, polling: 50 });
     assert.equal(await text(member, "#chat-lines li:last-child"), "Hosthi back");
+
+    // A late joiner starts from the snapshot: the chat so far and the paused position.
+    const late = await openPage("Late", code);
+    await late.bringToFront();
+    await late.click("#join-room");
+    await waitConnected(late);
+    await late.waitForFunction(() => document.querySelectorAll("#chat-lines li").length === 2, { timeout: 10_000, polling: 50 });
+    assert.ok(Math.abs(await syncError(host, late)) < SYNC_THRESHOLD_MS);
 
     await member.bringToFront();
     await member.screenshot({ path: "/tmp/streamit-web-member.png" });

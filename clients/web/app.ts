@@ -78,6 +78,7 @@ const params = new URLSearchParams(location.search);
 const player = new SimulatedPlayer();
 let room: RoomConnection | undefined;
 let lastDrift = 0;
+let opens = 0;
 
 $<HTMLInputElement>("server").value = params.get("server") ?? location.origin;
 $<HTMLInputElement>("name").value = params.get("name") ?? "";
@@ -89,6 +90,8 @@ declare global {
     streamit: {
       sample(): { positionMs: number; atMs: number; playing: boolean; offsetMs: number; rttMs: number };
       room(): RoomConnection | undefined;
+      /** Sockets opened so far (more than one after a reconnect). */
+      opens(): number;
     };
   }
 }
@@ -99,6 +102,7 @@ window.streamit = {
     return { positionMs: player.position(atMs), atMs, playing: player.playing, offsetMs: clock.offsetMs, rttMs: clock.rttMs };
   },
   room: () => room,
+  opens: () => opens,
 };
 
 function showError(id: string, error: unknown): void {
@@ -130,7 +134,10 @@ function open(session: Session, code: string): void {
   $("join").hidden = true;
   $("room").hidden = false;
   $("room-code").textContent = code;
-  connection.on("open", ({ resumed }) => setStatus(resumed ? "connected (resumed)" : "connected", true));
+  connection.on("open", ({ resumed }) => {
+    opens++;
+    setStatus(resumed ? "connected (resumed)" : "connected", true);
+  });
   connection.on("snapshot", () => {
     renderRoom();
     $("chat-lines").replaceChildren(...(connection.view?.chat ?? []).map(chatLine));

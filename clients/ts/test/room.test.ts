@@ -161,7 +161,7 @@ describe("RoomConnection", { timeout: 90_000 }, () => {
     await eventually("both to hold the same last seq", () => member.room.lastSeq === host.room.lastSeq);
   });
 
-  it("reconnects after the server restarts", async () => {
+  it("reconnects after the server restarts", async (t) => {
     const { host, member } = await pair();
     const hostDown = next(host.room, "disconnected");
     const memberDown = next(member.room, "disconnected");
@@ -173,7 +173,8 @@ describe("RoomConnection", { timeout: 90_000 }, () => {
     assert.equal(down.reconnect, true);
     assert.equal((await hostDown).code, 1012);
     await hostBack;
-    await memberBack;
+    const back = await memberBack;
+    t.diagnostic(`after the restart the member ${back.resumed ? "resumed" : "got a fresh snapshot"}`);
     const heard = next(member.room, "chat", (c) => c.text === "after the restart", 15_000);
     host.room.chat("after the restart");
     await heard;

@@ -15,7 +15,7 @@ import { TestServer } from "./support.ts";
 
 declare global {
   interface Window {
-    streamit: { sample(): Sample };
+    streamit: { sample(): Sample; opens(): number };
   }
 }
 
@@ -195,6 +195,18 @@ describe("web page in Chromium", { timeout: 120_000, skip }, () => {
     await waitConnected(late);
     await late.waitForFunction(() => document.querySelectorAll("#chat-lines li").length === 2, { timeout: 10_000, polling: 50 });
     assert.ok(Math.abs(await syncError(host, late)) < SYNC_THRESHOLD_MS);
+
+    // The server restarts (close 1012): the pages reconnect by themselves and follow again.
+    await streamit.restart();
+    for (const page of [host, member]) {
+      await page.waitForFunction(() => window.streamit.opens() === 2, { timeout: 30_000, polling: 50 });
+    }
+    await host.bringToFront();
+    await host.click("#toggle");
+    await member.waitForFunction(() => window.streamit.sample().playing, { timeout: 10_000, polling: 50 });
+    const afterRestart = await syncError(host, member);
+    t.diagnostic(`after a server restart, playing: member − host ${afterRestart.toFixed(2)} ms`);
+    assert.ok(Math.abs(afterRestart) < SYNC_THRESHOLD_MS);
 
     await member.bringToFront();
     await member.screenshot({ path: "/tmp/streamit-web-member.png" });

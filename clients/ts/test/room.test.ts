@@ -104,6 +104,20 @@ describe("RoomConnection", { timeout: 90_000 }, () => {
     const refused = next(member.room, "refused");
     member.room.play();
     assert.equal((await refused).code, "NOT_HOST");
+
+    // SYNC_CHECK: a member far from the room is told where it is (threshold 500 ms).
+    const correction = next(member.room, "message", (m) => m.type === "SYNC_CORRECTION");
+    member.room.syncCheck(0);
+    const corrected = await correction;
+    assert.ok(corrected.type === "SYNC_CORRECTION" && corrected.data.drift_ms < -50_000, JSON.stringify(corrected));
+
+    // expected_version: a control for a state that is gone is refused with the current one.
+    const version = host.room.view?.playback.version ?? 0;
+    const conflict = next(host.room, "refused", (e) => e.code === "VERSION_CONFLICT");
+    host.room.pause(undefined, version - 1);
+    const { current } = await conflict;
+    assert.equal(current?.version, version);
+    assert.equal(host.room.view?.playback.playing, true, "nothing changed");
   });
 
   it("estimates the clock offset from PING/PONG", async (t) => {
@@ -135,7 +149,8 @@ describe("RoomConnection", { timeout: 90_000 }, () => {
     const { lastSeq, seq } = await gap;
     assert.equal(dropped, 1);
     assert.equal(seq, lastSeq + 2);
-    await resumed;
+    const answer = await resumed;
+    assert.ok(answer.ref !== undefined, "the ROOM_RESUMED answering RESYNC carries its ref");
     await lastSeen;
     const lines = member.room.view?.chat.map((c) => c.text);
     assert.deepEqual(lines?.slice(-3), ["one", "two", "three"], "replayed in order, no duplicate");

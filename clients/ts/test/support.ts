@@ -86,6 +86,12 @@ export class TestServer {
     ];
     const child = spawn(serverBinary(), args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
     this.#child = child;
+    // A test process that dies without its teardown takes its server along.
+    const reap = (): void => {
+      child.kill("SIGKILL");
+    };
+    process.once("exit", reap);
+    child.once("exit", () => process.off("exit", reap));
     this.#port = await new Promise<number>((done, fail) => {
       const timer = setTimeout(() => fail(new Error(`server did not start in 20 s:\n${this.log()}`)), 20_000);
       const onLine = (line: string): void => {

@@ -1,7 +1,6 @@
-// A small TypeScript client core over the generated protocol types: it builds every client
-// message, parses and handles every server message, and mirrors the Playback maths. `tsc`
-// checks it against schemas/streamit.ts, so a change to the wire that breaks TypeScript
-// clients fails CI.
+// Frames over the generated protocol types: every client message, parsing and describing
+// every server message, the Playback maths, and what each close code allows. `tsc` checks it
+// against schemas/streamit.ts, so a change to the wire that breaks TypeScript clients fails CI.
 
 import type {
   ClientEvent,
@@ -17,7 +16,6 @@ type ClientEventType = ClientEvent["type"];
 type ClientEventOf<K extends ClientEventType> = Extract<ClientEvent, { type: K }>;
 
 const USER = "67e55044-10b1-426f-9247-bb680e5fe0c8";
-const MOVIE: MediaRef = { provider: "vidking", kind: "movie", id: "550" };
 const EPISODE: MediaRef = { provider: "vidking", kind: "tv", id: "1399", season: 1, episode: 9 };
 
 /** One example of every client event; the mapped type makes forgetting one a compile error. */
@@ -56,11 +54,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Parses a server frame's envelope. Events of a newer server pass through with their `type`;
- * `describe` ignores them, as the compatibility policy asks.
+ * Parses a server frame's envelope; `undefined` for one that is not JSON, not an object, or
+ * of another protocol version. Events of a newer server pass through with their `type`;
+ * `describe` and `view.apply` ignore them, as the compatibility policy asks.
  */
 export function parseServerMessage(text: string): ServerMessage | undefined {
-  const value: unknown = JSON.parse(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
   if (!isRecord(value) || value["v"] !== 1 || typeof value["type"] !== "string" || typeof value["ts"] !== "number") {
     return undefined;
   }
@@ -136,17 +140,6 @@ export function describe(event: ServerEvent, nowMs: number): string {
     default:
       return ignoreUnknown(event);
   }
-}
-
-/** Handles one frame: seq gaps ask for a resync, everything else is described. */
-export function handle(text: string, lastSeq: number, nowMs: number): { line: string; resync: boolean; seq: number } {
-  const message = parseServerMessage(text);
-  if (message === undefined) {
-    return { line: "malformed frame", resync: false, seq: lastSeq };
-  }
-  const seq = message.seq ?? lastSeq;
-  const resync = message.seq !== undefined && message.seq !== null && message.seq > lastSeq + 1;
-  return { line: describe(message, nowMs), resync, seq };
 }
 
 /** What to do after each close code; the mapped type makes a missing code a compile error. */

@@ -151,7 +151,9 @@ fn websocket_path() -> Value {
         "summary": "The room's WebSocket: frames are ClientMessage and ServerMessage (see docs/protocol.md)",
         "parameters": [
             {"name": "code", "in": "path", "required": true, "schema": schema_ref("RoomCode")},
-            {"name": "token", "in": "query", "required": false, "description": "Access token, when no Authorization header can be sent.", "schema": schema_ref("AccessToken")}
+            {"name": "token", "in": "query", "required": false, "description": "Access token, when no Authorization header can be sent.", "schema": schema_ref("AccessToken")},
+            {"name": "since_seq", "in": "query", "required": false, "description": "Coming back: the last seq held, to be replayed what came after (with epoch; protocol 6.1).", "schema": {"type": "integer", "minimum": 0}},
+            {"name": "epoch", "in": "query", "required": false, "description": "Coming back: the epoch of the snapshot or ROOM_RESUMED since_seq counts in.", "schema": {"type": "string"}}
         ],
         "responses": {
             "101": {"description": "Switching Protocols; refusals after the upgrade arrive as close codes (see CloseCode)"},

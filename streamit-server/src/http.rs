@@ -28,8 +28,13 @@ pub(crate) use request::json_body;
 pub(crate) use response::Reply;
 pub(crate) use unparsed::JsonRefusals;
 
+/// A request's body as the handlers read it: hyper's, behind tower-http's timeout between
+/// frames (`server::BODY_FRAME_TIMEOUT`), so a client that stops sending half-way does not hold
+/// its connection.
+pub(crate) type Body = tower_http::timeout::TimeoutBody<Incoming>;
+
 /// Answers one request; never fails, so hyper never sees an error.
-pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Incoming>) -> Reply {
+pub(crate) async fn serve(app: Arc<App>, peer: SocketAddr, request: Request<Body>) -> Reply {
     let client = client_ip::client_ip(
         peer.ip(),
         request.headers(),
@@ -77,7 +82,7 @@ fn logged_path(path: &str) -> &str {
 async fn dispatch(
     app: &App,
     client: IpAddr,
-    request: Request<Incoming>,
+    request: Request<Body>,
 ) -> (&'static str, ApiResult<Reply>) {
     if let Some(rest) = request.uri().path().strip_prefix("/ws/room/") {
         if request.method() != http::Method::GET {
@@ -109,7 +114,7 @@ async fn answer(
     app: &App,
     client: IpAddr,
     route: router::Route,
-    request: Request<Incoming>,
+    request: Request<Body>,
 ) -> ApiResult<Reply> {
     let (parts, body) = request.into_parts();
     let body = request::read_body(&parts, body).await?;

@@ -12,6 +12,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tracing::Instrument as _;
 
 use crate::app::App;
@@ -19,6 +21,11 @@ use crate::auth::KeyRing;
 use crate::config::{Config, redact_url};
 use crate::lifecycle;
 use crate::{bus, grace, http, purge, store};
+
+/// The longest a request body may pause between two pieces (a slow client, or one that stopped
+/// half-way): it is refused as unreadable then, and its connection freed. Headers have their
+/// own 10 s (`header_read_timeout`).
+pub(crate) const BODY_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -168,7 +175,11 @@ async fn connection(
     });
     let service = TowerToHyperService::new(
         tower::ServiceBuilder::new()
+            .layer(SetSensitiveRequestHeadersLayer::new([
+                ::http::header::AUTHORIZATION,
+            ]))
             .option_layer(cors)
+            .layer(RequestBodyTimeoutLayer::new(BODY_FRAME_TIMEOUT))
             .service(handler),
     );
     let connection = http1::Builder::new()

@@ -5,7 +5,6 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::request::Parts;
 use http_body_util::{BodyExt as _, Limited};
-use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use streamit_protocol::v1::{ErrorCode, MAX_BODY_BYTES, detail};
@@ -17,7 +16,7 @@ fn too_large() -> ApiError {
 }
 
 /// Reads the whole body, refusing more than [`MAX_BODY_BYTES`] without buffering it.
-pub(crate) async fn read_body(parts: &Parts, body: Incoming) -> ApiResult<Bytes> {
+pub(crate) async fn read_body(parts: &Parts, body: super::Body) -> ApiResult<Bytes> {
     let declared = parts
         .headers
         .get(CONTENT_LENGTH)

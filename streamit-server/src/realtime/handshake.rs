@@ -9,7 +9,6 @@ use http::header::{
 };
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use streamit_protocol::v1::{ErrorCode, MAX_FRAME_BYTES, RoomCode};
 use tokio_tungstenite::WebSocketStream;
@@ -19,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use super::{Realtime, socket};
 use crate::error::{ApiError, ApiResult};
 
-fn header_has(request: &Request<Incoming>, name: http::HeaderName, token: &str) -> bool {
+fn header_has<B>(request: &Request<B>, name: http::HeaderName, token: &str) -> bool {
     request.headers().get_all(name).iter().any(|value| {
         value.to_str().is_ok_and(|v| {
             v.split(',')
@@ -46,11 +45,11 @@ const WRITE_BATCH_BYTES: usize = 4 * 1024;
 
 /// Answers a WebSocket upgrade for room `code`. The token and the room are checked after the
 /// upgrade, so every refusal is a close frame with its code, as PROTOCOL.md asks.
-pub(crate) fn upgrade(
+pub(crate) fn upgrade<B>(
     realtime: &Realtime,
     code: Result<RoomCode, ()>,
     client: IpAddr,
-    mut request: Request<Incoming>,
+    mut request: Request<B>,
 ) -> ApiResult<Response<Full<bytes::Bytes>>> {
     let is_upgrade =
         header_has(&request, CONNECTION, "upgrade") && header_has(&request, UPGRADE, "websocket");

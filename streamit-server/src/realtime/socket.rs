@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use http::Request;
-use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use streamit_protocol::v1::{
     ClientMessage, CloseCode, ErrorEvent, LeaveReason, MemberStatus, Participant, RoomCode,
@@ -40,7 +39,7 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 const FRAMES_PER_SECOND: u32 = 50;
 
 /// The token from `?token=` or `Authorization: Bearer`.
-pub(super) fn token_of(request: &Request<Incoming>) -> Option<String> {
+pub(super) fn token_of<B>(request: &Request<B>) -> Option<String> {
     let from_query = request.uri().query().and_then(|query| {
         form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == "token")
@@ -50,7 +49,7 @@ pub(super) fn token_of(request: &Request<Incoming>) -> Option<String> {
 }
 
 /// Where the client says it left off (`since_seq` and `epoch` on the URL), if anywhere.
-pub(super) fn resume_of(request: &Request<Incoming>) -> Option<Resume> {
+pub(super) fn resume_of<B>(request: &Request<B>) -> Option<Resume> {
     let query = request.uri().query()?;
     let (mut since_seq, mut epoch) = (None, None);
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {

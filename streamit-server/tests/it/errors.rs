@@ -335,3 +335,25 @@ async fn empty_bodies_name_the_missing_field() {
         s.stop().await;
     }
 }
+
+/// A body that stops half-way is refused once it has paused for 10 s, in the error shape,
+/// and its connection is freed (tower-http's body timeout): it cannot hold a connection open.
+#[tokio::test]
+async fn a_body_that_stops_half_way_is_refused() {
+    let db = streamit_testing::sqlite();
+    let s = TestServer::start(&db.url, |_| {}).await;
+    let request = "POST /api/auth/guest/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                   Content-Length: 100\r\nConnection: close\r\n\r\n{\"display_na";
+    let (status, text) = s.raw(request.as_bytes().to_vec()).await;
+    assert_eq!(status, 400, "{text}");
+    let (_, body) = text.split_once("\r\n\r\n").unwrap();
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"]["code"], "INVALID_INPUT", "{body}");
+    assert!(
+        body["error"]["details"]["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("timed out") || reason.contains("timeout")),
+        "{body}"
+    );
+    s.stop().await;
+}

@@ -38,8 +38,8 @@ mod view;
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, Error, Result};
 pub use session::{
-    Clock, ClockEstimate, JoinOptions, RoomEvent, RoomEvents, RoomSession, SessionOptions,
-    SystemClock,
+    Clock, ClockEstimate, Close, CloseStatus, JoinOptions, RoomEvent, RoomEvents, RoomSession,
+    SessionOptions, SystemClock,
 };
 /// The wire types, re-exported so an app needs one dependency.
 pub use streamit_protocol as protocol;

@@ -36,7 +36,7 @@ pub mod sync;
 mod view;
 
 pub use client::{Client, ClientBuilder};
-pub use error::{ApiError, Error, Result};
+pub use error::{ApiError, Error, Result, TransportError};
 pub use session::{
     Clock, ClockEstimate, Close, CloseStatus, JoinOptions, RoomEvent, RoomEvents, RoomSession,
     SessionOptions, SystemClock,

@@ -402,8 +402,30 @@ async fn operations_and_transport_failures() {
     drop(listener);
     let nobody = client_for(&closed);
     let error = nobody.health().await.expect_err("nothing listens there");
-    assert!(matches!(error, Error::Http(_)), "{error}");
-    assert_eq!(error.code(), None);
+    let Error::Http(transport) = &error else {
+        panic!("a transport failure, not {error:?}");
+    };
+    assert!(transport.is_connect() && !transport.is_timeout(), "{error}");
+    assert_eq!(
+        (error.code(), error.status(), transport.status()),
+        (None, None, None)
+    );
+    assert!(error.to_string().starts_with("HTTP transport: "), "{error}");
+    let cause = std::error::Error::source(&error).expect("the cause is kept");
+    assert!(!cause.to_string().is_empty());
+
+    // A server that accepts and never answers: the client's timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slow = Client::builder(format!("http://{}", silent.local_addr().unwrap()))
+        .timeout(std::time::Duration::from_millis(200))
+        .no_proxy()
+        .build()
+        .unwrap();
+    match slow.health().await {
+        Err(Error::Http(transport)) => assert!(transport.is_timeout(), "{transport}"),
+        other => panic!("wanted a timeout, got {other:?}"),
+    }
+    drop(silent);
     assert!(matches!(
         Client::builder("ftp://example.com").build(),
         Err(Error::InvalidUrl { .. })

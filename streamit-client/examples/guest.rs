@@ -1,4 +1,4 @@
-//! A guest joins a room by its code and prints what happens in it until Ctrl-C, reading the
+//! A guest joins a room by its code and tells what happens in it until Ctrl-C, reading the
 //! room (names, who is online, who hosts, where the media is) from a [`RoomView`].
 //!
 //! ```text
@@ -7,18 +7,21 @@
 //!
 //! The server is `STREAMIT_URL` (default `http://127.0.0.1:8000`).
 
+#[path = "support/words.rs"]
+mod words;
+
 use std::error::Error;
 use std::process::ExitCode;
 
-use streamit_client::protocol::v1::{DisplayName, RoomCode, ServerEvent};
-use streamit_client::{Client, RoomEvent, RoomSession, RoomView};
+use streamit_client::protocol::v1::{DisplayName, RoomCode};
+use streamit_client::{Client, RoomView};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", words::report(error.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -39,87 +42,31 @@ async fn run() -> Result<(), Box<dyn Error>> {
     println!("signed in as {}", signed_in.user.display_name.as_str());
     let (session, mut events) = client.join_room(code).await?;
     let mut view = None;
+    // Pinned once and polled until it fires; after that its branch is off (`if !closing`),
+    // as polling a finished `ctrl_c()` again panics.
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
-    // Ctrl-C closes the session once; the events then run out and the loop ends.
     let mut closing = false;
+    // Ctrl-C closes the session; its last events (the final `Disconnected`) still come, then
+    // the stream ends and so does the loop.
     loop {
         tokio::select! {
-            event = events.recv() => match event {
-                Some(event) => {
-                    RoomView::follow(&mut view, &event);
-                    match &view {
-                        Some(view) => print_event(&session, view, &event),
-                        None if event == RoomEvent::Connected => println!("connected"),
-                        None => println!("{event:?}"),
-                    }
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                RoomView::follow(&mut view, &event);
+                if let Some(line) = words::describe(view.as_ref(), &event, session.now_server_ms()) {
+                    println!("{line}");
                 }
-                None => break,
-            },
-            _ = &mut ctrl_c, if !closing => {
+            }
+            signal = &mut ctrl_c, if !closing => {
                 closing = true;
+                if let Err(error) = signal {
+                    eprintln!("cannot listen for Ctrl-C ({error}); leaving the room");
+                }
+                println!("leaving the room…");
                 session.close().await;
             }
         }
     }
     Ok(())
-}
-
-/// One line per event, told from the room as it stands after it.
-fn print_event(session: &RoomSession, view: &RoomView, event: &RoomEvent) {
-    let online = view.members().iter().filter(|m| m.online).count();
-    match event.server_event() {
-        Some(ServerEvent::RoomSnapshot(_)) => println!(
-            "in room {} ({:?}), {online} of {} members online, hosted by {}, {} chat lines",
-            view.code(),
-            view.room().state,
-            view.members().len(),
-            view.room().host.display_name.as_str(),
-            view.chat().len()
-        ),
-        Some(ServerEvent::ChatMessage(line)) => println!(
-            "<{}> {}",
-            line.user.display_name.as_str(),
-            line.text.as_str()
-        ),
-        Some(ServerEvent::PlaybackState(state)) => {
-            let now = view.playback().position_at(session.now_server_ms());
-            println!(
-                "{:?}: {} at {} ms, rate {} (expected now: {} ms)",
-                state.cause,
-                if view.playback().playing {
-                    "playing"
-                } else {
-                    "paused"
-                },
-                view.playback().position_ms.get(),
-                view.playback().rate.get(),
-                now.get()
-            );
-        }
-        Some(ServerEvent::UserJoined(joined)) => println!(
-            "{} joined ({online} online)",
-            joined.user.display_name.as_str()
-        ),
-        Some(ServerEvent::UserLeft(left)) => println!(
-            "{} left ({:?}; {online} online)",
-            left.user.display_name.as_str(),
-            left.reason
-        ),
-        Some(ServerEvent::HostChanged(_)) => println!(
-            "{} hosts now{}",
-            view.room().host.display_name.as_str(),
-            if view.is_host() { " (you)" } else { "" }
-        ),
-        Some(ServerEvent::HostDisconnected(_)) => println!(
-            "the host left; the room closes at {:?} (server ms) unless they return",
-            view.room().grace_deadline_ms
-        ),
-        Some(ServerEvent::Error(error)) => println!("refused: {} {}", error.code, error.message),
-        Some(other) => println!("{}", other.event_type()),
-        None if *event == RoomEvent::Connected => {
-            println!("connected (server clock so far: {:?})", session.clock())
-        }
-        None => println!("{event:?}"),
-    }
 }

@@ -1,5 +1,5 @@
 //! A guest creates a room, hosts it, and drives playback on a timer (play, pause, seek
-//! ahead, play …) while printing what happens, until Ctrl-C. What it knows of the room (is
+//! ahead, play …) while telling what happens, until Ctrl-C. What it knows of the room (is
 //! there media yet, is it connected, does it still host) it reads from a [`RoomView`].
 //!
 //! ```text
@@ -9,12 +9,15 @@
 //! The server is `STREAMIT_URL` (default `http://127.0.0.1:8000`). Others join with the
 //! code it prints (see the `guest` example).
 
+#[path = "support/words.rs"]
+mod words;
+
 use std::error::Error;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use streamit_client::protocol::v1::{
-    CreateRoomRequest, DisplayName, MediaKind, MediaRef, PositionMs, Provider, ServerEvent,
+    CreateRoomRequest, DisplayName, MediaKind, MediaRef, PositionMs, Provider,
 };
 use streamit_client::{Client, RoomEvent, RoomSession, RoomView};
 
@@ -26,7 +29,7 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", words::report(error.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -40,43 +43,57 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let url = std::env::var("STREAMIT_URL").unwrap_or_else(|_| "http://127.0.0.1:8000".into());
 
     let client = Client::builder(url).build()?;
-    client.guest(name).await?;
+    let signed_in = client.guest(name).await?;
     let created = client.create_room(&CreateRoomRequest::default()).await?;
     let code = created.room.code;
-    println!("room {code} created: join it with `--example guest -- {code}`");
+    println!(
+        "signed in as {}; room {code} created: join it with `--example guest -- {code}`",
+        signed_in.user.display_name.as_str()
+    );
     let (session, mut events) = client.join_room(code).await?;
 
     let mut view: Option<RoomView> = None;
     let mut ticker = tokio::time::interval(STEP);
     let mut step = 0_u32;
+    // Pinned once and polled until it fires; after that its branch is off (`if !closing`),
+    // as polling a finished `ctrl_c()` again panics.
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
-    // Ctrl-C closes the session once; the events then run out and the loop ends.
     let mut closing = false;
+    // Ctrl-C closes the session; its last events (the final `Disconnected`) still come, then
+    // the stream ends and so does the loop.
     loop {
-        let hosting = view
-            .as_ref()
-            .is_some_and(|v| v.is_connected() && v.is_host());
+        let hosting = !closing
+            && view
+                .as_ref()
+                .is_some_and(|v| v.is_connected() && v.is_host());
         tokio::select! {
-            event = events.recv() => match event {
-                Some(event) => {
-                    RoomView::follow(&mut view, &event);
-                    if let Some(view) = &view {
-                        on_event(&session, view, &event).await?;
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                RoomView::follow(&mut view, &event);
+                if let Some(line) = words::describe(view.as_ref(), &event, session.now_server_ms()) {
+                    println!("{line}");
+                }
+                if let Some(view) = &view {
+                    if let Err(error) = pick_media(&session, view, &event).await {
+                        println!("could not pick media: {}", words::report(error.as_ref()));
                     }
                 }
-                None => break,
-            },
+            }
             _ = ticker.tick(), if hosting => {
                 if let Some(view) = &view {
                     if let Err(error) = act(&session, view, step).await {
-                        println!("could not act: {error}");
+                        println!("could not act: {}", words::report(error.as_ref()));
                     }
                 }
                 step += 1;
             }
-            _ = &mut ctrl_c, if !closing => {
+            signal = &mut ctrl_c, if !closing => {
                 closing = true;
+                if let Err(error) = signal {
+                    eprintln!("cannot listen for Ctrl-C ({error}); closing the room's session");
+                }
+                println!("leaving the room…");
                 session.close().await;
             }
         }
@@ -84,26 +101,16 @@ async fn run() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Prints the event; on a snapshot of a room with nothing to play, picks a film.
-async fn on_event(
+/// On a snapshot of a room with nothing to play, picks a film.
+async fn pick_media(
     session: &RoomSession,
     view: &RoomView,
     event: &RoomEvent,
 ) -> Result<(), Box<dyn Error>> {
-    if event.snapshot().is_some() {
-        println!(
-            "connected: {} members, {} online",
-            view.members().len(),
-            view.room().viewers
-        );
-        if view.room().media.is_none() && view.is_host() {
-            let movie =
-                MediaRef::from_parts(Provider::Vidking, MediaKind::Movie, "550", None, None)?;
-            session.set_media(movie).await?;
-        }
-        return Ok(());
+    if event.snapshot().is_some() && view.room().media.is_none() && view.is_host() {
+        let movie = MediaRef::from_parts(Provider::Vidking, MediaKind::Movie, "550", None, None)?;
+        session.set_media(movie).await?;
     }
-    print_event(view, event);
     Ok(())
 }
 
@@ -116,35 +123,4 @@ async fn act(session: &RoomSession, view: &RoomView, step: u32) -> Result<(), Bo
         _ => session.seek(PositionMs::saturating(here + 60_000)).await?,
     };
     Ok(())
-}
-
-fn print_event(view: &RoomView, event: &RoomEvent) {
-    match event.server_event() {
-        Some(ServerEvent::PlaybackState(state)) => println!(
-            "{:?}: {} at {} ms (version {})",
-            state.cause,
-            if view.playback().playing {
-                "playing"
-            } else {
-                "paused"
-            },
-            view.playback().position_ms.get(),
-            view.playback().version
-        ),
-        Some(ServerEvent::ChatMessage(line)) => {
-            println!(
-                "<{}> {}",
-                line.user.display_name.as_str(),
-                line.text.as_str()
-            );
-        }
-        Some(ServerEvent::UserJoined(joined)) => println!(
-            "{} joined; {} online",
-            joined.user.display_name.as_str(),
-            view.members().iter().filter(|m| m.online).count()
-        ),
-        Some(ServerEvent::Error(error)) => println!("refused: {} {}", error.code, error.message),
-        Some(other) => println!("{}", other.event_type()),
-        None => println!("{event:?}"),
-    }
 }

@@ -143,6 +143,10 @@ impl ClientBuilder {
     /// [`connect_timeout`](Self::connect_timeout), [`user_agent`](Self::user_agent) and
     /// [`no_proxy`](Self::no_proxy) are then not used. To share a pool between StreamIt
     /// identities, [`Client::with_identity`] is simpler.
+    ///
+    /// This is the one place the SDK's API names `reqwest` (errors do not: see
+    /// [`TransportError`](crate::TransportError)), a deliberate interop point: a `reqwest`
+    /// release that breaks compatibility is then a breaking release of this SDK too.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.pool = Some(client);
         self
@@ -205,7 +209,7 @@ fn pool(
     if no_proxy {
         builder = builder.no_proxy();
     }
-    Ok(builder.build()?)
+    builder.build().map_err(Error::transport)
 }
 
 impl Client {

@@ -1,7 +1,8 @@
 //! The SDK's one error type: every failure of a REST call or a room session.
 //!
 //! Callers match on [`Error::code`] (the protocol's [`ErrorCode`]) and [`Error::status`]
-//! rather than on variants, so a new variant breaks nobody.
+//! rather than on variants, so a new variant breaks nobody. Transport failures are a
+//! [`TransportError`] of the SDK's own, so the HTTP library underneath is not part of the API.
 
 use std::fmt;
 use std::time::Duration;
@@ -46,8 +47,8 @@ pub enum Error {
     },
     /// The request could not be sent or its answer not read (connection refused, timeout,
     /// TLS, …).
-    #[error("HTTP transport: {0}")]
-    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Http(TransportError),
     /// A success answer whose body is not the protocol type it should be.
     #[error("unexpected answer to {what} (HTTP {status}): {source}")]
     Decode {
@@ -75,7 +76,7 @@ impl Error {
         match self {
             Self::Api(api) => Some(api.status),
             Self::Decode { status, .. } => Some(*status),
-            Self::Http(error) => error.status().map(|s| s.as_u16()),
+            Self::Http(error) => error.status(),
             _ => None,
         }
     }
@@ -100,6 +101,59 @@ impl Error {
 impl From<ApiError> for Error {
     fn from(error: ApiError) -> Self {
         Self::Api(Box::new(error))
+    }
+}
+
+impl Error {
+    /// A failure of the HTTP stack. Crate-private on purpose: a public `From<reqwest::Error>`
+    /// would make the HTTP library part of the SDK's API.
+    pub(crate) fn transport(error: reqwest::Error) -> Self {
+        Self::Http(TransportError(error))
+    }
+}
+
+/// A REST call that failed on the way: the server could not be reached, the call timed out,
+/// TLS failed, or the answer could not be read. No answer from the server is involved (for
+/// those, see [`ApiError`]).
+///
+/// Opaque, so the SDK can change its HTTP stack without breaking apps: ask it what apps act
+/// on ([`is_timeout`](Self::is_timeout), [`is_connect`](Self::is_connect),
+/// [`status`](Self::status)); its `Display` says what failed and
+/// [`source`](std::error::Error::source) leads to the underlying cause (e.g. the OS's
+/// "connection refused").
+#[derive(Debug)]
+pub struct TransportError(reqwest::Error);
+
+impl TransportError {
+    /// Whether the call ran out of time (the client's timeout or connect timeout).
+    pub fn is_timeout(&self) -> bool {
+        self.0.is_timeout()
+    }
+
+    /// Whether connecting to the server failed (refused, unreachable, DNS, TLS handshake).
+    pub fn is_connect(&self) -> bool {
+        self.0.is_connect()
+    }
+
+    /// The HTTP status of the answer the failure concerns, if one had arrived.
+    pub fn status(&self) -> Option<u16> {
+        self.0.status().map(|status| status.as_u16())
+    }
+}
+
+impl fmt::Display for TransportError {
+    /// `HTTP transport: ` and what failed, e.g. `error sending request for url (…)`; the cause
+    /// is the [`source`](std::error::Error::source), not repeated here.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP transport: {}", self.0)
+    }
+}
+
+impl std::error::Error for TransportError {
+    /// The HTTP library's own cause, past its top level (whose text `Display` already shows),
+    /// so a printed chain says each thing once.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0)
     }
 }
 

@@ -91,7 +91,7 @@ impl Http {
         }
         Ok(Call {
             what,
-            request: request.build()?,
+            request: request.build().map_err(Error::transport)?,
             auth: metadata.auth == endpoints::Auth::Bearer,
         })
     }
@@ -110,7 +110,7 @@ impl Http {
             let value = bearer(token).map_err(|_| Error::NotSignedIn)?;
             request.headers_mut().insert(AUTHORIZATION, value);
         }
-        Ok(self.pool.execute(request).await?)
+        self.pool.execute(request).await.map_err(Error::transport)
     }
 }
 
@@ -149,7 +149,7 @@ pub(crate) async fn finish(response: reqwest::Response) -> Result<Success> {
     if !status.is_success() {
         return Err(api_error(response).await.into());
     }
-    let body = response.bytes().await?.to_vec();
+    let body = response.bytes().await.map_err(Error::transport)?.to_vec();
     Ok(Success {
         status: status.as_u16(),
         body,

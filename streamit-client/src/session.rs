@@ -3,12 +3,14 @@
 //! the socket.
 //!
 //! Modules: `task` (the socket's life: connect, serve, reconnect), `events` (the event type
-//! and the stream that never makes the task wait), `state` (what the handles read: room,
+//! and the stream that never makes the task wait), `close` (why a socket closed, unknown
+//! codes kept), `state` (what the handles read: room,
 //! playback, clock; `seq` bookkeeping), `presence` (no duplicate joins after a reconnect),
 //! `clock` (the local clock and the server-clock offset), `backoff` (reconnect delays).
 
 mod backoff;
 pub(crate) mod clock;
+mod close;
 mod events;
 mod presence;
 mod state;
@@ -28,6 +30,7 @@ use streamit_protocol::v1::{
 use tokio::sync::{mpsc, watch};
 
 pub use clock::{Clock, ClockEstimate, SystemClock};
+pub use close::{Close, CloseStatus};
 pub use events::{RoomEvent, RoomEvents};
 
 use crate::auth::Auth;
@@ -251,7 +254,8 @@ impl JoinOptions {
 /// (1012), a slow-consumer close (4029), a lost connection or any close code whose
 /// [`can_reconnect`](streamit_protocol::v1::CloseCode::can_reconnect) is true; after 4001
 /// it refreshes the token once and reconnects. Other codes (kicked 4011, banned 4009, room
-/// closed 4010, …) end the session. On a `seq` gap it asks for a fresh snapshot. It keeps a
+/// closed 4010, …) end the session, and so does a code this library does not know, as the
+/// protocol asks ([`CloseStatus::Unknown`], to show the user). On a `seq` gap it asks for a fresh snapshot. It keeps a
 /// server-clock offset from `PING`/`PONG` (a burst after every connect, then every
 /// [`ping_interval`](SessionOptions::ping_interval)), and the room's playback, so
 /// [`expected_position_ms`](Self::expected_position_ms) says where the media should be now.
@@ -600,7 +604,7 @@ impl RoomSession {
     }
 
     /// Closes the socket normally (1000) and ends the session; the stream's last item is
-    /// `Disconnected { code: Some(CloseCode::Normal) }`. Returns once the task has stopped
+    /// `Disconnected` with close code 1000 (`CloseCode::Normal`). Returns once the task has stopped
     /// (the close handshake waits at most a second). Every handle sees the session closed.
     pub async fn close(&self) {
         // A full queue only delays this: the task drains it promptly.

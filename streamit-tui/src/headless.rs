@@ -249,8 +249,8 @@ async fn chat(
                 }
                 _ => {}
             }
-            if let RoomEvent::Disconnected { code } = event {
-                closed = code;
+            if let RoomEvent::Disconnected { close } = event {
+                closed = close.map(|close| close.code);
             }
         }
         Err(Failure::SessionEnded(crate::words::close_code(closed)))

@@ -1,7 +1,7 @@
 //! The protocol's codes in words: every refusal and close a person sees is said here, once.
 
-use streamit_client::Error;
 use streamit_client::protocol::v1::{CloseCode, ErrorCode};
+use streamit_client::{CloseStatus, Error};
 
 /// What an error code means to the person who caused it.
 pub(crate) fn error_code(code: ErrorCode) -> &'static str {
@@ -36,9 +36,12 @@ pub(crate) fn error_code(code: ErrorCode) -> &'static str {
 }
 
 /// Why a room's socket closed, or `None` for a lost connection.
-pub(crate) fn close_code(code: Option<CloseCode>) -> &'static str {
+pub(crate) fn close_code(code: Option<CloseStatus>) -> &'static str {
     let Some(code) = code else {
         return "the connection was lost";
+    };
+    let CloseStatus::Known(code) = code else {
+        return "the server closed the connection with a code this client does not know";
     };
     match code {
         CloseCode::Normal => "you left the room",
@@ -73,10 +76,10 @@ mod tests {
     #[test]
     fn every_close_code_has_words() {
         for &code in CloseCode::ALL {
-            assert!(!close_code(Some(code)).is_empty());
+            assert!(!close_code(Some(code.into())).is_empty());
         }
         assert_eq!(
-            close_code(CloseCode::from_u16(4011)),
+            close_code(Some(CloseStatus::from_u16(4011))),
             "you were kicked by the host"
         );
         assert_eq!(close_code(None), "the connection was lost");

@@ -8,10 +8,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::Stream;
-use streamit_protocol::v1::{
-    ClientRef, CloseCode, FrameError, RoomSnapshot, ServerEvent, ServerMessage,
-};
+use streamit_protocol::v1::{ClientRef, FrameError, RoomSnapshot, ServerEvent, ServerMessage};
 use tokio::sync::mpsc;
+
+use super::close::Close;
 
 /// Lifecycle events held for a lagging app before the oldest `Reconnecting` are dropped.
 const BACKLOG_LIMIT: usize = 64;
@@ -49,11 +49,15 @@ pub enum RoomEvent {
         /// Events dropped.
         missed: u64,
     },
-    /// The socket closed: `code` is the server's close code, `None` when the connection was
-    /// lost without one. Unless it is the stream's last item, `Reconnecting` follows.
+    /// The socket closed: `close` is the server's close frame, `None` when the connection
+    /// was lost without one. Unless it is the stream's last item, `Reconnecting` follows.
+    ///
+    /// A code this library does not know arrives as
+    /// [`CloseStatus::Unknown`](crate::CloseStatus::Unknown) with its number and reason, to
+    /// show the user; the session does not reconnect after it.
     Disconnected {
-        /// The close code, when the server sent one this library knows.
-        code: Option<CloseCode>,
+        /// The close frame: its code and reason.
+        close: Option<Close>,
     },
     /// The session will connect again after `delay`.
     Reconnecting {
@@ -263,11 +267,11 @@ mod tests {
         assert_eq!(events.recv().await, Some(RoomEvent::Lagged { missed: 2 }));
         assert_eq!(events.recv().await, Some(RoomEvent::Connected));
         assert!(outbox.is_behind());
-        outbox.finish(RoomEvent::Disconnected { code: None });
+        outbox.finish(RoomEvent::Disconnected { close: None });
         assert_eq!(events.recv().await, Some(RoomEvent::Lagged { missed: 1 }));
         assert_eq!(
             events.recv().await,
-            Some(RoomEvent::Disconnected { code: None })
+            Some(RoomEvent::Disconnected { close: None })
         );
         assert_eq!(events.recv().await, None);
     }

@@ -27,6 +27,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use super::SessionOptions;
 use super::backoff::Backoff;
 use super::clock::{ClockEstimate, PingPlan};
+use super::close::{Close, CloseStatus};
 use super::events::{Outbox, RoomEvent};
 use super::presence::{Joined, Presence};
 use super::state::{Recovery, SeqCheck, Sequence, State};
@@ -54,9 +55,9 @@ pub(crate) enum Command {
 enum Ended {
     /// The app closed the session or dropped every handle.
     ByApp,
-    /// The server closed with a code this library knows.
-    Closed(CloseCode),
-    /// The connection failed, went silent, or closed without a known code.
+    /// The server closed with a code, known to this library or not.
+    Closed(Close),
+    /// The connection failed, went silent, or closed without a code.
     Lost,
 }
 
@@ -145,16 +146,16 @@ impl Task {
             state.connected = false;
             state.ended = true;
         }
-        self.outbox.finish(RoomEvent::Disconnected { code: last });
+        self.outbox.finish(RoomEvent::Disconnected { close: last });
     }
 
-    /// Connects, serves, and reconnects until something terminal; returns the final code.
-    async fn connect_loop(&mut self) -> Option<CloseCode> {
+    /// Connects, serves, and reconnects until something terminal; returns the final close.
+    async fn connect_loop(&mut self) -> Option<Close> {
         // A 4001 is worth one refresh per admission: a second in a row is the login's end.
         let mut refreshed = false;
         loop {
             let Some(token) = self.link.auth.access_token() else {
-                return Some(CloseCode::Unauthorized);
+                return Some(CloseCode::Unauthorized.into());
             };
             let (ended, admitted) = match self.open(&token).await {
                 Some(Ok(socket)) => self.serve(socket).await,
@@ -162,25 +163,25 @@ impl Task {
                     tracing::debug!(%error, "connecting failed");
                     (Ended::Lost, false)
                 }
-                None => return Some(CloseCode::Normal),
+                None => return Some(CloseCode::Normal.into()),
             };
             refreshed &= !admitted;
-            let code = match ended {
-                Ended::ByApp => return Some(CloseCode::Normal),
-                Ended::Closed(code) => Some(code),
+            let close = match ended {
+                Ended::ByApp => return Some(CloseCode::Normal.into()),
+                Ended::Closed(close) => Some(close),
                 Ended::Lost => None,
             };
             let mut immediate = false;
-            match code {
-                Some(CloseCode::Unauthorized) if !refreshed => {
+            match close.as_ref().map(|close| close.code) {
+                Some(CloseStatus::Known(CloseCode::Unauthorized)) if !refreshed => {
                     refreshed = true;
                     if let Err(error) = self.link.auth.refresh_after(&token).await {
                         tracing::debug!(%error, "refresh after 4001 failed");
-                        return code;
+                        return close;
                     }
                     immediate = true;
                 }
-                Some(code) if !code.can_reconnect() => return Some(code),
+                Some(code) if !code.can_reconnect() => return close,
                 _ => {}
             }
             let (attempt, delay) = self.backoff.next();
@@ -189,16 +190,16 @@ impl Task {
                 .max_reconnect_attempts
                 .is_some_and(|max| attempt > max)
             {
-                return code;
+                return close;
             }
             let delay = if immediate { Duration::ZERO } else { delay };
             if admitted {
-                self.outbox.lifecycle(RoomEvent::Disconnected { code });
+                self.outbox.lifecycle(RoomEvent::Disconnected { close });
             }
             self.outbox
                 .lifecycle(RoomEvent::Reconnecting { attempt, delay });
             if !self.wait(delay).await {
-                return Some(CloseCode::Normal);
+                return Some(CloseCode::Normal.into());
             }
         }
     }
@@ -302,9 +303,14 @@ impl Task {
                 Step::Continue
             }
             Some(Ok(Message::Close(frame))) => {
-                let code = frame.and_then(|f| CloseCode::from_u16(u16::from(f.code)));
-                tracing::debug!(?code, "server closed the socket");
-                Step::End(code.map_or(Ended::Lost, Ended::Closed))
+                let close = frame.map(|frame| {
+                    Close::new(
+                        CloseStatus::from_u16(u16::from(frame.code)),
+                        frame.reason.as_str(),
+                    )
+                });
+                tracing::debug!(?close, "server closed the socket");
+                Step::End(close.map_or(Ended::Lost, Ended::Closed))
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Step::Continue,
         }

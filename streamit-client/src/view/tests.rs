@@ -441,7 +441,7 @@ fn a_later_snapshot_replaces_the_view_but_keeps_joined_chat_and_newer_playback()
         13,
         json!({"user": user(CY, "Cy")}),
     ));
-    view.apply(&RoomEvent::Disconnected { code: None });
+    view.apply(&RoomEvent::Disconnected { close: None });
 
     // The snapshot's history starts at "two", which the view has: "one" stays before it.
     view.apply(&snapshot_event(
@@ -486,7 +486,7 @@ fn lifecycle_events_mark_the_connection_only() {
     view.apply(&broadcast("SOMETHING_NEW", 11, json!({"x": 1})));
     assert_eq!(view.seq(), 11, "an unknown broadcast still counts in seq");
     view.apply(&RoomEvent::Disconnected {
-        code: Some(CloseCode::ServiceRestart),
+        close: Some(CloseCode::ServiceRestart.into()),
     });
     assert!(!view.is_connected());
     view.apply(&RoomEvent::Connected);

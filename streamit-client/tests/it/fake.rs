@@ -1,7 +1,7 @@
 //! A fake server standing in for a newer or broken one: it answers the REST join, then hands
 //! each WebSocket to the test, which writes whatever frames it likes. It shows the session
 //! surviving unknown events and garbage, resyncing on a `seq` gap, reconnecting on
-//! reconnectable codes and telling a slow app it lagged.
+//! reconnectable codes, keeping unknown ones, and telling a slow app it lagged.
 
 use std::time::Duration;
 
@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use streamit_client::protocol::v1::{
     AccessToken, CloseCode, FrameError, RefreshToken, RoomCode, ServerEvent, TokenPair,
 };
-use streamit_client::{Client, JoinOptions, RoomEvent, RoomEvents, RoomSession};
+use streamit_client::{
+    Client, Close, CloseStatus, JoinOptions, RoomEvent, RoomEvents, RoomSession,
+};
 use streamit_testing::eventually;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -298,7 +300,7 @@ async fn unknown_events_and_garbage_do_not_end_the_session() {
     assert_eq!(
         rest,
         [RoomEvent::Disconnected {
-            code: Some(CloseCode::RoomClosed)
+            close: Some(CloseCode::RoomClosed.into())
         }]
     );
 }
@@ -344,7 +346,7 @@ async fn a_seq_gap_asks_for_one_snapshot_and_repeats_are_dropped() {
     );
     assert_eq!(
         final_code(&read_to_end(&mut events).await),
-        Some(CloseCode::Kicked)
+        Some(CloseCode::Kicked.into())
     );
 }
 
@@ -352,20 +354,28 @@ async fn a_seq_gap_asks_for_one_snapshot_and_repeats_are_dropped() {
 async fn reconnectable_codes_reconnect_and_terminal_ones_end() {
     let mut fake = Fake::start().await;
     let (session, mut events) = join(&fake, quick_options()).await;
-    for (code, reconnects) in [(4029, true), (1012, true), (4999, true), (4011, false)] {
+    for (code, reconnects) in [(4029, true), (1012, true), (4011, false)] {
         let Accepted { mut ws, .. } = fake.socket().await;
         send(&mut ws, snapshot(10, None)).await;
         skip_to(&mut events, "Connected", |e| {
             (*e == RoomEvent::Connected).then_some(())
         })
         .await;
-        close(&mut ws, code).await;
+        let frame = CloseFrame {
+            code: code.into(),
+            reason: "why".into(),
+        };
+        ws.send(Message::Close(Some(frame))).await.unwrap();
         let disconnected = skip_to(&mut events, "Disconnected", |e| match e {
-            RoomEvent::Disconnected { code } => Some(*code),
+            RoomEvent::Disconnected { close } => Some(close.clone()),
             _ => None,
         })
         .await;
-        assert_eq!(disconnected, CloseCode::from_u16(code), "close {code}");
+        assert_eq!(
+            disconnected,
+            Some(Close::new(CloseStatus::from_u16(code), "why")),
+            "close {code}"
+        );
         if reconnects {
             let next = next_event(&mut events, "Reconnecting").await;
             assert!(
@@ -373,10 +383,38 @@ async fn reconnectable_codes_reconnect_and_terminal_ones_end() {
                 "{code}: {next:?}"
             );
         } else {
-            assert_eq!(events.recv().await, None, "4011 ends the stream");
+            assert_eq!(events.recv().await, None, "{code} ends the stream");
             assert!(session.is_closed());
         }
     }
+}
+
+#[tokio::test]
+async fn an_unknown_close_code_is_kept_with_its_reason() {
+    let mut fake = Fake::start().await;
+    let (_session, mut events) = join(&fake, quick_options()).await;
+    let Accepted { mut ws, .. } = fake.socket().await;
+    send(&mut ws, snapshot(10, None)).await;
+    let frame = CloseFrame {
+        code: 4321.into(),
+        reason: "closed for maintenance".into(),
+    };
+    ws.send(Message::Close(Some(frame))).await.unwrap();
+    let all = read_to_end(&mut events).await;
+    let Some(RoomEvent::Disconnected { close: Some(close) }) = all.last() else {
+        panic!("the stream ends with the close: {all:?}");
+    };
+    assert_eq!(close.code, CloseStatus::Unknown(4321));
+    assert_eq!(close.reason, "closed for maintenance");
+    assert_eq!(
+        close.to_string(),
+        "4321 (unknown) \"closed for maintenance\""
+    );
+    assert!(
+        !all.iter()
+            .any(|e| matches!(e, RoomEvent::Reconnecting { .. })),
+        "an unknown code is not retried: {all:?}"
+    );
 }
 
 #[tokio::test]
@@ -440,7 +478,7 @@ async fn a_message_over_the_sessions_limit_drops_the_socket_and_small_buffers_re
 
     let mut seen = Vec::new();
     let code = crate::support::wait_for(&mut events, "Disconnected", &mut seen, |e| match e {
-        RoomEvent::Disconnected { code } => Some(*code),
+        RoomEvent::Disconnected { close } => Some(close.clone()),
         _ => None,
     })
     .await;

@@ -10,6 +10,7 @@ mod fake;
 mod identities;
 mod reconnect;
 mod refresh;
+mod requests;
 mod rest;
 mod sessions;
 mod support;

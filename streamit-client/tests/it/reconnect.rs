@@ -109,9 +109,8 @@ async fn a_restart_reconnects_with_a_fresh_snapshot_no_loss_and_no_duplicate_joi
     proxy.hold();
     server.stop().await;
     wait_for(&mut events, "Disconnected(1012)", &mut seen, |e| {
-        (*e == RoomEvent::Disconnected {
-            code: Some(CloseCode::ServiceRestart),
-        })
+        matches!(e, RoomEvent::Disconnected { close: Some(close) }
+            if close.code == CloseCode::ServiceRestart)
         .then_some(())
     })
     .await;
@@ -207,7 +206,7 @@ async fn a_cut_connection_resumes_with_exactly_what_it_missed() {
     proxy.hold();
     proxy.cut();
     wait_for(&mut events, "Disconnected(None)", &mut seen, |e| {
-        (*e == RoomEvent::Disconnected { code: None }).then_some(())
+        (*e == RoomEvent::Disconnected { close: None }).then_some(())
     })
     .await;
     wait_for(&mut events, "Reconnecting", &mut seen, |e| {
@@ -268,7 +267,7 @@ async fn a_silent_connection_is_replaced() {
     connected(&mut events).await;
     proxy.freeze();
     skip_to(&mut events, "Disconnected(None)", |e| {
-        (*e == RoomEvent::Disconnected { code: None }).then_some(())
+        (*e == RoomEvent::Disconnected { close: None }).then_some(())
     })
     .await;
     skip_to(&mut events, "Connected", |e| {

@@ -205,8 +205,7 @@ async fn room_calls_and_their_failures() {
     refused(outsider.room(code).await, 403, ErrorCode::NotAMember);
 
     // An APPROVAL room: pending, approve, deny.
-    let mut approval = CreateRoomRequest::default();
-    approval.entry_mode = Some(EntryMode::Approval);
+    let approval = CreateRoomRequest::default().with_entry_mode(EntryMode::Approval);
     let gated = host.create_room(&approval).await.unwrap().room.code;
     let asked = outsider
         .join(&JoinRoomRequest::new(gated, None))
@@ -243,8 +242,7 @@ async fn room_calls_and_their_failures() {
     );
 
     // A PASSWORD room, with a generated password.
-    let mut locked = CreateRoomRequest::default();
-    locked.entry_mode = Some(EntryMode::Password);
+    let locked = CreateRoomRequest::default().with_entry_mode(EntryMode::Password);
     let created = host.create_room(&locked).await.unwrap();
     let password = created
         .password
@@ -342,10 +340,8 @@ async fn media_and_progress_calls_and_their_failures() {
         .expect("vidking is a provider");
     assert!(vidking.kinds.contains(&MediaKind::Tv));
 
-    let mut request = EmbedRequest::new(movie());
-    let mut options = EmbedOptions::default();
-    options.auto_play = Some(true);
-    request.options = Some(options);
+    let request =
+        EmbedRequest::new(movie()).with_options(EmbedOptions::default().with_auto_play(true));
     let embed = server.client().embed(&request).await.unwrap();
     assert_eq!(
         embed.embed_url,
@@ -353,8 +349,7 @@ async fn media_and_progress_calls_and_their_failures() {
     );
     assert_eq!(embed.capabilities, vidking.capabilities);
 
-    let mut with_media = CreateRoomRequest::default();
-    with_media.media = Some(movie());
+    let with_media = CreateRoomRequest::default().with_media(movie());
     let code = host.create_room(&with_media).await.unwrap().room.code;
     member
         .join(&JoinRoomRequest::new(code, None))
@@ -407,8 +402,30 @@ async fn operations_and_transport_failures() {
     drop(listener);
     let nobody = client_for(&closed);
     let error = nobody.health().await.expect_err("nothing listens there");
-    assert!(matches!(error, Error::Http(_)), "{error}");
-    assert_eq!(error.code(), None);
+    let Error::Http(transport) = &error else {
+        panic!("a transport failure, not {error:?}");
+    };
+    assert!(transport.is_connect() && !transport.is_timeout(), "{error}");
+    assert_eq!(
+        (error.code(), error.status(), transport.status()),
+        (None, None, None)
+    );
+    assert!(error.to_string().starts_with("HTTP transport: "), "{error}");
+    let cause = std::error::Error::source(&error).expect("the cause is kept");
+    assert!(!cause.to_string().is_empty());
+
+    // A server that accepts and never answers: the client's timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slow = Client::builder(format!("http://{}", silent.local_addr().unwrap()))
+        .timeout(std::time::Duration::from_millis(200))
+        .no_proxy()
+        .build()
+        .unwrap();
+    match slow.health().await {
+        Err(Error::Http(transport)) => assert!(transport.is_timeout(), "{transport}"),
+        other => panic!("wanted a timeout, got {other:?}"),
+    }
+    drop(silent);
     assert!(matches!(
         Client::builder("ftp://example.com").build(),
         Err(Error::InvalidUrl { .. })
@@ -429,9 +446,9 @@ async fn join_room_refusals_come_from_the_rest_join() {
     let host = server.guest("Host").await;
     let member = server.guest("Member").await;
 
-    let mut locked = CreateRoomRequest::default();
-    locked.entry_mode = Some(EntryMode::Password);
-    locked.password = Some(RoomPassword::new("sesame").unwrap());
+    let locked = CreateRoomRequest::default()
+        .with_entry_mode(EntryMode::Password)
+        .with_password(RoomPassword::new("sesame").unwrap());
     let code = host.create_room(&locked).await.unwrap().room.code;
     refused(member.join_room(code).await, 403, ErrorCode::WrongPassword);
     let options =
@@ -439,8 +456,7 @@ async fn join_room_refusals_come_from_the_rest_join() {
     let (session, _events) = member.join_room_with(code, options).await.unwrap();
     assert_eq!(session.code(), code);
 
-    let mut approval = CreateRoomRequest::default();
-    approval.entry_mode = Some(EntryMode::Approval);
+    let approval = CreateRoomRequest::default().with_entry_mode(EntryMode::Approval);
     let gated = host.create_room(&approval).await.unwrap().room.code;
     match member.join_room(gated).await {
         Err(Error::PendingApproval { room }) => assert_eq!(room.code, gated),

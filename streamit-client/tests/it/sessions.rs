@@ -182,7 +182,7 @@ async fn a_kick_ends_the_kicked_members_stream() {
     hosting.kick(member.user().unwrap().id).await.unwrap();
 
     let all = read_to_end(&mut events).await;
-    assert_eq!(final_code(&all), Some(CloseCode::Kicked));
+    assert_eq!(final_code(&all), Some(CloseCode::Kicked.into()));
     assert!(all.iter().any(|e| {
         e.server_event()
             .is_some_and(|s| s.event_type() == "USER_KICKED")
@@ -221,7 +221,7 @@ async fn a_ban_ends_the_stream_and_refuses_later_joins() {
     hosting.ban(member.user().unwrap().id).await.unwrap();
     assert_eq!(
         final_code(&read_to_end(&mut events).await),
-        Some(CloseCode::Banned)
+        Some(CloseCode::Banned.into())
     );
     let again = member.join_room(code).await.expect_err("banned");
     assert_eq!(
@@ -241,7 +241,7 @@ async fn deleting_the_room_ends_every_stream() {
     host.delete_room(code).await.unwrap();
     for stream in [&mut events, &mut host_events] {
         let all = read_to_end(stream).await;
-        assert_eq!(final_code(&all), Some(CloseCode::RoomClosed));
+        assert_eq!(final_code(&all), Some(CloseCode::RoomClosed.into()));
         assert!(all.iter().any(|e| {
             e.server_event()
                 .is_some_and(|s| s.event_type() == "ROOM_DELETED")
@@ -262,7 +262,7 @@ async fn close_ends_the_stream_normally() {
     assert!(other_handle.is_closed());
     assert_eq!(
         final_code(&read_to_end(&mut events).await),
-        Some(CloseCode::Normal)
+        Some(CloseCode::Normal.into())
     );
     assert!(matches!(
         other_handle.chat(ChatText::new("late").unwrap()).await,
@@ -286,7 +286,7 @@ async fn dropping_every_handle_ends_the_session() {
     drop(watching);
     assert_eq!(
         final_code(&read_to_end(&mut events).await),
-        Some(CloseCode::Normal)
+        Some(CloseCode::Normal.into())
     );
     event_of(&mut host_events, "USER_LEFT").await;
 }
@@ -300,7 +300,7 @@ async fn logging_out_ends_the_session_with_4001() {
     let (watching, mut events, _) = join_connected(&member, code).await;
     member.logout().await.unwrap();
     let all = read_to_end(&mut events).await;
-    assert_eq!(final_code(&all), Some(CloseCode::Unauthorized));
+    assert_eq!(final_code(&all), Some(CloseCode::Unauthorized.into()));
     eventually("the session to be closed", PATIENCE, async || {
         watching.is_closed().then_some(())
     })

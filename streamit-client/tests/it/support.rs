@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use streamit_client::protocol::v1::{
-    CloseCode, CreateRoomRequest, DisplayName, RoomCode, RoomSnapshot, ServerEvent, ServerMessage,
+    CreateRoomRequest, DisplayName, RoomCode, RoomSnapshot, ServerEvent, ServerMessage,
 };
-use streamit_client::{Client, RoomEvent, RoomEvents, RoomSession, SessionOptions};
+use streamit_client::{Client, CloseStatus, RoomEvent, RoomEvents, RoomSession, SessionOptions};
 use streamit_server::{Config, StartError, Switch, run};
 use streamit_testing::TestDatabase;
 use tokio::net::TcpListener;
@@ -213,9 +213,9 @@ pub(crate) async fn read_to_end(events: &mut RoomEvents) -> Vec<RoomEvent> {
 
 /// The stream's final close code (its last event must be `Disconnected`).
 #[track_caller]
-pub(crate) fn final_code(all: &[RoomEvent]) -> Option<CloseCode> {
+pub(crate) fn final_code(all: &[RoomEvent]) -> Option<CloseStatus> {
     match all.last() {
-        Some(RoomEvent::Disconnected { code }) => *code,
+        Some(RoomEvent::Disconnected { close }) => close.as_ref().map(|close| close.code),
         other => panic!("the stream must end with Disconnected, not {other:?} (all: {all:?})"),
     }
 }

@@ -76,6 +76,15 @@ impl PlayPause {
             expected_version: None,
         }
     }
+
+    /// Refused with `VERSION_CONFLICT` unless the room's playback is at `version` when the
+    /// server applies it: a host that acts on what it saw does not undo a change it has not
+    /// seen yet.
+    #[must_use]
+    pub const fn with_expected_version(mut self, version: u64) -> Self {
+        self.expected_version = Some(version);
+        self
+    }
 }
 
 /// `SEEK` data.
@@ -97,6 +106,15 @@ impl Seek {
             expected_version: None,
         }
     }
+
+    /// Refused with `VERSION_CONFLICT` unless the room's playback is at `version` when the
+    /// server applies it: a host that acts on what it saw does not undo a change it has not
+    /// seen yet.
+    #[must_use]
+    pub const fn with_expected_version(mut self, version: u64) -> Self {
+        self.expected_version = Some(version);
+        self
+    }
 }
 
 /// `SET_RATE` data.
@@ -117,6 +135,15 @@ impl SetRate {
             rate,
             expected_version: None,
         }
+    }
+
+    /// Refused with `VERSION_CONFLICT` unless the room's playback is at `version` when the
+    /// server applies it: a host that acts on what it saw does not undo a change it has not
+    /// seen yet.
+    #[must_use]
+    pub const fn with_expected_version(mut self, version: u64) -> Self {
+        self.expected_version = Some(version);
+        self
     }
 }
 

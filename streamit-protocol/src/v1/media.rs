@@ -455,6 +455,56 @@ pub struct EmbedOptions {
     pub progress_s: Option<Seconds>,
 }
 
+/// Built from [`Default`] with the `with_*` methods (struct literals are closed to other
+/// crates, since more options may come):
+///
+/// ```
+/// use streamit_protocol::v1::{Color, EmbedOptions, Seconds};
+///
+/// let options = EmbedOptions::default()
+///     .with_color(Color::new("e50914").unwrap())
+///     .with_auto_play(true)
+///     .with_progress(Seconds::new(90.0).unwrap());
+/// assert_eq!(options.auto_play, Some(true));
+/// assert_eq!(options.next_episode, None);
+/// ```
+impl EmbedOptions {
+    /// The player's accent colour.
+    #[must_use]
+    pub fn with_color(mut self, color: Color) -> Self {
+        self.color = Some(color);
+        self
+    }
+
+    /// Start playing on load, or not.
+    #[must_use]
+    pub const fn with_auto_play(mut self, auto_play: bool) -> Self {
+        self.auto_play = Some(auto_play);
+        self
+    }
+
+    /// Offer the next episode at the end, or not.
+    #[must_use]
+    pub const fn with_next_episode(mut self, next_episode: bool) -> Self {
+        self.next_episode = Some(next_episode);
+        self
+    }
+
+    /// Show the episode selector, or not.
+    #[must_use]
+    pub const fn with_episode_selector(mut self, episode_selector: bool) -> Self {
+        self.episode_selector = Some(episode_selector);
+        self
+    }
+
+    /// Start at this position (`progress_s`).
+    #[must_use]
+    pub const fn with_progress(mut self, progress: Seconds) -> Self {
+        self.progress_s = Some(progress);
+        self
+    }
+}
+
 /// What a provider's player lets a room control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]

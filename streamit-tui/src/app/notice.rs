@@ -14,8 +14,14 @@ pub(crate) fn describe(
 ) -> Option<String> {
     match event {
         RoomEvent::Connected => Some("connected".to_owned()),
-        RoomEvent::Disconnected { code } => {
-            Some(format!("disconnected: {}", words::close_code(*code)))
+        RoomEvent::Disconnected { close } => {
+            let code = close.as_ref().map(|close| close.code);
+            let mut told = format!("disconnected: {}", words::close_code(code));
+            // The words cannot name a code they do not know: show it as it came.
+            if let Some(close) = close.as_ref().filter(|close| close.code.known().is_none()) {
+                told.push_str(&format!(" ({close})"));
+            }
+            Some(told)
         }
         RoomEvent::Reconnecting { attempt, delay } => Some(format!(
             "reconnecting in {:.1} s (attempt {attempt})",

@@ -6,11 +6,10 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
 use streamit_client::protocol::v1::{
-    ChatText, CloseCode, Participant, PositionMs, Rate, RoomCode, RoomPassword, ServerEvent,
-    UserId, UserRef,
+    ChatText, Participant, PositionMs, Rate, RoomCode, RoomPassword, ServerEvent, UserId, UserRef,
 };
 use streamit_client::sync::{DriftConfig, DriftController, Player, SimulatedPlayer};
-use streamit_client::{Member, RoomEvent, RoomView};
+use streamit_client::{CloseStatus, Member, RoomEvent, RoomView};
 
 use super::form::{Form, edit_line};
 use super::{Command, Outcome, RoomCommand, Tick, notice};
@@ -89,7 +88,7 @@ pub(crate) struct Room {
     /// The room password the server generated, to show the host.
     pub(crate) password: Option<RoomPassword>,
     /// The close code of the last disconnect.
-    last_close: Option<CloseCode>,
+    last_close: Option<CloseStatus>,
     /// When the player next reports its position.
     next_report: Option<Instant>,
 }
@@ -163,7 +162,9 @@ impl Room {
         RoomView::follow(&mut self.view, event);
         match event {
             RoomEvent::Connected => self.link = Link::Connected,
-            RoomEvent::Disconnected { code } => self.last_close = *code,
+            RoomEvent::Disconnected { close } => {
+                self.last_close = close.as_ref().map(|close| close.code);
+            }
             RoomEvent::Reconnecting { attempt, .. } => {
                 self.link = Link::Reconnecting { attempt: *attempt };
             }

@@ -8,9 +8,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::{Value, json};
-use streamit_client::RoomEvent;
 use streamit_client::protocol::v1::{CloseCode, PositionMs, RoomCode, ServerMessage, User};
 use streamit_client::sync::ServerTime;
+use streamit_client::{Close, CloseStatus, RoomEvent};
 
 use super::*;
 use crate::keys::BINDINGS;
@@ -430,8 +430,8 @@ fn grace_counts_down_and_expiry_ends_the_room() {
     shows(&screen(&app, 100, 30), "GRACE closes in 0:30");
 
     app.handle(server("ROOM_EXPIRED", Some(13), json!({})));
-    let code = Some(CloseCode::RoomClosed);
-    app.handle(Input::Room(RoomEvent::Disconnected { code }));
+    let close = Some(CloseCode::RoomClosed.into());
+    app.handle(Input::Room(RoomEvent::Disconnected { close }));
     app.handle(Input::Done(Outcome::SessionEnded));
     let over = screen(&app, 100, 30);
     shows(&over, "EXPIRED");
@@ -442,9 +442,26 @@ fn grace_counts_down_and_expiry_ends_the_room() {
 }
 
 #[test]
+fn an_unknown_close_code_is_shown_as_it_came() {
+    let (mut app, _) = in_room(BOB, "Bob");
+    let close = Close::new(CloseStatus::Unknown(4321), "maintenance");
+    app.handle(Input::Room(RoomEvent::Disconnected { close: Some(close) }));
+    app.handle(Input::Done(Outcome::SessionEnded));
+    let over = screen(&app, 140, 30);
+    shows(
+        &over,
+        "code this client does not know (4321 (unknown) \"maintenance\")",
+    );
+    shows(
+        &over,
+        "ended: the server closed the connection with a code this client does not know",
+    );
+}
+
+#[test]
 fn a_kick_and_a_reconnect_are_told() {
     let (mut app, _) = in_room(BOB, "Bob");
-    app.handle(Input::Room(RoomEvent::Disconnected { code: None }));
+    app.handle(Input::Room(RoomEvent::Disconnected { close: None }));
     app.handle(Input::Room(RoomEvent::Reconnecting {
         attempt: 1,
         delay: Duration::from_millis(500),
@@ -466,8 +483,8 @@ fn a_kick_and_a_reconnect_are_told() {
         Some(12),
         json!({"user": user_ref(BOB, "Bob"), "reason": "kicked", "viewers": 1}),
     ));
-    let kicked = Some(CloseCode::Kicked);
-    app.handle(Input::Room(RoomEvent::Disconnected { code: kicked }));
+    let kicked = Some(CloseCode::Kicked.into());
+    app.handle(Input::Room(RoomEvent::Disconnected { close: kicked }));
     app.handle(Input::Done(Outcome::SessionEnded));
     let over = screen(&app, 100, 30);
     shows(&over, "ended: you were kicked by the host");

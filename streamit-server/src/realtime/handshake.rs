@@ -39,9 +39,12 @@ pub(super) fn websocket_config() -> WebSocketConfig {
         .write_buffer_size(WRITE_BATCH_BYTES)
 }
 
-/// Bytes of frames the writer gathers before writing them out: the write buffer keeps this
-/// capacity once a burst filled it, so it stays well inside an idle socket's memory budget.
-const WRITE_BATCH_BYTES: usize = 4 * 1024;
+/// Bytes of frames the writer gathers before writing them out. tungstenite's write buffer never
+/// gives capacity back: it keeps this plus one fragment (`writer::FRAGMENT_BYTES`) for the
+/// socket's life once a burst filled it. At 1 KiB (and 1 KiB fragments) an idle socket holds
+/// about 11 KiB in all, against 16 KiB at 4 KiB, for about 3 % more CPU per delivery at
+/// saturation (bench/results/2026-12-06-memory-per-socket.md).
+const WRITE_BATCH_BYTES: usize = 1024;
 
 /// Answers a WebSocket upgrade for room `code`. The token and the room are checked after the
 /// upgrade, so every refusal is a close frame with its code, as PROTOCOL.md asks.

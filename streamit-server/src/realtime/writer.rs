@@ -32,8 +32,9 @@ const YIELD_BELOW_FRAMES: usize = QUEUE_FRAMES / 4;
 /// socket's unsent bytes go to the kernel's orphan handling, which gives up on its own.)
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Text frames longer than this are sent in fragments this long.
-const FRAGMENT_BYTES: usize = 2 * 1024;
+/// Text frames longer than this are sent in fragments this long: the socket's write buffer
+/// keeps room for one for good (see `handshake::WRITE_BATCH_BYTES`).
+const FRAGMENT_BYTES: usize = 1024;
 
 /// What the room and the socket task queue for the writer: only what they send, so each queued
 /// item takes 32 bytes (a whole `Message` takes 56, in every slot the queue allocates).

@@ -491,3 +491,51 @@ async fn a_node_frozen_past_its_lease_acts_on_nothing_when_it_wakes() {
         "the stale seek was never applied"
     );
 }
+
+/// Sockets that join a big room through a follower node read no member list, as the owner's
+/// own do: every message the owner relays says whether the room is big. Before, each of them
+/// read the whole list from the store and sent it to the owner over Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_joining_a_big_room_through_a_follower_read_no_member_list() {
+    let Some(cluster) = Cluster::start_with(2, |config| {
+        config.big_room_from = 3;
+        config.big_room_listed = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let participant_reads = async |node: &streamit_client::Client| -> f64 {
+        let text = node.metrics().await.expect("the node's metrics");
+        let series = "streamit_store_query_seconds_count{query=\"participants\"} ";
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    // The host and two members on node 0, which owns the room: three online, a big room.
+    let host = cluster.guest_on(0, "Host").await;
+    let code = open_room(&host).await;
+    let mut sessions = vec![join(&host, code).await];
+    for name in ["Ada", "Bo"] {
+        let member = cluster.guest_on(0, name).await;
+        sessions.push(join(&member, code).await);
+    }
+    // The first through node 1 may read the list: that node has heard nothing of the room yet.
+    let first = cluster.guest_on(1, "Cy").await;
+    sessions.push(join(&first, code).await);
+    let before = participant_reads(&first).await;
+    for name in ["Di", "Ed", "Flo", "Gus"] {
+        let member = cluster.guest_on(1, name).await;
+        let (session, events, snapshot) = join(&member, code).await;
+        assert!(
+            snapshot.participants_total.is_some(),
+            "a big room's snapshot lists a few and says how many there are"
+        );
+        sessions.push((session, events, snapshot));
+    }
+    assert_eq!(
+        participant_reads(&first).await,
+        before,
+        "joins through the follower read no member list once it knows the room is big"
+    );
+}

@@ -157,18 +157,25 @@ pub(crate) enum FromOwner {
     },
 }
 
-#[derive(Serialize, Deserialize)]
-struct Header {
-    fence: u64,
+/// What every message from the owner says besides its frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Header {
+    /// The owner's fence: a follower tells a new owner from the last one's late words.
+    pub(crate) fence: u64,
+    /// Whether the room is big as the owner sends this (protocol 6.11): a follower's sockets
+    /// then join without reading the member list, as the owner's own do. Absent from an
+    /// older node: not big.
+    #[serde(default)]
+    pub(crate) crowded: bool,
     #[serde(flatten)]
-    what: FromOwner,
+    pub(crate) what: FromOwner,
 }
 
-impl FromOwner {
+impl Header {
     /// One line of JSON header, then the frame as it goes on the wire (server frames hold no
     /// raw newline), so the frame is neither re-encoded nor escaped on its way.
-    pub(crate) fn encode(self, fence: u64, frame: &[u8]) -> Option<Bytes> {
-        let header = serde_json::to_vec(&Header { fence, what: self })
+    pub(crate) fn encode(self, frame: &[u8]) -> Option<Bytes> {
+        let header = serde_json::to_vec(&self)
             .map_err(|error| tracing::error!(%error, "encoding a frame header failed"))
             .ok()?;
         let mut message = BytesMut::with_capacity(header.len() + 1 + frame.len());
@@ -178,13 +185,13 @@ impl FromOwner {
         Some(message.freeze())
     }
 
-    /// The fence, what, and the frame.
-    pub(crate) fn decode(message: &Bytes) -> Option<(u64, Self, Bytes)> {
+    /// The header and the frame.
+    pub(crate) fn decode(message: &Bytes) -> Option<(Self, Bytes)> {
         let newline = message.iter().position(|&b| b == b'\n')?;
-        let header: Header = serde_json::from_slice(&message[..newline])
+        let header: Self = serde_json::from_slice(&message[..newline])
             .map_err(|error| tracing::warn!(%error, "skipping a frame this node cannot read"))
             .ok()?;
-        Some((header.fence, header.what, message.slice(newline + 1..)))
+        Some((header, message.slice(newline + 1..)))
     }
 }
 
@@ -196,16 +203,28 @@ mod tests {
     fn frames_cross_with_their_fence_untouched() {
         let conn = ConnId::new(NodeTag::fixed(7), 3);
         let frame = br#"{"v":1,"type":"PONG","ts":5,"data":{"client_ts":1,"server_ts":5}}"#;
-        let message = FromOwner::Reply { conn }.encode(42, frame).unwrap();
-        let (fence, what, decoded) = FromOwner::decode(&message).unwrap();
-        assert_eq!((fence, what), (42, FromOwner::Reply { conn }));
+        let reply = Header {
+            fence: 42,
+            crowded: true,
+            what: FromOwner::Reply { conn },
+        };
+        let (header, decoded) = Header::decode(&reply.encode(frame).unwrap()).unwrap();
+        assert_eq!(header, reply);
         assert_eq!(&decoded[..], frame);
         let close = CloseCode::Kicked;
-        let message = FromOwner::Detach { conn, close }.encode(1, b"").unwrap();
+        let detach = Header {
+            fence: 1,
+            crowded: false,
+            what: FromOwner::Detach { conn, close },
+        };
         assert_eq!(
-            FromOwner::decode(&message).map(|(_, what, _)| what),
-            Some(FromOwner::Detach { conn, close })
+            Header::decode(&detach.encode(b"").unwrap()).map(|(header, _)| header),
+            Some(detach)
         );
-        assert!(FromOwner::decode(&Bytes::from_static(b"no header")).is_none());
+        assert!(Header::decode(&Bytes::from_static(b"no header")).is_none());
+        // A node from before `crowded` was said: not big.
+        let older = Bytes::from_static(b"{\"fence\":3,\"t\":\"broadcast\"}\n{}");
+        let (header, _) = Header::decode(&older).unwrap();
+        assert!(!header.crowded);
     }
 }

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::cluster::{FromOwner, ToOwner};
+use super::cluster::{FromOwner, Header, ToOwner};
 use super::room::{Command, Join, settle_joins};
 use super::writer::{self, Delivery, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
@@ -194,13 +194,21 @@ impl Follower {
 
     /// Carries out one frame from the owner.
     fn frame(&mut self, message: &bytes::Bytes) -> Option<Stop> {
-        let (fence, what, frame) = FromOwner::decode(message)?;
+        let (
+            Header {
+                fence,
+                crowded,
+                what,
+            },
+            frame,
+        ) = Header::decode(message)?;
         if fence < self.owner.fence {
             return None; // the previous owner's last words
         }
         if fence > self.owner.fence {
             return Some(Stop::OwnerGone);
         }
+        self.handle.roster.set_crowded(crowded);
         let Ok(frame) = Utf8Bytes::try_from(frame) else {
             tracing::warn!("a frame from the owner is not UTF-8");
             return None;

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::cluster::{FromOwner, NodeTag, ToOwner};
+use super::cluster::{FromOwner, Header, NodeTag, ToOwner};
 use super::follower;
 use super::history::{History, Resume};
 use super::persist::Persister;
@@ -363,7 +363,12 @@ impl LiveRoom {
 
     /// Sends a frame to the room's other nodes, in order, fenced by this node's lease.
     async fn relay(&mut self, what: FromOwner, frame: &[u8]) {
-        let Some(message) = what.encode(self.lease.fence, frame) else {
+        let header = Header {
+            fence: self.lease.fence,
+            crowded: self.core.is_crowded(),
+            what,
+        };
+        let Some(message) = header.encode(frame) else {
             return;
         };
         let relay = self.relay.get_or_insert_with(|| {

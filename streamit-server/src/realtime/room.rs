@@ -950,7 +950,10 @@ pub(super) async fn settle_joins(
 ) {
     shared.registry.remove(code, id);
     commands.close();
-    while let Ok(command) = commands.try_recv() {
+    // `recv`, not `try_recv`: a socket that took its permit before the close still puts its
+    // join in, and `try_recv` would already say "empty" (and the join be dropped with the
+    // queue, its socket closed with 1011); `recv` waits for it, then ends.
+    while let Some(command) = commands.recv().await {
         let Command::Join(join) = command else {
             continue;
         };

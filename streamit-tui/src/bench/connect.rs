@@ -2,6 +2,7 @@
 //! for its snapshot before closing: admissions per second under churn (every socket also
 //! costs the room a `USER_JOINED` and a `USER_LEFT`).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,7 @@ pub(crate) async fn run(
             let (violations, bare, stride) = (violations.clone(), args.bare, args.workers.max(1));
             tokio::spawn(async move {
                 let (mut admitted, mut failed) = (0u64, 0u64);
+                let mut why = BTreeMap::new();
                 let mut i = worker;
                 while Instant::now() < deadline {
                     let began = Instant::now();
@@ -48,24 +50,31 @@ pub(crate) async fn run(
                             let _ = ws.close(None).await;
                             admitted += 1;
                         }
-                        Err(_) => failed += 1,
+                        Err(refusal) => {
+                            failed += 1;
+                            *why.entry(refusal.to_string()).or_insert(0u64) += 1;
+                        }
                     }
                     i += stride;
                 }
-                (admitted, failed)
+                (admitted, failed, why)
             })
         })
         .collect();
-    let (mut admitted, mut failed) = (0, 0);
+    let (mut admitted, mut failed, mut failures) = (0, 0, BTreeMap::new());
     for worker in workers {
-        let (a, f) = worker.await.expect("a worker does not panic");
+        let (a, f, why) = worker.await.expect("a worker does not panic");
         admitted += a;
         failed += f;
+        for (reason, n) in why {
+            *failures.entry(reason).or_insert(0) += n;
+        }
     }
     let elapsed = meter.elapsed_s();
     let mut line = json!({
         "bench": "connect", "bare": args.bare, "workers": args.workers, "members": args.members,
         "seconds": args.seconds, "admitted": admitted, "failed": failed,
+        "failed_by_reason": failures,
         "admissions_per_s": admitted as f64 / elapsed,
         "admission_ms": latency.lock().expect("workers are done").report(),
     });

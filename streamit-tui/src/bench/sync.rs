@@ -254,7 +254,10 @@ fn summary(args: &Common, rooms: &[Vec<Outcome>], host_errors: u64, end_ms: f64)
         // Each member hears the playback of its snapshot, then each of the script's changes.
         "expected": (SCRIPT.len() + 1) * args.rooms * args.members,
         "received": outcomes.iter().map(|o| o.changes.len()).sum::<usize>(),
-        "changes_replaced_before_a_tick": outcomes.iter().map(|o| o.unticked).sum::<u64>(),
+        "changes_replaced_before_a_tick": outcomes
+            .iter()
+            .flat_map(|o| o.unticked.iter().copied())
+            .collect::<Vec<_>>(),
         "clock_offset_error_ms": percentiles(offset_errors),
         "tick_gap_ms": percentiles(tick_gaps),
         "per_member": per_member,

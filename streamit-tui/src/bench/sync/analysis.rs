@@ -82,6 +82,9 @@ pub(super) struct Analysis {
     /// |drift| after convergence, ms: exact media clocks, skewed ones.
     pub(super) drift_exact: Vec<f64>,
     pub(super) drift_skewed: Vec<f64>,
+    /// |drift| at steady state (from [`STEADY_AFTER_MS`] after an action), ms: what is left
+    /// once the convergence tails are out.
+    pub(super) drift_steady: Vec<f64>,
     /// Per action label: each member's time to converge, ms (`None`: never).
     pub(super) converge: BTreeMap<&'static str, Vec<Option<f64>>>,
     /// Steady minutes per member (summed over rooms, then divided by the rooms).
@@ -138,6 +141,12 @@ impl Analysis {
                     .map(|(_, d)| d.abs()),
             );
             let steady_from = at_ms + STEADY_AFTER_MS as f64;
+            self.drift_steady.extend(
+                segment
+                    .iter()
+                    .filter(|(at, _)| *at >= steady_from)
+                    .map(|(_, d)| d.abs()),
+            );
             if steady_from < until {
                 steady_ms += until - steady_from;
                 corrections += trace
@@ -198,6 +207,7 @@ impl Analysis {
             "drift_after_convergence_ms": percentiles(all),
             "drift_after_convergence_ms_exact_media": percentiles(self.drift_exact.clone()),
             "drift_after_convergence_ms_skewed_media": percentiles(self.drift_skewed.clone()),
+            "drift_steady_ms": percentiles(self.drift_steady.clone()),
             "time_to_converge_ms_by_action": converge,
             "actions_never_converged": never,
             "steady_corrections": {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use streamit_client::protocol::v1::{RoomCode, ServerEvent};
+use streamit_client::protocol::v1::{PlaybackCause, RoomCode, ServerEvent};
 use streamit_client::sync::{Correction, DriftController, SimulatedPlayer};
 use streamit_client::{
     Client, Clock, JoinOptions, RoomEvent, RoomEvents, RoomSession, SessionOptions, SystemClock,
@@ -47,8 +47,9 @@ pub(super) struct Outcome {
     pub(super) trace: Trace,
     /// Every playback version the member heard, with its cause (`None`: a snapshot's).
     pub(super) changes: BTreeMap<u64, Change>,
-    /// Versions replaced by a newer one before any tick of the controller saw them.
-    pub(super) unticked: u64,
+    /// Versions replaced by a newer one before any tick of the controller saw them: what
+    /// each was (`SNAPSHOT` or its cause).
+    pub(super) unticked: Vec<&'static str>,
     pub(super) connected: bool,
     /// The controller's learned skew at the end.
     pub(super) learned_skew: f64,
@@ -115,6 +116,17 @@ impl Member {
     }
 }
 
+/// The wire name of what changed the room's playback.
+fn cause_name(cause: PlaybackCause) -> &'static str {
+    match cause {
+        PlaybackCause::Play => "PLAY",
+        PlaybackCause::Pause => "PAUSE",
+        PlaybackCause::Seek => "SEEK",
+        PlaybackCause::Rate => "RATE",
+        PlaybackCause::Media => "MEDIA",
+    }
+}
+
 /// The member's player, controller and record.
 struct State {
     player: SimulatedPlayer,
@@ -143,7 +155,7 @@ impl State {
                     ..Trace::default()
                 },
                 changes: BTreeMap::new(),
-                unticked: 0,
+                unticked: Vec::new(),
                 connected: false,
                 learned_skew: 1.0,
                 tick_gaps_ms: Vec::new(),
@@ -189,8 +201,11 @@ impl State {
         {
             return;
         }
-        if self.playback.is_some_and(|(_, ticked)| !ticked) {
-            self.outcome.unticked += 1;
+        if let Some((replaced, false)) = self.playback {
+            self.outcome.unticked.push(match replaced.cause {
+                None => "SNAPSHOT",
+                Some(cause) => cause_name(cause),
+            });
         }
         self.playback = Some((change, false));
     }

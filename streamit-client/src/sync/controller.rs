@@ -23,11 +23,13 @@ pub struct DriftConfig {
     /// [`DriftController::last_drift_ms`] stays current and the player is left alone, after
     /// undoing a rate change of its own.
     pub auto_correct: bool,
-    /// Steady drift (ms, either way, averaged over `smoothing_ms`) at which a player that
-    /// takes any rate gets a rate correction (a nudge).
+    /// Steady drift (ms of the room's time, i.e. media ms divided by the room's rate, either
+    /// way, averaged over `smoothing_ms`) at which a player that takes any rate gets a rate
+    /// correction (a nudge).
     pub nudge_threshold_ms: u64,
-    /// Drift (ms, either way) corrected right after the room changed or a seek of the
-    /// controller landed: the time lost before the tick, or a landing a little off.
+    /// Drift (ms of the room's time, either way) corrected right after the room changed or
+    /// a seek of the controller landed: the time lost before the tick, or a landing a
+    /// little off.
     pub align_threshold_ms: u64,
     /// Drift (ms, either way) at which the controller seeks; players without rate control
     /// seek from it in steady play.

@@ -68,9 +68,9 @@
 //!   of clean playback, and trims the rate by it when it is past 0.02 %, taking out the drift
 //!   gathered meanwhile; it re-trims only when the estimate moves by 0.02 % again (the
 //!   tolerance is the hysteresis: estimation noise never re-trims). When steady drift passes
-//!   the nudge threshold before the 10 s are in, an estimate over 5 s is used instead if
-//!   its standard error is within 0.005 % and it explains the drift's direction: the skew
-//!   then costs one trim, not a nudge and then a trim.
+//!   the alignment threshold (5 ms) before the 10 s are in, an estimate over at least 5 s
+//!   is used if its standard error is within 0.005 % and it explains the drift's direction:
+//!   the skew is then trimmed before it needs a nudge, one correction in all.
 //! - It never corrects a buffering player, and never produces room commands. The app must
 //!   not forward the player callbacks a correction causes (see [`DriftController`]).
 //! - [`DriftConfig::auto_correct`] (or [`DriftController::set_auto_correct`]) turns it into a

@@ -558,11 +558,11 @@ impl DriftController {
         self.apply_trim(player, room, now, skew)
     }
 
-    /// Steady drift has passed the nudge threshold before a full window of playback is in:
-    /// when half a window's estimate already accounts for it (past the tolerance, the way
-    /// the drift goes) and is good to a quarter of the tolerance (its standard error), trims
-    /// by it now, so the skew costs one correction, not a nudge and then a trim. `steady`
-    /// is the smoothed drift.
+    /// Steady drift has passed the alignment threshold before a full window of playback is
+    /// in: when half a window's estimate already accounts for it (past the tolerance, the
+    /// way the drift goes) and is good to a quarter of the tolerance (its standard error),
+    /// trims by it now, before the drift reaches the nudge threshold, so the skew costs one
+    /// correction, not a nudge and then a trim. `steady` is the smoothed drift.
     fn trim_early(
         &mut self,
         player: &mut dyn Player,
@@ -670,10 +670,13 @@ impl DriftController {
             return (caps.seek && size > reseek).then(|| self.schedule(player, room, now));
         }
         let steady = self.smoother.mean()?;
-        if fine && in_time(steady.abs(), room) > self.config.nudge_threshold_ms as f64 {
+        let off = in_time(steady.abs(), room);
+        if fine && off > self.config.align_threshold_ms as f64 {
             if let Some(trimmed) = self.trim_early(player, room, now, steady) {
                 return Some(trimmed);
             }
+        }
+        if fine && off > self.config.nudge_threshold_ms as f64 {
             let smoothed = Now {
                 drift: steady,
                 ..*now

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use rand::Rng as _;
 use streamit_client::protocol::v1::{PlaybackCause, RoomCode, ServerEvent};
 use streamit_client::sync::{Correction, DriftController, SimulatedPlayer};
 use streamit_client::{
@@ -98,7 +99,11 @@ impl Member {
     /// Follows the room until `deadline`.
     pub(super) async fn run(mut self, deadline: Instant) -> Outcome {
         let mut state = State::new(self.skew_ms, self.media_rate, Instant::now());
-        let mut tick = tokio::time::interval(TICK);
+        // Each member ticks at its own phase, as apps do (and as the simulation's members
+        // do): with one phase for all, every member would see each change after the same
+        // wait, and the run would sample one tick phase per room.
+        let phase = TICK.mul_f64(rand::rng().random_range(0.0..1.0));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + phase, TICK);
         let end = tokio::time::sleep_until(deadline.into());
         tokio::pin!(end);
         loop {

@@ -6,7 +6,8 @@
 //! cargo run -p streamit-client --example sync_sim -- [seeds...]
 //! ```
 //!
-//! `streamit bench sync` runs the same [`Scenario`]s; this is the harness until it exists.
+//! `streamit bench sync` measures the same columns with the same definitions over real
+//! sockets, a live server and the `netem` proxy.
 
 use streamit_client::sync::sim::{Delay, Report, Scenario};
 

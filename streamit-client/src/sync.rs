@@ -51,7 +51,10 @@
 //!   in flight at its start, or a player that shows the target only once there. Any landing
 //!   a little off (a tick that came late) is aligned like a room change.
 //! - **Drift goes to zero, not to a threshold.** After a room change or a landing, drift
-//!   past 5 ms is corrected; in steady play, drift averaged over a second past 10 ms. A
+//!   past 5 ms is corrected; in steady play, drift averaged over a second past 10 ms. Both
+//!   thresholds are in the room's time (drift in media ms divided by the room's rate): at
+//!   1.5× a clock estimate that moved 8 ms moves the room 12 media ms, still an 8 ms matter
+//!   for a viewer, and not nudged for. A
 //!   correction is a nudge: a rate a few % off the room's, sized so that the planned drift
 //!   reaches zero on a tick after about half a second, and ended there. Hard seeks happen
 //!   only past the seek threshold (500 ms), or for players without rate control, which seek
@@ -63,7 +66,11 @@
 //! - **Media-clock skew is trimmed once.** Where the player takes arbitrary rates, it learns
 //!   the player's skew (a media clock 0.15 % fast gains 90 ms a minute) as a slope over 10 s
 //!   of clean playback, and trims the rate by it when it is past 0.02 %, taking out the drift
-//!   gathered meanwhile; it re-trims only when the estimate moves by 0.02 % again.
+//!   gathered meanwhile; it re-trims only when the estimate moves by 0.02 % again (the
+//!   tolerance is the hysteresis: estimation noise never re-trims). When steady drift passes
+//!   the alignment threshold (5 ms) before the 10 s are in, an estimate over at least 5 s
+//!   is used if its standard error is within 0.005 % and it explains the drift's direction:
+//!   the skew is then trimmed before it needs a nudge, one correction in all.
 //! - It never corrects a buffering player, and never produces room commands. The app must
 //!   not forward the player callbacks a correction causes (see [`DriftController`]).
 //! - [`DriftConfig::auto_correct`] (or [`DriftController::set_auto_correct`]) turns it into a
@@ -94,6 +101,8 @@
 //! Measured on [`sim`] (`bench/results/2026-12-05-sync-sim.md`): behind 5–60 ms of jitter,
 //! drift after convergence p50 about 1.5 ms and p99 under 10 ms, every host action converged
 //! within 1 s, under one correction per member per minute and none on exact media clocks.
+//! Over real sockets (`streamit bench sync`, `bench/results/2026-12-06-sync-real.md`), with
+//! the same definitions, the same orders of magnitude.
 
 mod controller;
 mod player;

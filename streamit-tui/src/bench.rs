@@ -57,8 +57,9 @@ pub(crate) enum Scenario {
     Hold(Common),
     /// Members join and leave rooms while each host seeks at `--rate` and chats.
     Churn(Common),
-    /// M SDK members per room with skewed clocks behind a jittery proxy follow a host who
-    /// plays, seeks and changes rate: clock error, drift, convergence and corrections.
+    /// M SDK members per room with skewed clocks (and some skewed media clocks) behind a
+    /// jittery proxy follow a host who plays, seeks, changes rate, pauses, seeks paused and
+    /// resumes: clock error, drift, convergence and corrections.
     Sync(Common),
 }
 
@@ -117,6 +118,17 @@ pub(crate) struct Common {
     /// Sync: one-way latency the proxy adds, ms, `MIN-MAX` (drawn per frame).
     #[arg(long, default_value = "5-40", value_parser = range)]
     pub(crate) latency_ms: (u64, u64),
+    /// Sync: largest media-clock skew of a member's player, % (0.15: 1.5 ms a second).
+    #[arg(long, default_value_t = 0.15)]
+    pub(crate) media_skew_pct: f64,
+    /// Sync: share of each room's members whose media clock is skewed (spread up to
+    /// `--media-skew-pct`, alternately fast and slow); the others' are exact.
+    #[arg(long, default_value_t = 0.5)]
+    pub(crate) media_skew_share: f64,
+    /// Sync: how long members' clocks sync before the host's script starts, ms (the
+    /// simulation's first `PLAY` comes at 3 s; 0 plays as the last member joins).
+    #[arg(long, default_value_t = 3_000)]
+    pub(crate) warmup_ms: u64,
 }
 
 /// Why a bench could not run or failed.

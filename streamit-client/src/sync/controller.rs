@@ -23,11 +23,13 @@ pub struct DriftConfig {
     /// [`DriftController::last_drift_ms`] stays current and the player is left alone, after
     /// undoing a rate change of its own.
     pub auto_correct: bool,
-    /// Steady drift (ms, either way, averaged over `smoothing_ms`) at which a player that
-    /// takes any rate gets a rate correction (a nudge).
+    /// Steady drift (ms of the room's time, i.e. media ms divided by the room's rate, either
+    /// way, averaged over `smoothing_ms`) at which a player that takes any rate gets a rate
+    /// correction (a nudge).
     pub nudge_threshold_ms: u64,
-    /// Drift (ms, either way) corrected right after the room changed or a seek of the
-    /// controller landed: the time lost before the tick, or a landing a little off.
+    /// Drift (ms of the room's time, either way) corrected right after the room changed or
+    /// a seek of the controller landed: the time lost before the tick, or a landing a
+    /// little off.
     pub align_threshold_ms: u64,
     /// Drift (ms, either way) at which the controller seeks; players without rate control
     /// seek from it in steady play.
@@ -484,7 +486,7 @@ impl DriftController {
         self.restore_rate(player, room);
         player.play();
         // The time lost before this tick is made up from now on.
-        if fine && size > self.config.align_threshold_ms as f64 {
+        if fine && in_time(size, room) > self.config.align_threshold_ms as f64 {
             self.start_nudge(player, room, now);
         }
         self.align = false;
@@ -524,7 +526,7 @@ impl DriftController {
         if self.align
             && room.playing
             && self.fine_rates
-            && size > self.config.align_threshold_ms as f64
+            && in_time(size, room) > self.config.align_threshold_ms as f64
             && size <= self.config.seek_threshold_ms as f64
         {
             self.align = false;
@@ -545,18 +547,59 @@ impl DriftController {
         self.latency_samples = self.latency_samples.saturating_add(1);
     }
 
-    /// Trims the rate when the learned skew has moved past the tolerance, and takes out the
-    /// drift the skew gathered (past the alignment threshold) with a nudge on the way.
+    /// Trims the rate when the learned skew (over a full window) has moved past the
+    /// tolerance, and takes out the drift the skew gathered (past the alignment threshold)
+    /// with a nudge on the way.
     fn trim(&mut self, player: &mut dyn Player, room: &Playback, now: &Now) -> Option<Correction> {
-        if self.config.skew_window_ms == 0
-            || !room.playing
-            || self.nudge.is_some()
-            || !self.fine_rates
-            || !player.capabilities().rate
-        {
+        if !self.can_trim(player, room) {
             return None;
         }
         let skew = self.estimator.estimate()?;
+        self.apply_trim(player, room, now, skew)
+    }
+
+    /// Steady drift has passed the alignment threshold before a full window of playback is
+    /// in: when half a window's estimate already accounts for it (past the tolerance, the
+    /// way the drift goes) and is good to a quarter of the tolerance (its standard error),
+    /// trims by it now, before the drift reaches the nudge threshold, so the skew costs one
+    /// correction, not a nudge and then a trim. `steady` is the smoothed drift.
+    fn trim_early(
+        &mut self,
+        player: &mut dyn Player,
+        room: &Playback,
+        now: &Now,
+        steady: f64,
+    ) -> Option<Correction> {
+        if !self.can_trim(player, room) {
+            return None;
+        }
+        let half = self.config.skew_window_ms as f64 / 2.0;
+        let (skew, error) = self.estimator.estimate_with_error(half)?;
+        if (skew - self.skew).signum() != steady.signum()
+            || error > self.config.skew_tolerance / 4.0
+        {
+            return None;
+        }
+        self.apply_trim(player, room, now, skew)
+    }
+
+    fn can_trim(&self, player: &dyn Player, room: &Playback) -> bool {
+        self.config.skew_window_ms != 0
+            && room.playing
+            && self.nudge.is_none()
+            && self.fine_rates
+            && player.capabilities().rate
+    }
+
+    /// Trims the rate by `skew` when it is a sane skew past the tolerance from the current
+    /// trim; the drift gathered is taken out by a nudge on the way.
+    fn apply_trim(
+        &mut self,
+        player: &mut dyn Player,
+        room: &Playback,
+        now: &Now,
+        skew: f64,
+    ) -> Option<Correction> {
         if (skew - 1.0).abs() > self.config.max_skew || skew <= 0.0 {
             self.estimator.reset();
             return None;
@@ -612,7 +655,7 @@ impl DriftController {
         }
         let fine = self.fine_rates && caps.rate;
         if std::mem::take(&mut self.align) {
-            if size <= self.config.align_threshold_ms as f64 {
+            if in_time(size, room) <= self.config.align_threshold_ms as f64 {
                 return None;
             }
             if fine {
@@ -627,7 +670,13 @@ impl DriftController {
             return (caps.seek && size > reseek).then(|| self.schedule(player, room, now));
         }
         let steady = self.smoother.mean()?;
-        if fine && steady.abs() > self.config.nudge_threshold_ms as f64 {
+        let off = in_time(steady.abs(), room);
+        if fine && off > self.config.align_threshold_ms as f64 {
+            if let Some(trimmed) = self.trim_early(player, room, now, steady) {
+                return Some(trimmed);
+            }
+        }
+        if fine && off > self.config.nudge_threshold_ms as f64 {
             let smoothed = Now {
                 drift: steady,
                 ..*now
@@ -773,6 +822,13 @@ pub(super) fn room_position(room: &Playback, server_ms: f64) -> f64 {
         return from;
     }
     from + (server_ms - room.updated_at_ms as f64).max(0.0) * room.rate.get()
+}
+
+/// A drift in media ms as the room's time it stands for, ms: what the viewer sees against
+/// another screen. At 1.5× a clock estimate that moved 8 ms moves the room's position 12
+/// media ms, and is still an 8 ms matter; the nudge and alignment thresholds compare this.
+fn in_time(media_ms: f64, room: &Playback) -> f64 {
+    media_ms / room.rate.get()
 }
 
 fn ms(millis: u64) -> Duration {

@@ -190,6 +190,12 @@ impl SimulatedPlayer {
         self.position.max(0.0).round() as u64
     }
 
+    /// The exact position with its fraction, ms: what the viewer sees, for measuring drift
+    /// finer than a whole ms.
+    pub fn exact_position(&self) -> f64 {
+        self.position.max(0.0)
+    }
+
     /// How many seeks the player has been asked for.
     pub fn seek_count(&self) -> u32 {
         self.seeks

@@ -19,6 +19,9 @@ pub(super) struct SkewEstimator {
     /// Centred sums of closed stretches.
     sxy: f64,
     sxx: f64,
+    syy: f64,
+    /// Samples in the closed stretches.
+    n: f64,
     /// Rate time the closed stretches cover, ms.
     span_ms: f64,
 }
@@ -33,6 +36,7 @@ struct Stretch {
     sy: f64,
     sxx: f64,
     sxy: f64,
+    syy: f64,
 }
 
 impl Stretch {
@@ -44,16 +48,18 @@ impl Stretch {
         self.sy += self.y;
         self.sxx += self.x * self.x;
         self.sxy += self.x * self.y;
+        self.syy += self.y * self.y;
     }
 
-    /// Centred `(Sxy, Sxx)`.
-    fn centred(&self) -> (f64, f64) {
+    /// Centred `(Sxy, Sxx, Syy)`.
+    fn centred(&self) -> (f64, f64, f64) {
         if self.n < 2.0 {
-            return (0.0, 0.0);
+            return (0.0, 0.0, 0.0);
         }
         (
             self.sxy - self.sx * self.sy / self.n,
             self.sxx - self.sx * self.sx / self.n,
+            self.syy - self.sy * self.sy / self.n,
         )
     }
 }
@@ -71,6 +77,8 @@ impl SkewEstimator {
             stretch: Stretch::default(),
             sxy: 0.0,
             sxx: 0.0,
+            syy: 0.0,
+            n: 0.0,
             span_ms: 0.0,
         }
     }
@@ -109,16 +117,38 @@ impl SkewEstimator {
 
     /// The skew, once a window of clean playback is in.
     pub(super) fn estimate(&self) -> Option<f64> {
-        let (sxy, sxx) = self.stretch.centred();
+        self.estimate_over(self.window_ms)
+    }
+
+    /// The skew, once `min_ms` of clean playback is in.
+    pub(super) fn estimate_over(&self, min_ms: f64) -> Option<f64> {
+        self.estimate_with_error(min_ms).map(|(skew, _)| skew)
+    }
+
+    /// The skew and its standard error (from the scatter about the fitted slopes), once
+    /// `min_ms` of clean playback is in: less than a window is a rougher estimate, worth
+    /// using only when its error says it is good enough.
+    pub(super) fn estimate_with_error(&self, min_ms: f64) -> Option<(f64, f64)> {
+        let (sxy, sxx, syy) = self.stretch.centred();
         let span = self.span_ms + self.stretch.x;
-        let sxx = self.sxx + sxx;
-        (span >= self.window_ms && sxx > 0.0).then(|| (self.sxy + sxy) / sxx)
+        let (sxy, sxx, syy) = (self.sxy + sxy, self.sxx + sxx, self.syy + syy);
+        if span < min_ms || sxx <= 0.0 {
+            return None;
+        }
+        let slope = sxy / sxx;
+        // Each stretch fits its own intercept: two degrees of freedom per stretch at most;
+        // counting two in all keeps the error an estimate, not a bound.
+        let n = self.n + self.stretch.n;
+        let residual = (syy - slope * sxy).max(0.0) / (n - 2.0).max(1.0);
+        Some((slope, (residual / sxx).sqrt()))
     }
 
     /// Forgets everything learned, as after a nonsense estimate.
     pub(super) fn reset(&mut self) {
         self.sxy = 0.0;
         self.sxx = 0.0;
+        self.syy = 0.0;
+        self.n = 0.0;
         self.span_ms = 0.0;
         self.break_stretch();
     }
@@ -135,9 +165,13 @@ impl SkewEstimator {
     }
 
     fn close_stretch(&mut self) {
-        let (sxy, sxx) = self.stretch.centred();
+        let (sxy, sxx, syy) = self.stretch.centred();
         self.sxy += sxy;
         self.sxx += sxx;
+        self.syy += syy;
+        if self.stretch.n >= 2.0 {
+            self.n += self.stretch.n;
+        }
         self.span_ms += self.stretch.x;
         self.stretch = Stretch::default();
         // Halving old stretches past a few windows follows a skew that changes slowly (a
@@ -145,6 +179,8 @@ impl SkewEstimator {
         if self.span_ms > 4.0 * self.window_ms {
             self.sxy /= 2.0;
             self.sxx /= 2.0;
+            self.syy /= 2.0;
+            self.n /= 2.0;
             self.span_ms /= 2.0;
         }
     }
@@ -195,6 +231,23 @@ mod tests {
         feed(&mut est, 30_000, 15, 0.99, 1.0, 3);
         let skew = est.estimate().expect("a window is in");
         assert!((skew - 0.99).abs() < 0.000_1, "{skew}");
+    }
+
+    #[test]
+    fn the_error_of_an_early_estimate_shows_the_jitter() {
+        let mut clean = SkewEstimator::new(10_000);
+        feed(&mut clean, 0, 5, 1.0015, 1.0, 0);
+        let (skew, error) = clean.estimate_with_error(5_000.0).expect("5 s are in");
+        // Whole-ms positions alone: about ±0.3 ms of noise, an error near 0.004 %.
+        assert!(
+            (skew - 1.0015).abs() < 0.000_05 && error < 0.000_05,
+            "{skew} ± {error}"
+        );
+        let mut noisy = SkewEstimator::new(10_000);
+        feed(&mut noisy, 0, 5, 1.0015, 1.0, 4);
+        let (skew, error) = noisy.estimate_with_error(5_000.0).expect("5 s are in");
+        assert!(error > 0.000_2, "{skew} ± {error}");
+        assert_eq!(noisy.estimate(), None, "not a window yet");
     }
 
     #[test]

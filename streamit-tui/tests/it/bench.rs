@@ -160,17 +160,40 @@ async fn sync_members_follow_the_host() {
             "5000",
             "--latency-ms",
             "1-5",
+            "--warmup-ms",
+            "1000",
+            "--media-skew-pct",
+            "0.15",
+            "--media-skew-share",
+            "0.5",
         ],
     )
     .await;
-    assert_eq!(line["per_member"].as_array().unwrap().len(), 2);
+    let members = line["per_member"].as_array().unwrap();
+    assert_eq!(members.len(), 2);
+    // One member's media clock is 0.15 % off, the other's exact.
+    assert!((members[0]["media_rate"].as_f64().unwrap() - 1.0015).abs() < 1e-9);
+    assert_eq!(members[1]["media_rate"], 1.0);
     assert_eq!(line["host_errors"], 0);
-    // Each member saw its snapshot and the script's four changes.
-    assert!(line["received"].as_u64().unwrap() >= 8, "{line}");
+    // Each member heard its snapshot and the script's seven changes.
+    assert_eq!(line["received"], 16, "{line}");
     assert!(
         line["clock_offset_error_ms"]["n"].as_u64().unwrap() > 0,
         "{line}"
     );
+    let by_action = line["time_to_converge_ms_by_action"].as_object().unwrap();
+    let actions: Vec<&str> = by_action.keys().map(String::as_str).collect();
+    assert_eq!(
+        actions,
+        ["PAUSE", "PLAY", "RATE", "RESUME", "SEEK", "SEEK_PAUSED"],
+        "{line}"
+    );
+    for side in ["exact_media", "skewed_media"] {
+        assert!(
+            line["steady_corrections"][side]["per_member_per_min"].is_f64(),
+            "{line}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -452,3 +452,62 @@ fn joining_a_playing_room_seeks_then_starts_on_the_room() {
         m.log
     );
 }
+
+#[test]
+fn a_skew_the_drift_already_shows_is_trimmed_without_a_nudge_first() {
+    // 0.15 % fast without position jitter: the drift would pass the nudge threshold after
+    // about 7 s; it is trimmed once half a window's estimate is in (good to a few thousandths
+    // of a %), at about 5 s, 7.5 ms off.
+    let mut rig = playing_room();
+    let player = rated(&rig).with_clock_rate(1.0015);
+    let mut members = [member(&rig, 0, player, DriftConfig::default())];
+    rig.run_to(&mut members, 120_000);
+    let [m] = &members;
+    let counted: Vec<_> = m
+        .log
+        .iter()
+        .filter(|(_, c)| !matches!(c, Correction::RateRestored { .. }))
+        .collect();
+    assert!(
+        matches!(counted[..], [(at, Correction::Trimmed { .. })] if *at < 7_000),
+        "one early trim and nothing else: {:?}",
+        m.log
+    );
+    assert!((m.ctl.skew() - 1.0015).abs() < 0.000_05, "{}", m.ctl.skew());
+    assert!(m.exact_drift_ms(&rig).abs() <= 5, "{:?}", m.log);
+}
+
+#[test]
+fn thresholds_are_in_the_rooms_time_so_a_faster_room_does_not_magnify_the_clock() {
+    // The session's offset moves 8 ms (slewed over 4 s) at 1.5×: the room's position moves
+    // 12 media ms, which is still 8 ms of the room's time, under the 10 ms nudge threshold.
+    // 12 ms at 1.5× is 18 media ms: nudged.
+    for (moved, nudged) in [(8.0, false), (12.0, true)] {
+        let mut rig = playing_room();
+        rig.set_rate(1.5);
+        let base = rig.base();
+        let mut player = rated(&rig).with_position(rig.position_ms());
+        player.set_rate(1.5);
+        player.play();
+        let mut ctl = DriftController::default();
+        let mut log = Vec::new();
+        for tick in 1..=300u64 {
+            let at = tick * 200;
+            let now = base + Duration::from_millis(at);
+            rig.run_to(&mut [], at);
+            player.advance_to(now);
+            let corrected = ((at as f64 - 20_000.0) * moved / 4_000.0).clamp(0.0, moved);
+            let server = ServerTime::new(rig.server_ms() as f64 + corrected, corrected);
+            log.extend(
+                ctl.tick(&mut player, &rig.room, server, now)
+                    .map(|c| (at, c)),
+            );
+        }
+        let nudges = log
+            .iter()
+            .filter(|(_, c)| matches!(c, Correction::Nudge { .. }))
+            .count();
+        assert_eq!(nudges > 0, nudged, "{moved} ms: {log:?}");
+        assert_eq!(ctl.skew(), 1.0, "{log:?}");
+    }
+}

@@ -1,25 +1,23 @@
-//! One `sync` member: an SDK session on a skewed clock, a [`SimulatedPlayer`] kept on the
-//! room by a [`DriftController`], and what it measures against the truth.
+//! One `sync` member: an SDK session on a skewed clock, a [`SimulatedPlayer`] (its media
+//! clock exact or skewed) kept on the room by a [`DriftController`], and its record against
+//! the truth.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use streamit_client::protocol::v1::{Playback, PlaybackCause, PositionMs, RoomCode, ServerEvent};
+use rand::Rng as _;
+use streamit_client::protocol::v1::{PlaybackCause, RoomCode, ServerEvent};
 use streamit_client::sync::{Correction, DriftController, SimulatedPlayer};
 use streamit_client::{
     Client, Clock, JoinOptions, RoomEvent, RoomEvents, RoomSession, SessionOptions, SystemClock,
 };
 
+use super::analysis::{Change, Tick, Trace};
 use crate::bench::BenchError;
-use crate::bench::histogram::Latency;
 use crate::bench::wire::Violations;
 
 /// How often the member's loop runs the controller (the SDK asks for every 100–250 ms).
 const TICK: Duration = Duration::from_millis(100);
-/// Drift from the host within which a member counts as converged, ms (the target's p99).
-const CONVERGED_MS: i64 = 30;
-/// After a room change, how long before playback counts as steady for corrections.
-const SETTLE: Duration = Duration::from_secs(5);
 /// After connecting, how long the session's clock pings get before the offset is judged.
 const CLOCK_WARMUP: Duration = Duration::from_secs(2);
 
@@ -32,41 +30,53 @@ impl Clock for SkewedClock {
     }
 }
 
+/// This machine's clock (the server's: the truth), Unix epoch ms with the fraction.
+pub(super) fn true_now_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1_000.0)
+}
+
 /// What a member measured.
 pub(super) struct Outcome {
     pub(super) skew_ms: i64,
-    /// |estimated offset − true offset|, µs, sampled each tick after the warm-up.
-    pub(super) offset_error_us: Latency,
-    pub(super) final_offset_error_ms: Option<i64>,
-    /// |drift from the room's true position|, µs, each tick once converged.
-    pub(super) drift_us: Latency,
-    /// From seeing a room change to being within `CONVERGED_MS`, µs, by what changed
-    /// (`SNAPSHOT`, or the `PLAYBACK_STATE` cause: `PLAY`, `SEEK`, `RATE`…).
-    pub(super) converge_us: BTreeMap<&'static str, Latency>,
-    /// Room changes the member saw (new playback versions).
-    pub(super) changes_seen: u64,
-    /// Changes followed by another (or the end) before the member converged.
-    pub(super) unconverged: u64,
-    /// Drift corrections (seeks, nudges) made while steady, and the steady minutes.
-    pub(super) steady_corrections: u64,
-    pub(super) steady_minutes: f64,
+    /// Media ms its player plays per ms at rate 1.
+    pub(super) media_rate: f64,
+    /// |session's server time − true server time|, ms, each tick after the warm-up.
+    pub(super) offset_errors_ms: Vec<f64>,
+    pub(super) final_offset_error_ms: Option<f64>,
+    pub(super) trace: Trace,
+    /// Every playback version the member heard, with its cause (`None`: a snapshot's).
+    pub(super) changes: BTreeMap<u64, Change>,
+    /// Versions replaced by a newer one before any tick of the controller saw them: what
+    /// each was (`SNAPSHOT` or its cause).
+    pub(super) unticked: Vec<&'static str>,
     pub(super) connected: bool,
+    /// The controller's learned skew at the end.
+    pub(super) learned_skew: f64,
+    /// Time between two ticks of the member's loop, ms (asked: 100).
+    pub(super) tick_gaps_ms: Vec<f64>,
+    /// Every counted correction: true server ms, and what it was.
+    pub(super) log: Vec<(f64, Correction)>,
 }
 
 /// A joined member, ready to run.
 pub(super) struct Member {
     skew_ms: i64,
+    media_rate: f64,
     session: RoomSession,
     events: RoomEvents,
     violations: Violations,
 }
 
 impl Member {
-    /// A new guest on `pool` (the proxy) joins `code` with its clock skewed by `skew_ms`.
+    /// A new guest on `pool` (the proxy) joins `code` with its clock skewed by `skew_ms`
+    /// and a player whose media clock runs at `media_rate`.
     pub(super) async fn join(
         pool: &Client,
         code: RoomCode,
         skew_ms: i64,
+        media_rate: f64,
         violations: Violations,
     ) -> Result<Self, BenchError> {
         let client = pool.with_identity();
@@ -79,6 +89,7 @@ impl Member {
             .map_err(setup)?;
         Ok(Self {
             skew_ms,
+            media_rate,
             session,
             events,
             violations,
@@ -87,9 +98,12 @@ impl Member {
 
     /// Follows the room until `deadline`.
     pub(super) async fn run(mut self, deadline: Instant) -> Outcome {
-        let started = Instant::now();
-        let mut state = State::new(self.skew_ms, started);
-        let mut tick = tokio::time::interval(TICK);
+        let mut state = State::new(self.skew_ms, self.media_rate, Instant::now());
+        // Each member ticks at its own phase, as apps do (and as the simulation's members
+        // do): with one phase for all, every member would see each change after the same
+        // wait, and the run would sample one tick phase per room.
+        let phase = TICK.mul_f64(rand::rng().random_range(0.0..1.0));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + phase, TICK);
         let end = tokio::time::sleep_until(deadline.into());
         tokio::pin!(end);
         loop {
@@ -99,19 +113,12 @@ impl Member {
                     Some(event) => state.follow(&event, &self.violations),
                     None => break,
                 },
-                _ = tick.tick() => state.tick(&self.session, Instant::now()),
+                _ = tick.tick() => state.tick(&self.session),
             }
         }
         self.session.close().await;
         state.finish()
     }
-}
-
-/// A room change the member is converging on.
-struct Change {
-    seen_at: Instant,
-    what: &'static str,
-    converged: bool,
 }
 
 /// The wire name of what changed the room's playback.
@@ -125,47 +132,46 @@ fn cause_name(cause: PlaybackCause) -> &'static str {
     }
 }
 
-/// The member's player, controller and measurements.
+/// The member's player, controller and record.
 struct State {
-    skew_ms: i64,
     player: SimulatedPlayer,
     drift: DriftController,
-    playback: Option<Playback>,
-    /// The current room version: when it was first seen, what changed, and whether the
-    /// member converged since.
-    change: Option<Change>,
+    /// The room's latest playback as heard, and whether a tick has seen it.
+    playback: Option<(Change, bool)>,
     connected_at: Instant,
-    last_tick: Instant,
     outcome: Outcome,
+    last_tick: Option<Instant>,
 }
 
 impl State {
-    fn new(skew_ms: i64, now: Instant) -> Self {
+    fn new(skew_ms: i64, media_rate: f64, now: Instant) -> Self {
         Self {
-            skew_ms,
-            player: SimulatedPlayer::new(now),
+            player: SimulatedPlayer::new(now).with_clock_rate(media_rate),
             drift: DriftController::default(),
             playback: None,
-            change: None,
             connected_at: now,
-            last_tick: now,
             outcome: Outcome {
                 skew_ms,
-                offset_error_us: Latency::default(),
+                media_rate,
+                offset_errors_ms: Vec::new(),
                 final_offset_error_ms: None,
-                drift_us: Latency::default(),
-                converge_us: BTreeMap::new(),
-                changes_seen: 0,
-                unconverged: 0,
-                steady_corrections: 0,
-                steady_minutes: 0.0,
+                trace: Trace {
+                    exact_media: media_rate == 1.0,
+                    ..Trace::default()
+                },
+                changes: BTreeMap::new(),
+                unticked: Vec::new(),
                 connected: false,
+                learned_skew: 1.0,
+                tick_gaps_ms: Vec::new(),
+                log: Vec::new(),
             },
+            last_tick: None,
         }
     }
 
     fn follow(&mut self, event: &RoomEvent, violations: &Violations) {
-        let (playback, what) = match event {
+        let change = match event {
             RoomEvent::Connected => {
                 self.outcome.connected = true;
                 self.connected_at = Instant::now();
@@ -176,84 +182,75 @@ impl State {
                 return;
             }
             RoomEvent::Server(message) => match &message.event {
-                ServerEvent::RoomSnapshot(snapshot) => (snapshot.playback, "SNAPSHOT"),
-                ServerEvent::PlaybackState(state) => (state.playback, cause_name(state.cause)),
-                ServerEvent::SyncCorrection(correction) => (correction.playback, "SYNC_CORRECTION"),
+                ServerEvent::RoomSnapshot(snapshot) => Change {
+                    playback: snapshot.playback,
+                    cause: None,
+                },
+                ServerEvent::PlaybackState(state) => Change {
+                    playback: state.playback,
+                    cause: Some(state.cause),
+                },
+                ServerEvent::SyncCorrection(correction) => Change {
+                    playback: correction.playback,
+                    cause: None,
+                },
                 _ => return,
             },
             _ => return,
         };
-        let newer = self.playback.is_none_or(|p| playback.version > p.version);
-        if !newer {
+        let version = change.playback.version;
+        self.outcome.changes.entry(version).or_insert(change);
+        if self
+            .playback
+            .is_some_and(|(p, _)| p.playback.version >= version)
+        {
             return;
         }
-        if self.change.as_ref().is_some_and(|c| !c.converged) {
-            self.outcome.unconverged += 1;
+        if let Some((replaced, false)) = self.playback {
+            self.outcome.unticked.push(match replaced.cause {
+                None => "SNAPSHOT",
+                Some(cause) => cause_name(cause),
+            });
         }
-        self.change = Some(Change {
-            seen_at: Instant::now(),
-            what,
-            converged: false,
-        });
-        self.outcome.changes_seen += 1;
-        self.playback = Some(playback);
+        self.playback = Some((change, false));
     }
 
-    fn tick(&mut self, session: &RoomSession, now: Instant) {
-        let span = now.duration_since(self.last_tick);
-        self.last_tick = now;
-        self.player.advance_to(now);
-        if now.duration_since(self.connected_at) >= CLOCK_WARMUP {
-            if let Some(offset) = session.clock_offset_ms() {
-                // Server and bots share this machine's clock: the true offset is −skew.
-                let error = (offset + self.skew_ms).abs();
-                self.outcome.offset_error_us.record(error as u64 * 1000);
-                self.outcome.final_offset_error_ms = Some(error);
-            }
+    fn tick(&mut self, session: &RoomSession) {
+        let now = Instant::now();
+        let truth = true_now_ms();
+        if let Some(last) = self.last_tick.replace(now) {
+            let gap = now.duration_since(last).as_secs_f64() * 1_000.0;
+            self.outcome.tick_gaps_ms.push(gap);
         }
-        let Some(playback) = self.playback else {
+        self.player.advance_to(now);
+        let server = session.server_time();
+        if now.duration_since(self.connected_at) >= CLOCK_WARMUP && session.clock().is_some() {
+            let error = (server.ms - truth).abs();
+            self.outcome.offset_errors_ms.push(error);
+            self.outcome.final_offset_error_ms = Some(error);
+        }
+        let Some((change, ticked)) = &mut self.playback else {
             return;
         };
+        *ticked = true;
         let done = self
             .drift
-            .tick(&mut self.player, &playback, session.server_time(), now);
-        let truth = SystemClock.now_ms();
-        let drift = playback
-            .drift_ms(
-                PositionMs::saturating(self.player.exact_position_ms()),
-                truth,
-            )
-            .abs();
-        let Some(change) = &mut self.change else {
-            return;
-        };
-        if !change.converged && drift <= CONVERGED_MS {
-            change.converged = true;
-            let micros = now.duration_since(change.seen_at).as_micros() as u64;
-            self.outcome
-                .converge_us
-                .entry(change.what)
-                .or_default()
-                .record(micros);
+            .tick(&mut self.player, &change.playback, server, now);
+        if matches!(
+            done,
+            Some(Correction::Seek { .. } | Correction::Nudge { .. } | Correction::Trimmed { .. })
+        ) {
+            self.outcome.trace.corrections_ms.push(truth);
+            self.outcome.log.extend(done.map(|c| (truth, c)));
         }
-        if change.converged {
-            self.outcome.drift_us.record(drift as u64 * 1000);
-        }
-        if now.duration_since(change.seen_at) >= SETTLE {
-            self.outcome.steady_minutes += span.as_secs_f64() / 60.0;
-            if matches!(
-                done,
-                Some(Correction::Seek { .. } | Correction::Nudge { .. })
-            ) {
-                self.outcome.steady_corrections += 1;
-            }
-        }
+        self.outcome.trace.ticks.push(Tick {
+            at_ms: truth,
+            position_ms: self.player.exact_position(),
+        });
     }
 
     fn finish(mut self) -> Outcome {
-        if self.change.is_some_and(|c| !c.converged) {
-            self.outcome.unconverged += 1;
-        }
+        self.outcome.learned_skew = self.drift.skew();
         self.outcome
     }
 }

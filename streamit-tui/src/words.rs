@@ -1,6 +1,6 @@
 //! The protocol's codes in words: every refusal and close a person sees is said here, once.
 
-use streamit_client::protocol::v1::{CloseCode, ErrorCode};
+use streamit_client::protocol::v1::ErrorCode;
 use streamit_client::{CloseStatus, Error};
 
 /// What an error code means to the person who caused it.
@@ -37,25 +37,7 @@ pub(crate) fn error_code(code: ErrorCode) -> &'static str {
 
 /// Why a room's socket closed, or `None` for a lost connection.
 pub(crate) fn close_code(code: Option<CloseStatus>) -> &'static str {
-    let Some(code) = code else {
-        return "the connection was lost";
-    };
-    let CloseStatus::Known(code) = code else {
-        return "the server closed the connection with a code this client does not know";
-    };
-    match code {
-        CloseCode::Normal => "you left the room",
-        CloseCode::GoingAway | CloseCode::ServiceRestart => "the server is restarting",
-        CloseCode::InternalError => "the server failed",
-        CloseCode::Unauthorized => "your login ended",
-        CloseCode::NotApproved => "you are not an approved member",
-        CloseCode::RoomNotFound => "the room does not exist",
-        CloseCode::Banned => "you were banned from the room",
-        CloseCode::RoomClosed => "the room was closed",
-        CloseCode::Kicked => "you were kicked by the host",
-        CloseCode::TooSlow => "this client fell behind the room",
-        _ => "the server closed the connection",
-    }
+    code.map_or("the connection was lost", CloseStatus::meaning)
 }
 
 /// An SDK failure in words, with the protocol code for the curious.
@@ -71,6 +53,8 @@ pub(crate) fn sdk_error(error: &Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use streamit_client::protocol::v1::CloseCode;
+
     use super::*;
 
     #[test]

@@ -4,9 +4,9 @@
 use std::error::Error;
 
 use streamit_client::protocol::v1::{
-    CloseCode, LeaveReason, MediaRef, PlaybackCause, RoomUpdate, ServerEvent, UserId,
+    LeaveReason, MediaRef, PlaybackCause, RoomUpdate, ServerEvent, UserId,
 };
-use streamit_client::{Close, CloseStatus, RoomEvent, RoomView};
+use streamit_client::{Close, RoomEvent, RoomView};
 
 /// One line about `event`, or `None` when there is nothing to tell. `view` is the room with
 /// the event already in it (`None` before the first snapshot); `now_ms` is the server's clock.
@@ -48,24 +48,7 @@ fn closed(close: Option<&Close>) -> String {
     let Some(close) = close else {
         return "the connection was lost".to_owned();
     };
-    let why = match close.code {
-        CloseStatus::Known(CloseCode::Normal) => "the session was closed",
-        CloseStatus::Known(CloseCode::GoingAway | CloseCode::ServiceRestart) => {
-            "the server is restarting"
-        }
-        CloseStatus::Known(CloseCode::InternalError) => "the server failed",
-        CloseStatus::Known(CloseCode::Unauthorized) => "the login ended",
-        CloseStatus::Known(CloseCode::NotApproved) => "you are not an approved member",
-        CloseStatus::Known(CloseCode::RoomNotFound) => "the room does not exist",
-        CloseStatus::Known(CloseCode::Banned) => "you were banned from the room",
-        CloseStatus::Known(CloseCode::RoomClosed) => "the room was closed",
-        CloseStatus::Known(CloseCode::Kicked) => "you were kicked by the host",
-        CloseStatus::Known(CloseCode::TooSlow) => "this client fell behind the room",
-        CloseStatus::Unknown(_) => {
-            "the server closed the connection for a reason this client does not know"
-        }
-        _ => "the server closed the connection",
-    };
+    let why = close.code.meaning();
     let code = close.code.as_u16();
     // StreamIt servers write the code's name as the reason: only other reasons add anything.
     let named = close

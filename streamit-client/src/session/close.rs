@@ -19,6 +19,27 @@ pub enum CloseStatus {
 }
 
 impl CloseStatus {
+    /// What the close means to the person in the room, in a few words ("you were kicked by
+    /// the host"), for apps that show it; the code itself is for the curious.
+    pub const fn meaning(self) -> &'static str {
+        let Self::Known(code) = self else {
+            return "the server closed the connection with a code this client does not know";
+        };
+        match code {
+            CloseCode::Normal => "you left the room",
+            CloseCode::GoingAway | CloseCode::ServiceRestart => "the server is restarting",
+            CloseCode::InternalError => "the server failed",
+            CloseCode::Unauthorized => "your login ended",
+            CloseCode::NotApproved => "you are not an approved member",
+            CloseCode::RoomNotFound => "the room does not exist",
+            CloseCode::Banned => "you were banned from the room",
+            CloseCode::RoomClosed => "the room was closed",
+            CloseCode::Kicked => "you were kicked by the host",
+            CloseCode::TooSlow => "this client fell behind the room",
+            _ => "the server closed the connection",
+        }
+    }
+
     /// Reads a close frame's code.
     pub const fn from_u16(code: u16) -> Self {
         match CloseCode::from_u16(code) {

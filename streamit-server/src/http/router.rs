@@ -22,13 +22,6 @@ impl Route {
     }
 }
 
-fn method_of(operation: Operation) -> Method {
-    match operation.metadata().method {
-        endpoints::Method::Get => Method::GET,
-        endpoints::Method::Post => Method::POST,
-    }
-}
-
 /// A declared path without its trailing slash, as requests are matched.
 fn pattern_of(operation: Operation) -> &'static str {
     let path = operation.metadata().path;
@@ -83,11 +76,13 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     let mut allowed = Vec::new();
     let mut bad_code = false;
     for &operation in Operation::ALL {
-        let route_method = method_of(operation);
+        let declared = operation.metadata().method;
         match matches(pattern_of(operation), path) {
-            Match::Yes(code) if route_method == method => return Ok(Route { operation, code }),
-            Match::Yes(_) if route_method == Method::GET => allowed.extend(["GET", "HEAD"]),
-            Match::Yes(_) => allowed.push(operation.metadata().method.as_str()),
+            Match::Yes(code) if declared.as_str() == method.as_str() => {
+                return Ok(Route { operation, code });
+            }
+            Match::Yes(_) if declared == endpoints::Method::Get => allowed.extend(["GET", "HEAD"]),
+            Match::Yes(_) => allowed.push(declared.as_str()),
             Match::BadCode => bad_code = true,
             Match::No => {}
         }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
-use streamit_protocol::v1::endpoints::{Answer, Auth, Metadata, Method, Operation};
+use streamit_protocol::v1::endpoints::{Answer, Auth, Metadata, Operation};
 
 fn status_text(status: u16) -> &'static str {
     match status {
@@ -190,10 +190,7 @@ fn to_components(value: Value) -> Value {
 pub(super) fn document(definitions: &BTreeMap<String, Value>) -> Value {
     let mut paths = json!({"/ws/room/{code}/": websocket_path()});
     for endpoint in Operation::ALL.iter().map(|operation| operation.metadata()) {
-        let method = match endpoint.method {
-            Method::Get => "get",
-            Method::Post => "post",
-        };
+        let method = endpoint.method.as_str().to_ascii_lowercase();
         paths[endpoint.path][method] = operation(endpoint, definitions);
     }
     let schemas: Map<String, Value> = definitions.clone().into_iter().collect();

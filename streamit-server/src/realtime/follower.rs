@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::cluster::{FromOwner, Header, ToOwner};
 use super::room::{Command, Join, settle_joins};
-use super::writer::{self, Delivery, Writer, reply_frame};
+use super::writer::{self, Cut, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
 use crate::bus::{Holder, Subscription, Topic};
 use crate::clock::now_ms;
@@ -215,16 +215,8 @@ impl Follower {
         };
         match what {
             FromOwner::Broadcast => {
-                let queued_at = writer::now_ns();
-                let mut delivered = 0;
-                for writer in self.sockets.values() {
-                    match writer.send_queued_at(frame.clone(), || queued_at) {
-                        Delivery::Queued => delivered += 1,
-                        Delivery::TooSlow => self.shared.metrics.slow_consumer(),
-                        Delivery::Gone => {}
-                    }
-                }
-                self.shared.metrics.broadcast(delivered);
+                let cut = Cut::for_broadcast(crowded);
+                writer::broadcast(self.sockets.values(), &frame, cut, &self.shared.metrics);
             }
             FromOwner::Reply { conn } => {
                 if let Some(writer) = self.sockets.get(&conn) {

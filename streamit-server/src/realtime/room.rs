@@ -27,7 +27,7 @@ use super::room_core::{
     Answer, COUNTER_BLOCK, Effect, Input, Joining, Loaded, Outbound, Persist, ProgressReport,
     Query, RoomCore, Write,
 };
-use super::writer::{self, Delivery, Writer, reply_frame};
+use super::writer::{self, Cut, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
 use crate::audit;
 use crate::bus::{Bus, Lease, Topic};
@@ -549,16 +549,8 @@ impl LiveRoom {
                     self.history.push(seq, frame.clone(), message.ts);
                     self.delivered = seq;
                 }
-                let mut delivered = 0;
-                let queued_at = writer::now_ns();
-                for writer in self.sockets.values() {
-                    match writer.send_queued_at(frame.clone(), || queued_at) {
-                        Delivery::Queued => delivered += 1,
-                        Delivery::TooSlow => self.shared.metrics.slow_consumer(),
-                        Delivery::Gone => {}
-                    }
-                }
-                self.shared.metrics.broadcast(delivered);
+                let cut = Cut::for_broadcast(self.core.is_crowded());
+                writer::broadcast(self.sockets.values(), &frame, cut, &self.shared.metrics);
                 if !self.remote.is_empty() {
                     self.relay(FromOwner::Broadcast, frame.as_bytes()).await;
                 }

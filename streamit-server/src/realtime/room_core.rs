@@ -33,8 +33,10 @@ use super::chat_rules::ChatGuard;
 use super::cluster::NodeTag;
 use crate::lifecycle::{self, Event};
 
-/// People one `PRESENCE_CHANGED` names at most (about 40 KiB of frame).
-const PRESENCE_PER_FRAME: usize = 500;
+/// People one `PRESENCE_CHANGED` names at most: about 8 KiB of frame, which every socket of a
+/// big room keeps as its write buffer once it had one (broadcasts go whole there, see
+/// `writer::Cut`).
+const PRESENCE_PER_FRAME: usize = 100;
 
 /// How far ahead of use the store's `seq` and `version` ceilings are kept.
 pub(crate) const COUNTER_BLOCK: u64 = 1_000;

@@ -36,10 +36,22 @@ pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// keeps room for one for good (see `handshake::WRITE_BATCH_BYTES`).
 const FRAGMENT_BYTES: usize = 1024;
 
+/// How a text longer than `FRAGMENT_BYTES` goes out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// In fragments: the socket's write buffer stays one fragment long for good, but every
+    /// fragment is a write to the socket of its own.
+    Fragments,
+    /// Whole, in one write: the write buffer keeps the text's length afterwards. For a big
+    /// room's broadcasts, whose presence batches run to several KiB: a write per KiB on every
+    /// socket of the room is what limited how fast a big room fills.
+    Whole,
+}
+
 /// What the room and the socket task queue for the writer: only what they send, so each queued
-/// item takes 32 bytes (a whole `Message` takes 56, in every slot the queue allocates).
+/// item takes 40 bytes (a whole `Message` takes 56, in every slot the queue allocates).
 enum Outgoing {
-    Text(Utf8Bytes),
+    Text(Utf8Bytes, Cut),
     Ping,
 }
 
@@ -100,6 +112,37 @@ pub(crate) fn reply_frame(reference: Option<ClientRef>, event: ServerEvent) -> U
     Utf8Bytes::from(ServerMessage::reply(reference, now_ms(), event).encode())
 }
 
+impl Cut {
+    /// How a room's broadcasts go out: whole in a big room, in fragments otherwise.
+    pub(crate) fn for_broadcast(crowded: bool) -> Self {
+        if crowded {
+            Self::Whole
+        } else {
+            Self::Fragments
+        }
+    }
+}
+
+/// Queues one broadcast on every socket of `writers`, reading the clock once for all of them;
+/// counts the deliveries and the sockets found too slow in `metrics`.
+pub(crate) fn broadcast<'a>(
+    writers: impl IntoIterator<Item = &'a Writer>,
+    frame: &Utf8Bytes,
+    cut: Cut,
+    metrics: &Metrics,
+) {
+    let queued_at = now_ns();
+    let mut delivered = 0;
+    for writer in writers {
+        match writer.send_queued_at(frame.clone(), cut, || queued_at) {
+            Delivery::Queued => delivered += 1,
+            Delivery::TooSlow => metrics.slow_consumer(),
+            Delivery::Gone => {}
+        }
+    }
+    metrics.broadcast(delivered);
+}
+
 /// A writer for the socket of `span`, and its writer task's end, which reports to `metrics`.
 pub(crate) fn channel(span: tracing::Span, metrics: Arc<Metrics>) -> (Writer, Outbox) {
     let (frames, receiver) = mpsc::channel(QUEUE_FRAMES);
@@ -126,20 +169,22 @@ pub(crate) fn channel(span: tracing::Span, metrics: Arc<Metrics>) -> (Writer, Ou
 }
 
 impl Writer {
-    /// Queues a frame without waiting. A full queue closes the socket with 4029.
+    /// Queues a frame without waiting, in fragments if it is long. A full queue closes the
+    /// socket with 4029.
     pub(crate) fn send(&self, frame: Utf8Bytes) -> Delivery {
-        self.send_queued_at(frame, now_ns)
+        self.send_queued_at(frame, Cut::Fragments, now_ns)
     }
 
-    /// [`Writer::send`] for a frame queued at `queued_at` ([`now_ns`]): a broadcast reads the
-    /// clock once for all its sockets, not once per socket. Read only by the first frame of a
-    /// burst, for the fan-out latency.
-    pub(crate) fn send_queued_at(
+    /// [`Writer::send`] for a broadcast, cut as `cut`, queued at `queued_at` ([`now_ns`]): a
+    /// broadcast reads the clock once for all its sockets, not once per socket. Read only by
+    /// the first frame of a burst, for the fan-out latency.
+    fn send_queued_at(
         &self,
         frame: Utf8Bytes,
+        cut: Cut,
         queued_at: impl FnOnce() -> u64,
     ) -> Delivery {
-        match self.frames.try_send(Outgoing::Text(frame)) {
+        match self.frames.try_send(Outgoing::Text(frame, cut)) {
             Ok(()) => {
                 if self.shared.queued_since_ns.load(Ordering::Relaxed) == 0 {
                     let _ = self.shared.queued_since_ns.compare_exchange(
@@ -209,10 +254,15 @@ impl Outbox {
     where
         S: Sink<Message> + Unpin,
     {
+        // Made once: a `cancelled()` made afresh each turn would register with the token's
+        // lock on every frame.
+        let close = self.close.clone();
+        let closed = close.cancelled();
+        tokio::pin!(closed);
         loop {
             tokio::select! {
                 biased;
-                () = self.close.cancelled() => break,
+                () = &mut closed => break,
                 frame = self.frames.recv() => match frame {
                     Some(frame) => {
                         // Let the tasks already runnable (a room announcing the next arrival,
@@ -276,16 +326,16 @@ where
 }
 
 /// Hands one message to the sink, a long text in fragments of `FRAGMENT_BYTES` (RFC 6455
-/// §5.4; every client reassembles them): the WebSocket's write buffer keeps the capacity of
-/// the largest frame it ever held, and a big room's snapshot, tens of KiB, would otherwise stay
-/// allocated on every socket of the room.
+/// §5.4; every client reassembles them) unless it is to go whole: the WebSocket's write buffer
+/// keeps the capacity of the largest frame it ever held, and a snapshot of several KiB would
+/// otherwise stay allocated on every socket that got one.
 async fn feed<S>(sink: &mut S, message: Outgoing) -> Result<(), S::Error>
 where
     S: Sink<Message> + Unpin,
 {
     let text = match message {
-        Outgoing::Text(text) if text.len() > FRAGMENT_BYTES => Bytes::from(text),
-        Outgoing::Text(text) => return sink.feed(Message::Text(text)).await,
+        Outgoing::Text(text, Cut::Fragments) if text.len() > FRAGMENT_BYTES => Bytes::from(text),
+        Outgoing::Text(text, _) => return sink.feed(Message::Text(text)).await,
         Outgoing::Ping => return sink.feed(Message::Ping(Bytes::new())).await,
     };
     let mut start = 0;
@@ -325,10 +375,10 @@ mod tests {
     }
 
     #[test]
-    fn a_queued_frame_is_no_bigger_than_its_bytes_handle() {
+    fn a_queued_frame_is_its_bytes_handle_and_a_tag() {
         assert_eq!(
             std::mem::size_of::<Outgoing>(),
-            std::mem::size_of::<Utf8Bytes>()
+            std::mem::size_of::<Utf8Bytes>() + 8
         );
     }
 
@@ -336,13 +386,13 @@ mod tests {
     async fn long_texts_go_out_in_fragments_that_join_up_to_the_text() {
         let short = "é".repeat(FRAGMENT_BYTES / 2);
         assert_eq!(
-            fed(Outgoing::Text(short.clone().into())).await,
+            fed(Outgoing::Text(short.clone().into(), Cut::Fragments)).await,
             [(OpCode::Data(Data::Text), true, short.into_bytes())],
             "a text that fits goes whole"
         );
         // Two-byte characters: fragment edges fall inside them, which WebSocket allows.
         let long = format!("x{}", "é".repeat(FRAGMENT_BYTES + 10));
-        let fragments = fed(Outgoing::Text(long.clone().into())).await;
+        let fragments = fed(Outgoing::Text(long.clone().into(), Cut::Fragments)).await;
         assert_eq!(fragments.len(), 3);
         assert_eq!(fragments[0].0, OpCode::Data(Data::Text));
         for (opcode, _, _) in &fragments[1..] {
@@ -352,6 +402,11 @@ mod tests {
         assert_eq!(finals, [false, false, true]);
         assert!(fragments.iter().all(|f| f.2.len() <= FRAGMENT_BYTES));
         let joined: Vec<u8> = fragments.into_iter().flat_map(|f| f.2).collect();
-        assert_eq!(joined, long.into_bytes());
+        assert_eq!(joined, long.clone().into_bytes());
+        assert_eq!(
+            fed(Outgoing::Text(long.clone().into(), Cut::Whole)).await,
+            [(OpCode::Data(Data::Text), true, long.into_bytes())],
+            "a text to go whole goes whole"
+        );
     }
 }

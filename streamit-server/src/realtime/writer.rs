@@ -259,22 +259,27 @@ impl Outbox {
         let close = self.close.clone();
         let closed = close.cancelled();
         tokio::pin!(closed);
+        // Whether the last write carried more than one frame: frames are coming in bursts.
+        let mut bursting = false;
         loop {
             tokio::select! {
                 biased;
                 () = &mut closed => break,
                 frame = self.frames.recv() => match frame {
                     Some(frame) => {
-                        // Let the tasks already runnable (a room announcing the next arrival,
-                        // say) queue their frames first: then one write carries them all. On
-                        // a quiet server that is one extra poll of the I/O driver. A queue
-                        // already long makes a full batch without waiting, and must not wait
-                        // on other tasks while it nears the 4029 limit.
-                        if self.frames.len() < YIELD_BELOW_FRAMES {
+                        // In a burst (a room filling up), let the tasks already runnable (the
+                        // room announcing the next arrival, say) queue their frames first: then
+                        // one write carries them all. Frames that come one at a time (a room's
+                        // playback changes) go at once: waiting would only cost every delivery
+                        // a second poll of this task. A queue already long makes a full batch
+                        // without waiting, and must not wait on other tasks while it nears the
+                        // 4029 limit.
+                        if bursting && self.frames.len() < YIELD_BELOW_FRAMES {
                             tokio::task::yield_now().await;
                         }
-                        if write_queued(sink, frame, &mut self.frames).await.is_err() {
-                            return;
+                        match write_queued(sink, frame, &mut self.frames).await {
+                            Ok(written) => bursting = written > 1,
+                            Err(_) => return,
                         }
                         let since = self.shared.queued_since_ns.swap(0, Ordering::Relaxed);
                         if since != 0 {
@@ -309,20 +314,24 @@ impl Outbox {
 }
 
 /// Writes `first` and whatever else is queued already, then flushes once: a burst (a room
-/// filling up, a host seeking fast) costs one write to the socket, not one per frame.
+/// filling up, a host seeking fast) costs one write to the socket, not one per frame. Says how
+/// many frames it wrote.
 async fn write_queued<S>(
     sink: &mut S,
     first: Outgoing,
     queued: &mut mpsc::Receiver<Outgoing>,
-) -> Result<(), S::Error>
+) -> Result<usize, S::Error>
 where
     S: Sink<Message> + Unpin,
 {
     feed(sink, first).await?;
+    let mut written = 1;
     while let Ok(frame) = queued.try_recv() {
         feed(sink, frame).await?;
+        written += 1;
     }
-    sink.flush().await
+    sink.flush().await?;
+    Ok(written)
 }
 
 /// Hands one message to the sink, a long text in fragments of `FRAGMENT_BYTES` (RFC 6455

@@ -48,6 +48,17 @@ pub(crate) enum Cut {
     Whole,
 }
 
+impl Cut {
+    /// How a room's broadcasts go out: whole in a big room, in fragments otherwise.
+    pub(crate) fn for_broadcast(crowded: bool) -> Self {
+        if crowded {
+            Self::Whole
+        } else {
+            Self::Fragments
+        }
+    }
+}
+
 /// What the room and the socket task queue for the writer: only what they send, so each queued
 /// item takes 40 bytes (a whole `Message` takes 56, in every slot the queue allocates).
 enum Outgoing {
@@ -110,17 +121,6 @@ pub(crate) struct Outbox {
 /// A frame for one socket, or a few (the hosts): a reply, so no `seq`.
 pub(crate) fn reply_frame(reference: Option<ClientRef>, event: ServerEvent) -> Utf8Bytes {
     Utf8Bytes::from(ServerMessage::reply(reference, now_ms(), event).encode())
-}
-
-impl Cut {
-    /// How a room's broadcasts go out: whole in a big room, in fragments otherwise.
-    pub(crate) fn for_broadcast(crowded: bool) -> Self {
-        if crowded {
-            Self::Whole
-        } else {
-            Self::Fragments
-        }
-    }
 }
 
 /// Queues one broadcast on every socket of `writers`, reading the clock once for all of them;

@@ -20,6 +20,14 @@ use crate::bench::{BenchError, Common};
 /// How long the bots wait after the last send for deliveries still on their way.
 const DRAIN: Duration = Duration::from_secs(10);
 
+/// Before the first change the room must have been quiet this long (no frame to any member):
+/// in a big room the presence batches of its filling are still arriving when the last member
+/// is in, and a change timed behind them measures the filling, not the fan-out.
+const QUIET: Duration = Duration::from_millis(500);
+
+/// The longest the bots wait for that quiet.
+const QUIET_AT_MOST: Duration = Duration::from_secs(30);
+
 /// When each host sent its k-th change: ns since the run's clock, 0 until sent.
 type Sent = Arc<Vec<Vec<AtomicU64>>>;
 
@@ -38,6 +46,7 @@ pub(crate) async fn run(
             .collect(),
     );
     let received = Arc::new(AtomicU64::new(0));
+    let last_frame = Arc::new(AtomicU64::new(0));
     let latency = Arc::new(Mutex::new(Latency::default()));
     let rss_fresh = servers.rss_kib();
     let member_url = args.member_url.as_deref().unwrap_or(url);
@@ -58,6 +67,7 @@ pub(crate) async fn run(
                 room,
                 sent: Arc::clone(&sent),
                 received: Arc::clone(&received),
+                last_frame: Arc::clone(&last_frame),
                 latency: Arc::clone(&latency),
                 clock,
                 violations: violations.clone(),
@@ -66,6 +76,15 @@ pub(crate) async fn run(
         }
     }
     let rss_with_sockets = servers.rss_kib();
+    let quiet_until = Instant::now() + QUIET_AT_MOST;
+    while Instant::now() < quiet_until
+        && clock
+            .elapsed()
+            .saturating_sub(Duration::from_nanos(last_frame.load(Ordering::Relaxed)))
+            < QUIET
+    {
+        tokio::time::sleep(QUIET / 10).await;
+    }
     let meter = Meter::start(&servers);
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     let senders: Vec<_> = hosts
@@ -154,6 +173,8 @@ struct Reader {
     room: usize,
     sent: Sent,
     received: Arc<AtomicU64>,
+    /// When any member last read a frame, in ns since `clock`.
+    last_frame: Arc<AtomicU64>,
     latency: Arc<Mutex<Latency>>,
     clock: Instant,
     violations: Violations,
@@ -163,6 +184,7 @@ impl Reader {
     async fn run(self, mut ws: Ws, mut order: Order) {
         while let Some(Ok(frame)) = ws.next().await {
             let read_at = self.clock.elapsed().as_nanos() as u64;
+            self.last_frame.fetch_max(read_at, Ordering::Relaxed);
             let Message::Text(text) = frame else { continue };
             let Some(message) = order.read(text.as_str(), &self.violations) else {
                 continue;

@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::cluster::{FromOwner, Header, ToOwner};
 use super::room::{Command, Join, settle_joins};
-use super::writer::{self, Cut, Writer, reply_frame};
+use super::writer::{self, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
 use crate::bus::{Holder, Subscription, Topic};
 use crate::clock::now_ms;
@@ -215,8 +215,7 @@ impl Follower {
         };
         match what {
             FromOwner::Broadcast => {
-                let cut = Cut::for_broadcast(crowded);
-                writer::broadcast(self.sockets.values(), &frame, cut, &self.shared.metrics);
+                writer::broadcast(self.sockets.values(), &frame, crowded, &self.shared.metrics);
             }
             FromOwner::Reply { conn } => {
                 if let Some(writer) = self.sockets.get(&conn) {

@@ -27,7 +27,7 @@ use super::room_core::{
     Answer, COUNTER_BLOCK, Effect, Input, Joining, Loaded, Outbound, Persist, ProgressReport,
     Query, RoomCore, Write,
 };
-use super::writer::{self, Cut, Writer, reply_frame};
+use super::writer::{self, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
 use crate::audit;
 use crate::bus::{Bus, Lease, Topic};
@@ -549,8 +549,8 @@ impl LiveRoom {
                     self.history.push(seq, frame.clone(), message.ts);
                     self.delivered = seq;
                 }
-                let cut = Cut::for_broadcast(self.core.is_crowded());
-                writer::broadcast(self.sockets.values(), &frame, cut, &self.shared.metrics);
+                let crowded = self.core.is_crowded();
+                writer::broadcast(self.sockets.values(), &frame, crowded, &self.shared.metrics);
                 if !self.remote.is_empty() {
                     self.relay(FromOwner::Broadcast, frame.as_bytes()).await;
                 }

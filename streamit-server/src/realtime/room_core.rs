@@ -33,9 +33,9 @@ use super::chat_rules::ChatGuard;
 use super::cluster::NodeTag;
 use crate::lifecycle::{self, Event};
 
-/// People one `PRESENCE_CHANGED` names at most: about 8 KiB of frame, which every socket of a
-/// big room keeps as its write buffer once it had one (broadcasts go whole there, see
-/// `writer::Cut`).
+/// People one `PRESENCE_CHANGED` names at most: about 8 KiB of frame with short names, which
+/// every socket of a big room keeps as its write buffer once it had one (broadcasts go whole
+/// there, up to a bound: see `writer::Cut`).
 const PRESENCE_PER_FRAME: usize = 100;
 
 /// How far ahead of use the store's `seq` and `version` ceilings are kept.

@@ -32,31 +32,26 @@ const YIELD_BELOW_FRAMES: usize = QUEUE_FRAMES / 4;
 /// socket's unsent bytes go to the kernel's orphan handling, which gives up on its own.)
 pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Text frames longer than this are sent in fragments this long: the socket's write buffer
-/// keeps room for one for good (see `handshake::WRITE_BATCH_BYTES`).
+/// Text frames longer than this are sent in fragments this long, unless they go whole (`Cut`):
+/// the socket's write buffer keeps room for one for good (see `handshake::WRITE_BATCH_BYTES`).
 const FRAGMENT_BYTES: usize = 1024;
+
+/// The longest text that goes whole; a longer one goes in fragments all the same. It bounds
+/// the write buffer a big room's socket keeps: a presence batch of `PRESENCE_PER_FRAME` people
+/// is about 8 KiB with short names, but long names of four-byte characters can double it.
+const WHOLE_AT_MOST_BYTES: usize = 16 * 1024;
 
 /// How a text longer than `FRAGMENT_BYTES` goes out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Cut {
+enum Cut {
     /// In fragments: the socket's write buffer stays one fragment long for good, but every
     /// fragment is a write to the socket of its own.
     Fragments,
-    /// Whole, in one write: the write buffer keeps the text's length afterwards. For a big
-    /// room's broadcasts, whose presence batches run to several KiB: a write per KiB on every
-    /// socket of the room is what limited how fast a big room fills.
+    /// Whole (up to `WHOLE_AT_MOST_BYTES`), in one write: the write buffer keeps the text's
+    /// length afterwards. For a big room's broadcasts, whose presence batches run to several
+    /// KiB: a write per KiB on every socket of the room is what limited how fast a big room
+    /// fills.
     Whole,
-}
-
-impl Cut {
-    /// How a room's broadcasts go out: whole in a big room, in fragments otherwise.
-    pub(crate) fn for_broadcast(crowded: bool) -> Self {
-        if crowded {
-            Self::Whole
-        } else {
-            Self::Fragments
-        }
-    }
 }
 
 /// What the room and the socket task queue for the writer: only what they send, so each queued
@@ -93,7 +88,7 @@ fn epoch() -> Instant {
 }
 
 /// Now, in ns since [`epoch`], never 0.
-pub(crate) fn now_ns() -> u64 {
+fn now_ns() -> u64 {
     u64::try_from(epoch().elapsed().as_nanos())
         .unwrap_or(u64::MAX)
         .max(1)
@@ -123,14 +118,16 @@ pub(crate) fn reply_frame(reference: Option<ClientRef>, event: ServerEvent) -> U
     Utf8Bytes::from(ServerMessage::reply(reference, now_ms(), event).encode())
 }
 
-/// Queues one broadcast on every socket of `writers`, reading the clock once for all of them;
-/// counts the deliveries and the sockets found too slow in `metrics`.
+/// Queues one broadcast of a room on every socket of `writers`, reading the clock once for all
+/// of them; counts the deliveries and the sockets found too slow in `metrics`. In a big room
+/// (`crowded`) it goes whole, in fragments otherwise.
 pub(crate) fn broadcast<'a>(
     writers: impl IntoIterator<Item = &'a Writer>,
     frame: &Utf8Bytes,
-    cut: Cut,
+    crowded: bool,
     metrics: &Metrics,
 ) {
+    let cut = if crowded { Cut::Whole } else { Cut::Fragments };
     let queued_at = now_ns();
     let mut delivered = 0;
     for writer in writers {
@@ -175,7 +172,7 @@ impl Writer {
         self.send_queued_at(frame, Cut::Fragments, now_ns)
     }
 
-    /// [`Writer::send`] for a broadcast, cut as `cut`, queued at `queued_at` ([`now_ns`]): a
+    /// [`Writer::send`] for a frame cut as `cut`, queued at `queued_at` ([`now_ns`]): a
     /// broadcast reads the clock once for all its sockets, not once per socket. Read only by
     /// the first frame of a burst, for the fan-out latency.
     fn send_queued_at(
@@ -256,10 +253,9 @@ impl Outbox {
     {
         // Made once: a `cancelled()` made afresh each turn would register with the token's
         // lock on every frame.
-        let close = self.close.clone();
-        let closed = close.cancelled();
+        let closed = self.close.cancelled();
         tokio::pin!(closed);
-        // Whether the last write carried more than one frame: frames are coming in bursts.
+        // Whether the last write carried more than one frame: frames came in a burst.
         let mut bursting = false;
         loop {
             tokio::select! {
@@ -267,11 +263,11 @@ impl Outbox {
                 () = &mut closed => break,
                 frame = self.frames.recv() => match frame {
                     Some(frame) => {
-                        // In a burst (a room filling up), let the tasks already runnable (the
-                        // room announcing the next arrival, say) queue their frames first: then
-                        // one write carries them all. Frames that come one at a time (a room's
-                        // playback changes) go at once: waiting would only cost every delivery
-                        // a second poll of this task. A queue already long makes a full batch
+                        // After a burst (a room filling up), let the tasks already runnable
+                        // (the room announcing the next arrival, say) queue their frames first:
+                        // then one write carries them all. Frames that come one at a time (a
+                        // room's playback changes) go at once: waiting would only cost every
+                        // delivery a second poll of this task. A queue already long makes a full batch
                         // without waiting, and must not wait on other tasks while it nears the
                         // 4029 limit.
                         if bursting && self.frames.len() < YIELD_BELOW_FRAMES {
@@ -343,7 +339,12 @@ where
     S: Sink<Message> + Unpin,
 {
     let text = match message {
-        Outgoing::Text(text, Cut::Fragments) if text.len() > FRAGMENT_BYTES => Bytes::from(text),
+        Outgoing::Text(text, cut)
+            if text.len() > FRAGMENT_BYTES
+                && (cut == Cut::Fragments || text.len() > WHOLE_AT_MOST_BYTES) =>
+        {
+            Bytes::from(text)
+        }
         Outgoing::Text(text, _) => return sink.feed(Message::Text(text)).await,
         Outgoing::Ping => return sink.feed(Message::Ping(Bytes::new())).await,
     };
@@ -416,6 +417,13 @@ mod tests {
             fed(Outgoing::Text(long.clone().into(), Cut::Whole)).await,
             [(OpCode::Data(Data::Text), true, long.into_bytes())],
             "a text to go whole goes whole"
+        );
+        let too_long = "x".repeat(WHOLE_AT_MOST_BYTES + 1);
+        let fragments = fed(Outgoing::Text(too_long.into(), Cut::Whole)).await;
+        assert_eq!(
+            fragments.len(),
+            WHOLE_AT_MOST_BYTES / FRAGMENT_BYTES + 1,
+            "past the bound a text goes in fragments all the same"
         );
     }
 }

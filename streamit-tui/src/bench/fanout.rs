@@ -76,7 +76,8 @@ pub(crate) async fn run(
         }
     }
     let rss_with_sockets = servers.rss_kib();
-    let quiet_until = Instant::now() + QUIET_AT_MOST;
+    let waiting_since = Instant::now();
+    let quiet_until = waiting_since + QUIET_AT_MOST;
     while Instant::now() < quiet_until
         && clock
             .elapsed()
@@ -85,6 +86,7 @@ pub(crate) async fn run(
     {
         tokio::time::sleep(QUIET / 10).await;
     }
+    let waited_for_quiet_s = waiting_since.elapsed().as_secs_f64();
     let meter = Meter::start(&servers);
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     let senders: Vec<_> = hosts
@@ -129,6 +131,8 @@ pub(crate) async fn run(
         "sent": args.rooms * changes, "expected": expected, "received": got,
         "lost": expected.saturating_sub(got), "host_send_errors": send_errors,
         "latency_ms": latency,
+        "waited_for_quiet_s": waited_for_quiet_s,
+        "quiet_before_first_change": waited_for_quiet_s < QUIET_AT_MOST.as_secs_f64(),
         "deliveries_per_s": got as f64 / send_seconds,
         "server_rss_kib_before_sockets": rss_fresh,
         "server_rss_per_socket_kib": (rss_with_sockets as f64 - rss_fresh as f64)
@@ -184,8 +188,10 @@ impl Reader {
     async fn run(self, mut ws: Ws, mut order: Order) {
         while let Some(Ok(frame)) = ws.next().await {
             let read_at = self.clock.elapsed().as_nanos() as u64;
-            self.last_frame.fetch_max(read_at, Ordering::Relaxed);
+            // Only texts: the server's keep-alive pings never stop, and would never let a
+            // room look quiet.
             let Message::Text(text) = frame else { continue };
+            self.last_frame.fetch_max(read_at, Ordering::Relaxed);
             let Some(message) = order.read(text.as_str(), &self.violations) else {
                 continue;
             };

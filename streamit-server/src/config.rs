@@ -127,14 +127,21 @@ pub struct Config {
     pub sync_threshold_ms: u64,
 
     /// People online from which a room is big: comings and goings are told in one
-    /// `PRESENCE_CHANGED` per 100 ms instead of a frame each, and snapshots list the host,
-    /// their receiver and `--big-room-listed` others online instead of every member.
+    /// `PRESENCE_CHANGED` per window (100 ms, up to 1 s in rooms of thousands) instead of a
+    /// frame each, and snapshots list the host, their receiver and `--big-room-listed` others
+    /// online instead of every member.
     #[arg(long, env = "STREAMIT_BIG_ROOM_FROM", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     pub big_room_from: u32,
 
     /// Others online a big room's snapshot lists, besides the host and its receiver.
     #[arg(long, env = "STREAMIT_BIG_ROOM_LISTED", default_value_t = 50)]
     pub big_room_listed: u32,
+
+    /// People a big room's `PRESENCE_CHANGED` names at most; more who came or went in its
+    /// window are counted, not named, so a room filling at thousands a second costs each
+    /// socket a few names per window rather than everyone's (at most 100).
+    #[arg(long, env = "STREAMIT_BIG_ROOM_NAMED", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub big_room_named: u32,
 
     /// `off` lifts every HTTP and WebSocket limit below (not the chat rules), for load tests.
     #[arg(long, env = "STREAMIT_RATE_LIMITS", value_enum, default_value_t = Switch::On)]
@@ -308,6 +315,7 @@ impl fmt::Debug for Config {
             .field("sync_threshold_ms", &self.sync_threshold_ms)
             .field("big_room_from", &self.big_room_from)
             .field("big_room_listed", &self.big_room_listed)
+            .field("big_room_named", &self.big_room_named)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_prefix", &self.redis_prefix)
             .field("node_id", &self.node_id)

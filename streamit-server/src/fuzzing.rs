@@ -198,6 +198,7 @@ pub mod room {
                 sync_threshold_ms: start.sync_threshold_ms,
                 crowd_from: usize::MAX,
                 crowd_listed: 0,
+                crowd_named: 0,
             };
             Self(RoomCore::new(
                 settings,

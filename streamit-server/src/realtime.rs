@@ -245,6 +245,7 @@ impl Realtime {
                 sync_threshold_ms: config.sync_threshold_ms,
                 crowd_from: config.big_room_from as usize,
                 crowd_listed: config.big_room_listed as usize,
+                crowd_named: config.big_room_named as usize,
             },
             flood_limits: config.rate_limits == Switch::On,
             sockets: match config.rate_limits {

@@ -80,6 +80,15 @@ export function positionAt(playback: Playback, nowMs: number): number {
   return Math.min(playback.position_ms + Math.round(elapsed * playback.rate), 86_400_000);
 }
 
+/** The people a presence batch names, and how many more it only counts. */
+function named(names: string[], total: number | undefined): string {
+  const more = (total ?? names.length) - names.length;
+  if (more <= 0) {
+    return names.join(", ") || "nobody";
+  }
+  return names.length > 0 ? `${names.join(", ")} and ${more} more` : `${more} people`;
+}
+
 function ignoreUnknown(event: never): string {
   return `ignored unknown event ${(event as { type: string }).type}`;
 }
@@ -100,9 +109,12 @@ export function describe(event: ServerEvent, nowMs: number): string {
     case "USER_LEFT":
       return `${event.data.user.display_name} left: ${event.data.reason} (${event.data.viewers} watching)`;
     case "PRESENCE_CHANGED": {
-      const came = event.data.joined.map((user) => user.display_name);
-      const went = event.data.left.map((gone) => `${gone.user.display_name} (${gone.reason})`);
-      return `came: ${came.join(", ") || "nobody"}; went: ${went.join(", ") || "nobody"} (${event.data.viewers} watching)`;
+      const came = named(event.data.joined.map((user) => user.display_name), event.data.joined_total);
+      const went = named(
+        event.data.left.map((gone) => `${gone.user.display_name} (${gone.reason})`),
+        event.data.left_total,
+      );
+      return `came: ${came}; went: ${went} (${event.data.viewers} watching)`;
     }
     case "HOST_DISCONNECTED":
       return `host away; room closes at ${event.data.grace_deadline_ms} unless they return within ${event.data.grace_seconds} s`;

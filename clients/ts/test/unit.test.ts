@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Playback, RoomSnapshot } from "../../../schemas/streamit.ts";
+import type { Playback, RoomSnapshot, ServerEvent } from "../../../schemas/streamit.ts";
 import { Backoff, ClockSync, Sequencer, apply, describe as describeEvent, fromSnapshot, positionAt } from "../src/index.ts";
 
 describe("Sequencer", () => {
@@ -112,5 +112,17 @@ describe("positionAt", () => {
     assert.equal(positionAt(PLAYBACK, 1_699_999_999_000), 10_000, "never rewinds");
     assert.equal(positionAt({ ...PLAYBACK, playing: false }, 1_700_000_004_000), 10_000);
     assert.equal(positionAt({ ...PLAYBACK, position_ms: 86_399_000 }, 1_700_000_004_000), 86_400_000);
+  });
+});
+
+describe("describe PRESENCE_CHANGED", () => {
+  it("names who the batch names and counts the rest", () => {
+    const whole: ServerEvent = { type: "PRESENCE_CHANGED", data: { joined: [BO], left: [], viewers: 2 } };
+    assert.equal(describeEvent(whole, 0), "came: Bo; went: nobody (2 watching)");
+    const crowded: ServerEvent = {
+      type: "PRESENCE_CHANGED",
+      data: { joined: [BO], left: [], viewers: 1630, joined_total: 1200, left_total: 3 },
+    };
+    assert.equal(describeEvent(crowded, 0), "came: Bo and 1199 more; went: 3 people (1630 watching)");
   });
 });

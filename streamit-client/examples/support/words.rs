@@ -106,8 +106,8 @@ fn server(view: &RoomView, event: &ServerEvent, now_ms: u64) -> Option<String> {
         ),
         ServerEvent::PresenceChanged(changed) => format!(
             "{} came, {} went ({} online)",
-            changed.joined.len(),
-            changed.left.len(),
+            changed.joined_count(),
+            changed.left_count(),
             changed.viewers
         ),
         ServerEvent::HostDisconnected(grace) => format!(

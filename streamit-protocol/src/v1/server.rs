@@ -304,27 +304,63 @@ impl UserLeft {
 }
 
 /// `PRESENCE_CHANGED` data: who came and who went since the last such frame, net (someone
-/// who came and went within the window is in neither list).
+/// who came and went within the window is in neither list). A window with more people than
+/// the server names per frame names some and counts the rest (`joined_total`, `left_total`):
+/// naming everyone would make filling a room of n people cost every socket n names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct PresenceChanged {
-    /// Users whose first socket connected.
+    /// Users whose first socket connected (some of them when `joined_total` is present).
     pub joined: Vec<UserRef>,
-    /// Users whose last socket went, and why.
+    /// Users whose last socket went, and why (some of them when `left_total` is present).
     pub left: Vec<Departure>,
     /// People connected now.
     pub viewers: u32,
+    /// Present when `joined` names only some of those who came: how many came in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined_total: Option<u32>,
+    /// Present when `left` names only some of those who went: how many went in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_total: Option<u32>,
 }
 
 impl PresenceChanged {
-    /// Builds the payload.
+    /// Builds the payload, naming everyone who came and went.
     pub const fn new(joined: Vec<UserRef>, left: Vec<Departure>, viewers: u32) -> Self {
         Self {
             joined,
             left,
             viewers,
+            joined_total: None,
+            left_total: None,
         }
     }
+
+    /// The payload of a window in which `joined` came and `left` went in all, more than the
+    /// lists name: each total is kept only where it says more than its list.
+    #[must_use]
+    pub fn with_totals(mut self, joined: u32, left: u32) -> Self {
+        let partial = |total: u32, named: usize| (total as usize > named).then_some(total);
+        self.joined_total = partial(joined, self.joined.len());
+        self.left_total = partial(left, self.left.len());
+        self
+    }
+
+    /// How many came in the window, named or not.
+    pub fn joined_count(&self) -> u32 {
+        self.joined_total
+            .unwrap_or_else(|| count(self.joined.len()))
+    }
+
+    /// How many went in the window, named or not.
+    pub fn left_count(&self) -> u32 {
+        self.left_total.unwrap_or_else(|| count(self.left.len()))
+    }
+}
+
+/// A list's length on the wire, where lists never near `u32::MAX`.
+fn count(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
 }
 
 /// One user gone, in a `PRESENCE_CHANGED`.

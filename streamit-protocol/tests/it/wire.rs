@@ -581,6 +581,15 @@ fn server_cases() -> Vec<(Value, ServerMessage)> {
             )),
         ),
     ));
+    let crowded = json!({"joined": [bo_json()], "left": [], "viewers": 1630,
+        "joined_total": 1200, "left_total": 3});
+    cases.push((
+        json!({"v": 1, "type": "PRESENCE_CHANGED", "seq": 53, "ts": TS, "data": crowded}),
+        broadcast(
+            53,
+            E::PresenceChanged(PresenceChanged::new(vec![bo()], vec![], 1630).with_totals(1200, 3)),
+        ),
+    ));
     let empty = [
         (
             "HOST_RECONNECTED",
@@ -749,4 +758,19 @@ fn bad_server_frames_are_refused() {
         assert_eq!(event_type, frame["type"].as_str().unwrap());
         assert_eq!(*code, ErrorCode::InvalidMessage);
     }
+}
+
+#[test]
+fn presence_totals_are_said_only_where_the_lists_name_fewer() {
+    let whole = PresenceChanged::new(vec![bo()], vec![], 5).with_totals(1, 0);
+    let wire = serde_json::to_value(&whole).expect("encodes");
+    assert_eq!(
+        wire,
+        json!({"joined": [bo_json()], "left": [], "viewers": 5})
+    );
+    assert_eq!((whole.joined_count(), whole.left_count()), (1, 0));
+
+    let partial = PresenceChanged::new(vec![bo()], vec![], 5).with_totals(1, 4);
+    assert_eq!((partial.joined_total, partial.left_total), (None, Some(4)));
+    assert_eq!((partial.joined_count(), partial.left_count()), (1, 4));
 }

@@ -25,7 +25,7 @@ use super::history::{History, Resume};
 use super::persist::Persister;
 use super::room_core::{
     Answer, COUNTER_BLOCK, Effect, Input, Joining, Loaded, Outbound, Persist, ProgressReport,
-    Query, RoomCore, Write,
+    Query, RoomCore, Write, count,
 };
 use super::writer::{self, Writer, reply_frame};
 use super::{ConnId, RoomHandle, Shared};
@@ -420,7 +420,7 @@ impl LiveRoom {
             self.shared.metrics.resumed(false);
             return None;
         };
-        let replayed = u32::try_from(missed.len()).unwrap_or(u32::MAX);
+        let replayed = count(missed.len());
         let resumed = RoomResumed::new(self.history.epoch(), resume.since_seq, replayed);
         let mut frames = vec![reply_frame(reference, ServerEvent::RoomResumed(resumed))];
         frames.extend(missed);

@@ -33,11 +33,6 @@ use super::chat_rules::ChatGuard;
 use super::cluster::NodeTag;
 use crate::lifecycle::{self, Event};
 
-/// People one `PRESENCE_CHANGED` names at most: about 8 KiB of frame with short names, which
-/// every socket of a big room keeps as its write buffer once it had one (broadcasts go whole
-/// there, up to a bound: see `writer::Cut`).
-const PRESENCE_PER_FRAME: usize = 100;
-
 /// How far ahead of use the store's `seq` and `version` ceilings are kept.
 pub(crate) const COUNTER_BLOCK: u64 = 1_000;
 
@@ -50,6 +45,11 @@ pub(crate) struct Settings {
     pub(crate) crowd_from: usize,
     /// Others a big room's snapshot lists besides the host and its receiver.
     pub(crate) crowd_listed: usize,
+    /// People a big room's `PRESENCE_CHANGED` names at most; the rest of its window is counted.
+    /// The configuration keeps it at most 100: a frame of about 8 KiB with short names, which
+    /// every socket of a big room keeps as its write buffer once it had one (broadcasts go
+    /// whole there, up to a bound: see `writer::Cut`).
+    pub(crate) crowd_named: usize,
 }
 
 /// What happens to a room.
@@ -355,17 +355,17 @@ impl RoomCore {
         }
         let online = &self.online;
         let (mut joined, mut left) = self.crowd.close(|user| online.contains_key(&user));
-        // A window of a room filling at thousands a second can hold more than one frame
-        // should: such a window goes out as several frames of at most this many people.
-        while !joined.is_empty() || !left.is_empty() {
-            let came: Vec<_> = joined
-                .drain(..joined.len().min(PRESENCE_PER_FRAME))
-                .collect();
-            let room_left = PRESENCE_PER_FRAME - came.len();
-            let went: Vec<_> = left.drain(..left.len().min(room_left)).collect();
-            let changed = PresenceChanged::new(came, went, self.viewers());
-            self.broadcast(ServerEvent::PresenceChanged(changed), now_ms);
+        if joined.is_empty() && left.is_empty() {
+            return;
         }
+        // A window of a room filling at thousands a second names only the first few: every
+        // socket gets each frame, so naming everyone would make each join cost the whole room.
+        let totals = (count(joined.len()), count(left.len()));
+        joined.truncate(self.settings.crowd_named);
+        left.truncate(self.settings.crowd_named - joined.len());
+        let changed =
+            PresenceChanged::new(joined, left, self.viewers()).with_totals(totals.0, totals.1);
+        self.broadcast(ServerEvent::PresenceChanged(changed), now_ms);
     }
 
     /// Someone's first socket came, or last socket went (`reason`): told at once in a small
@@ -375,7 +375,8 @@ impl RoomCore {
         // A going is counted against the room as it was, with the user still in it.
         let was_crowded = reason.is_some() && self.online.len() + 1 >= self.settings.crowd_from;
         if self.is_crowded() || was_crowded {
-            self.crowd.note(&user, reason, now_ms);
+            let window_ms = crowd::window_ms(self.online.len());
+            self.crowd.note(&user, reason, now_ms, window_ms);
             return;
         }
         self.tell_presence(now_ms);
@@ -479,7 +480,7 @@ impl RoomCore {
     }
 
     fn viewers(&self) -> u32 {
-        u32::try_from(self.online.len()).unwrap_or(u32::MAX)
+        count(self.online.len())
     }
 
     fn publish_presence(&mut self) {
@@ -794,4 +795,9 @@ impl RoomCore {
             self.chat.pop_front();
         }
     }
+}
+
+/// A length sent as a `u32` on the wire; nothing a room counts nears `u32::MAX`.
+pub(super) fn count(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
 }

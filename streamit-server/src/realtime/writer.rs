@@ -37,8 +37,9 @@ pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 const FRAGMENT_BYTES: usize = 1024;
 
 /// The longest text that goes whole; a longer one goes in fragments all the same. It bounds
-/// the write buffer a big room's socket keeps: a presence batch of `PRESENCE_PER_FRAME` people
-/// is about 8 KiB with short names, but long names of four-byte characters can double it.
+/// the write buffer a big room's socket keeps: a presence batch naming the most people allowed
+/// (`--big-room-named`, 100) is about 8 KiB with short names, but long names of four-byte
+/// characters can double it.
 const WHOLE_AT_MOST_BYTES: usize = 16 * 1024;
 
 /// How a text longer than `FRAGMENT_BYTES` goes out.

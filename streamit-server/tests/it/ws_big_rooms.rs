@@ -1,5 +1,6 @@
-//! A big room over real sockets: hundreds of members, presence told in batches, snapshots
-//! bounded, the viewer count exact after storms of comings and goings (protocol 6.11).
+//! A big room over real sockets: hundreds of members, presence told in batches that name a
+//! few and count the rest, snapshots bounded, the viewer count exact after storms of comings
+//! and goings (protocol 6.11).
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -17,13 +18,21 @@ const MEMBERS: usize = 400;
 const BIG_FROM: usize = 40;
 /// Others a big room's snapshot lists.
 const LISTED: usize = 5;
+/// People one `PRESENCE_CHANGED` names at most.
+const NAMED: usize = 10;
 
-/// What the host has been told of presence so far.
+/// What a socket has been told of presence so far.
 #[derive(Default)]
 struct Told {
     joined_one_by_one: usize,
+    /// Everyone named as coming, one by one or in a batch.
     joined: HashSet<UserId>,
+    /// Everyone named as going.
     left: HashSet<UserId>,
+    /// Comings told, named or counted.
+    came: usize,
+    /// Goings told, named or counted.
+    went: usize,
     presence_frames: usize,
     viewers: u32,
 }
@@ -36,21 +45,27 @@ impl Told {
             match message.event {
                 ServerEvent::UserJoined(joined) => {
                     self.joined_one_by_one += 1;
+                    self.came += 1;
                     self.joined.insert(joined.user.id);
                     self.viewers = joined.viewers;
                 }
                 ServerEvent::UserLeft(left) => {
+                    self.went += 1;
                     self.left.insert(left.user.id);
                     self.viewers = left.viewers;
                 }
                 ServerEvent::PresenceChanged(changed) => {
                     self.presence_frames += 1;
+                    let named = changed.joined.len() + changed.left.len();
+                    assert!(named <= NAMED, "{named} named in one frame");
                     for user in &changed.joined {
                         assert!(self.joined.insert(user.id), "{user:?} told twice");
                     }
                     for gone in &changed.left {
                         assert!(self.left.insert(gone.user.id), "{gone:?} told twice");
                     }
+                    self.came += changed.joined_count() as usize;
+                    self.went += changed.left_count() as usize;
                     self.viewers = changed.viewers;
                 }
                 _ => {}
@@ -70,6 +85,7 @@ async fn fill_and_empty(db_url: &str) {
     let s = TestServer::start(db_url, |c| {
         c.big_room_from = BIG_FROM as u32;
         c.big_room_listed = LISTED as u32;
+        c.big_room_named = NAMED as u32;
     })
     .await;
     let (host, code) = hosted_room(&s, json!({})).await;
@@ -100,8 +116,7 @@ async fn fill_and_empty(db_url: &str) {
         sockets.push(ws);
     }
     let mut told = Told::default();
-    told.read_until(&mut host_ws, |t| t.joined.len() == MEMBERS)
-        .await;
+    told.read_until(&mut host_ws, |t| t.came == MEMBERS).await;
     assert_eq!(
         told.joined_one_by_one,
         BIG_FROM - 2,
@@ -109,21 +124,22 @@ async fn fill_and_empty(db_url: &str) {
     );
     assert!(told.presence_frames >= 1);
     assert_eq!(told.viewers as usize, MEMBERS + 1);
+    let members: HashSet<UserId> = accounts.iter().map(uid).collect();
+    assert!(told.joined.is_subset(&members), "only members are named");
 
     // A storm: half of them go at once; the last member hears of it in batches too.
     let mut last = sockets.pop().expect("members");
     let going: Vec<UserId> = accounts[..MEMBERS / 2].iter().map(uid).collect();
     let leaving: Vec<_> = sockets.drain(..MEMBERS / 2).collect();
     join_all(leaving.into_iter().map(WsClient::disconnect)).await;
-    told.read_until(&mut host_ws, |t| t.left.len() == MEMBERS / 2)
+    told.read_until(&mut host_ws, |t| t.went == MEMBERS / 2)
         .await;
-    assert_eq!(told.left, going.iter().copied().collect());
+    assert!(told.left.is_subset(&going.iter().copied().collect()));
     let online_now = MEMBERS - MEMBERS / 2 + 1;
     assert_eq!(told.viewers as usize, online_now);
     let mut heard = Told::default();
-    heard
-        .read_until(&mut last, |t| t.left.len() == MEMBERS / 2)
-        .await;
+    heard.read_until(&mut last, |t| t.went == MEMBERS / 2).await;
+    assert!(heard.left.is_subset(&going.iter().copied().collect()));
     assert_eq!(heard.viewers as usize, online_now);
     // The store's count catches up behind the room.
     eventually("the stored viewers", Duration::from_secs(10), async || {

@@ -955,13 +955,25 @@ export interface components {
         PositionMs: number;
         /**
          * @description `PRESENCE_CHANGED` data: who came and who went since the last such frame, net (someone
-         *     who came and went within the window is in neither list).
+         *     who came and went within the window is in neither list). A window with more people than
+         *     the server names per frame names some and counts the rest (`joined_total`, `left_total`):
+         *     naming everyone would make filling a room of n people cost every socket n names.
          */
         PresenceChanged: {
-            /** @description Users whose first socket connected. */
+            /** @description Users whose first socket connected (some of them when `joined_total` is present). */
             joined: components["schemas"]["UserRef"][];
-            /** @description Users whose last socket went, and why. */
+            /**
+             * Format: uint32
+             * @description Present when `joined` names only some of those who came: how many came in all.
+             */
+            joined_total?: number;
+            /** @description Users whose last socket went, and why (some of them when `left_total` is present). */
             left: components["schemas"]["Departure"][];
+            /**
+             * Format: uint32
+             * @description Present when `left` names only some of those who went: how many went in all.
+             */
+            left_total?: number;
             /**
              * Format: uint32
              * @description People connected now.

@@ -50,6 +50,7 @@ fn room(host: &UserRef, state: RoomState) -> RoomCore {
         sync_threshold_ms: 500,
         crowd_from: 1_000,
         crowd_listed: 2,
+        crowd_named: 100,
     };
     RoomCore::new(
         settings,
@@ -940,6 +941,53 @@ fn a_big_room_tells_comings_and_goings_once_per_window_net() {
     assert_eq!(core.presence_due_at(), None);
     apply(&mut core, Input::PresenceDue);
     assert!(summary(&mut core).is_empty(), "nothing more to tell");
+}
+
+#[test]
+fn a_big_rooms_crowded_window_names_a_few_and_counts_everyone() {
+    let (host, ada, bo) = (user("Host"), user("Ada"), user("Bo"));
+    let mut core = big_room(&host, &[&ada, &bo]);
+    apply(&mut core, Input::PresenceDue);
+    core.settings.crowd_named = 2;
+    let newcomers: Vec<_> = (0..5).map(|i| user(&format!("N{i}"))).collect();
+    for (i, newcomer) in newcomers.iter().enumerate() {
+        apply(&mut core, joining(10 + i as u64, newcomer));
+    }
+    for gone in [2, 3] {
+        let leave = Input::Leave {
+            conn: conn(gone),
+            reason: LeaveReason::Timeout,
+        };
+        apply(&mut core, leave);
+    }
+
+    core.apply(Input::PresenceDue, NOW + 100);
+    let told: Vec<_> = core
+        .drain_effects()
+        .filter_map(|effect| match effect {
+            Effect::Out(Outbound::Broadcast(message)) => Some(message),
+            _ => None,
+        })
+        .collect();
+    let [message] = told.as_slice() else {
+        panic!("one broadcast for the window, however many came: {told:?}");
+    };
+    let ServerEvent::PresenceChanged(changed) = &message.event else {
+        panic!("{message:?}");
+    };
+    let joined: Vec<_> = changed.joined.iter().map(|u| u.id).collect();
+    assert_eq!(
+        joined,
+        [newcomers[0].id, newcomers[1].id],
+        "the first to come"
+    );
+    assert!(changed.left.is_empty(), "no names left for the goings");
+    assert_eq!(
+        (changed.joined_total, changed.left_total),
+        (Some(5), Some(2))
+    );
+    assert_eq!((changed.joined_count(), changed.left_count()), (5, 2));
+    assert_eq!(changed.viewers, 6);
 }
 
 #[test]

@@ -16,7 +16,6 @@
 //! - `rooms`: rooms, their lifecycle compare-and-set and the public listing;
 //! - `members`: participants, approvals, bans and the one-read admission check;
 //! - `live`: what live rooms write behind, their counter ceilings and restart recovery;
-//! - `live_writer`: the connection those writes go through;
 //! - `progress`: watch progress;
 //! - `retention`: what is purged after the retention period;
 //! - `rows`: how values become columns and columns become wire types.
@@ -24,7 +23,6 @@
 mod accounts;
 mod audit;
 mod live;
-mod live_writer;
 mod members;
 mod migrate;
 mod pool;
@@ -44,7 +42,6 @@ use streamit_protocol::v1::{
 };
 use uuid::Uuid;
 
-use self::live_writer::LiveWriter;
 use crate::metrics::{QueryTimer, StoreTimer};
 
 /// What can go wrong in the store.
@@ -193,7 +190,6 @@ pub(crate) struct ProgressUpdate<'a> {
 #[derive(Clone)]
 pub(crate) struct Store {
     pool: sqlx::AnyPool,
-    live_writer: LiveWriter,
     backend: Backend,
     timer: StoreTimer,
 }
@@ -204,10 +200,8 @@ impl Store {
     pub(crate) async fn connect(url: &str) -> Result<Self> {
         let (pool, backend) = pool::open(url).await?;
         migrate::run(&pool, backend).await?;
-        let live_writer = LiveWriter::new(pool::live_writer(url, backend).await?);
         Ok(Self {
             pool,
-            live_writer,
             backend,
             timer: StoreTimer::default(),
         })

@@ -7,8 +7,8 @@
 //! sent is below the ceilings the next one starts from. Every statement here keeps
 //! `seq_ceiling >= seq` and `version_ceiling >= playback_version`.
 
+use sqlx::Row as _;
 use sqlx::any::AnyRow;
-use sqlx::{Connection as _, Row as _};
 use streamit_protocol::v1::{
     CHAT_HISTORY_KEPT, ChatMessage, ChatText, MediaRef, MessageId, Playback, RoomCode, RoomState,
     UserId, UserRef,
@@ -114,7 +114,6 @@ impl Store {
         version_ceiling: u64,
     ) -> Result<()> {
         let _timer = self.time("raise_ceilings");
-        let mut conn = self.live_conn().await?;
         sqlx::query(
             "UPDATE rooms SET \
              seq_ceiling = CASE WHEN seq_ceiling < $2 THEN $2 ELSE seq_ceiling END, \
@@ -124,7 +123,7 @@ impl Store {
         .bind(code.as_str().to_owned())
         .bind(int(seq_ceiling))
         .bind(int(version_ceiling))
-        .execute(&mut *conn)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -154,7 +153,6 @@ impl Store {
             Some(held) => (true, held),
             None => (false, (0, 0)),
         };
-        let mut conn = self.live_conn().await?;
         let written = sqlx::query(
             "UPDATE rooms SET playing = $2, position_ms = $3, rate = $4, \
              playback_updated_at_ms = $5, playback_version = $6, seq = $7, \
@@ -175,7 +173,7 @@ impl Store {
         .bind(int(held.0))
         .bind(int(held.1))
         .bind(term.0)
-        .execute(&mut *conn)
+        .execute(&self.pool)
         .await?;
         // Within one term versions only rise, so only a newer owner leaves the row unchanged.
         Ok(Fenced::from_rows(written.rows_affected()))
@@ -196,8 +194,7 @@ impl Store {
         if messages.is_empty() {
             return Ok(Fenced::Written);
         }
-        let mut conn = self.live_conn().await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = self.pool.begin().await?;
         // Touching the room's row first holds it (PostgreSQL locks it; SQLite has one writer)
         // until the lines are in, so no newer owner takes the room in between.
         let holds =

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyConnection, AnyPool, Connection as _, Executor};
+use sqlx::{AnyPool, Connection as _, Executor};
 
 use super::{Backend, Error, Result};
 use crate::files;
@@ -31,7 +31,7 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = 
 
 /// How long a query waits for a connection before it fails (503 `UNAVAILABLE` over HTTP): a
 /// database that went away must not hold every request for sqlx's default 30 s.
-pub(super) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long start-up waits for its first connection before saying the database does not answer.
 const FIRST_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -82,7 +82,13 @@ pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
 /// (refused, unknown host, bad password, unreadable or read-only file) within seconds: the pool
 /// would retry until its timeout and then say only that it timed out.
 async fn first_connection(url: &str, backend: Backend) -> Result<()> {
-    let connecting = async { connect_one(url, backend).await?.close().await };
+    let connecting = async {
+        let mut conn = sqlx::AnyConnection::connect(url).await?;
+        if backend == Backend::Sqlite {
+            conn.execute(SQLITE_PRAGMAS).await?;
+        }
+        conn.close().await
+    };
     match tokio::time::timeout(FIRST_CONNECTION_TIMEOUT, connecting).await {
         Ok(connected) => connected.map_err(Into::into),
         Err(_) => Err(Error::Unavailable(format!(
@@ -90,24 +96,6 @@ async fn first_connection(url: &str, backend: Backend) -> Result<()> {
             FIRST_CONNECTION_TIMEOUT.as_secs()
         ))),
     }
-}
-
-/// One connection outside the pool, set up as the pool's are.
-async fn connect_one(url: &str, backend: Backend) -> sqlx::Result<AnyConnection> {
-    let mut conn = AnyConnection::connect(url).await?;
-    if backend == Backend::Sqlite {
-        conn.execute(SQLITE_PRAGMAS).await?;
-    }
-    Ok(conn)
-}
-
-/// The connection a node's live rooms write through, for a SQLite file (`None` otherwise: see
-/// `store::live_writer`). `url` is the one the pool was opened with.
-pub(super) async fn live_writer(url: &str, backend: Backend) -> Result<Option<AnyConnection>> {
-    if backend != Backend::Sqlite || is_memory(url) {
-        return Ok(None);
-    }
-    Ok(Some(connect_one(&sqlite_url(url), backend).await?))
 }
 
 /// The pool of an in-memory SQLite database: every connection to `sqlite::memory:` opens a

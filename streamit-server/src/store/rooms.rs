@@ -172,7 +172,6 @@ impl Store {
         host_connected: bool,
     ) -> Result<Fenced> {
         let _timer = self.time("set_presence");
-        let mut conn = self.live_conn().await?;
         let written = sqlx::query(
             "UPDATE rooms SET viewers = $2, host_connected = $3 WHERE code = $1 AND owner_term = $4",
         )
@@ -180,7 +179,7 @@ impl Store {
         .bind(i64::from(viewers))
         .bind(flag(host_connected))
         .bind(term.0)
-        .execute(&mut *conn)
+        .execute(&self.pool)
         .await?;
         Ok(Fenced::from_rows(written.rows_affected()))
     }

@@ -22,8 +22,10 @@ const DRAIN: Duration = Duration::from_secs(10);
 
 /// Before the first change the room must have been quiet this long (no frame to any member):
 /// in a big room the presence batches of its filling are still arriving when the last member
-/// is in, and a change timed behind them measures the filling, not the fan-out.
-const QUIET: Duration = Duration::from_millis(500);
+/// is in, and a change timed behind them measures the filling, not the fan-out. Longer than
+/// the longest presence window (1 s, protocol 6.11), so a gap between batches is not taken
+/// for quiet.
+const QUIET: Duration = Duration::from_millis(1_500);
 
 /// The longest the bots wait for that quiet.
 const QUIET_AT_MOST: Duration = Duration::from_secs(30);

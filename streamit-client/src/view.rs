@@ -47,7 +47,7 @@ pub const DEFAULT_CHAT_LINES: usize = streamit_protocol::v1::CHAT_HISTORY_KEPT;
 /// while let Some(event) = events.recv().await {
 ///     RoomView::follow(&mut view, &event);
 ///     if let Some(view) = &view {
-///         let online = view.members().iter().filter(|m| m.online).count();
+///         let online = view.room().viewers;
 ///         println!("{}: {online} online, {} chat lines", view.room().name.as_str(), view.chat().len());
 ///     }
 /// }
@@ -59,7 +59,7 @@ pub struct RoomView {
     room: Room,
     you: You,
     /// Approved members, online or not: the snapshot's order, then newcomers as they came. In
-    /// a big room, only those the snapshot listed and those seen coming since.
+    /// a big room, only those the snapshot listed and those named coming since.
     members: Vec<Member>,
     /// Whether the snapshot listed every member (not a big room's few).
     lists_everyone: bool,
@@ -196,7 +196,9 @@ impl RoomView {
 
     /// Whether [`members`](Self::members) is everyone: `false` in a big room, whose snapshot
     /// lists the host, you and a few others online (`room().viewers` counts everyone
-    /// connected), and whose members show as they come.
+    /// connected), and whose members show as they are named coming; `false` too once a
+    /// presence batch counted people it did not name, whose `online` marks may then be out of
+    /// date until the next snapshot.
     pub fn lists_everyone(&self) -> bool {
         self.lists_everyone
     }
@@ -309,6 +311,10 @@ impl RoomView {
             }
             ServerEvent::PresenceChanged(changed) => {
                 self.room.viewers = changed.viewers;
+                // People came or went unnamed: the list can no longer say who is here.
+                if changed.joined_total.is_some() || changed.left_total.is_some() {
+                    self.lists_everyone = false;
+                }
                 for user in &changed.joined {
                     self.joined(user);
                 }

@@ -86,7 +86,10 @@ function named(names: string[], total: number | undefined): string {
   if (more <= 0) {
     return names.join(", ") || "nobody";
   }
-  return names.length > 0 ? `${names.join(", ")} and ${more} more` : `${more} people`;
+  if (names.length > 0) {
+    return `${names.join(", ")} and ${more} more`;
+  }
+  return more === 1 ? "1 person" : `${more} people`;
 }
 
 function ignoreUnknown(event: never): string {

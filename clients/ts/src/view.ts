@@ -21,6 +21,12 @@ export interface RoomView {
   you: You;
   /** Everyone the snapshot listed, kept up to date by presence and moderation events. */
   participants: Participant[];
+  /**
+   * Whether `participants` is everyone: false in a big room (its snapshot lists a few, protocol
+   * 6.11) and once a presence batch counted people it did not name, whose `online` marks may
+   * then be out of date until the next snapshot. `room.viewers` is exact either way.
+   */
+  listsEveryone: boolean;
   /** The playback with the highest `version` seen (protocol 6.7). */
   playback: Playback;
   /** Oldest first, at most `CHAT_KEPT`. */
@@ -37,6 +43,7 @@ export function fromSnapshot(snapshot: RoomSnapshot, previous?: RoomView): RoomV
     room: { ...snapshot.room },
     you: { ...snapshot.you },
     participants: snapshot.participants.map((p) => ({ ...p, user: { ...p.user } })),
+    listsEveryone: snapshot.participants_total === undefined,
     playback: newerPlayback(previous?.playback, snapshot.playback),
     chat: snapshot.chat.slice(-CHAT_KEPT),
     joinRequests: previous?.joinRequests ?? [],
@@ -124,6 +131,9 @@ export function apply(view: RoomView, event: ServerEvent): void {
       view.room.viewers = event.data.viewers;
       return;
     case "PRESENCE_CHANGED":
+      if (event.data.joined_total !== undefined || event.data.left_total !== undefined) {
+        view.listsEveryone = false;
+      }
       for (const user of event.data.joined) {
         setOnline(view, user, true);
       }

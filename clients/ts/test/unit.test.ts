@@ -115,6 +115,19 @@ describe("positionAt", () => {
   });
 });
 
+describe("RoomView in a big room", () => {
+  it("stops listing everyone once a presence batch counts people it does not name", () => {
+    const view = fromSnapshot(snapshot());
+    assert.equal(view.listsEveryone, true);
+    apply(view, { type: "PRESENCE_CHANGED", data: { joined: [BO], left: [], viewers: 2 } });
+    assert.equal(view.listsEveryone, true);
+    apply(view, { type: "PRESENCE_CHANGED", data: { joined: [], left: [], viewers: 300, joined_total: 298 } });
+    assert.equal(view.listsEveryone, false);
+    assert.equal(view.room.viewers, 300);
+    assert.equal(fromSnapshot({ ...snapshot(), participants_total: 300 }).listsEveryone, false);
+  });
+});
+
 describe("describe PRESENCE_CHANGED", () => {
   it("names who the batch names and counts the rest", () => {
     const whole: ServerEvent = { type: "PRESENCE_CHANGED", data: { joined: [BO], left: [], viewers: 2 } };
@@ -124,5 +137,7 @@ describe("describe PRESENCE_CHANGED", () => {
       data: { joined: [BO], left: [], viewers: 1630, joined_total: 1200, left_total: 3 },
     };
     assert.equal(describeEvent(crowded, 0), "came: Bo and 1199 more; went: 3 people (1630 watching)");
+    const one: ServerEvent = { type: "PRESENCE_CHANGED", data: { joined: [], left: [], viewers: 9, left_total: 1 } };
+    assert.equal(describeEvent(one, 0), "came: nobody; went: 1 person (9 watching)");
   });
 });

@@ -49,6 +49,12 @@ impl Presence {
         self.online = fresh;
     }
 
+    /// Some went unnamed (a crowded window of a big room): nobody is known online any more,
+    /// so whoever is told joining next is announced, not taken for a duplicate.
+    pub(crate) fn lost_track(&mut self) {
+        self.online.clear();
+    }
+
     pub(crate) fn joined(&mut self, user: UserId, now: Instant) -> Joined {
         if self.expected_until.is_some_and(|until| now >= until) {
             self.expected_back.clear();
@@ -111,6 +117,17 @@ mod tests {
         presence.snapshot(&snapshot(&[ME]), false, now);
         assert_eq!(presence.joined(id(BO), now), Joined::Announce);
         presence.left(id(BO));
+        assert_eq!(presence.joined(id(BO), now), Joined::Announce);
+    }
+
+    #[test]
+    fn after_an_unnamed_going_a_return_is_announced() {
+        let now = Instant::now();
+        let mut presence = Presence::default();
+        presence.snapshot(&snapshot(&[ME, BO]), false, now);
+        assert_eq!(presence.joined(id(BO), now), Joined::Rejoined);
+        // Bo went in a crowded window that did not name them.
+        presence.lost_track();
         assert_eq!(presence.joined(id(BO), now), Joined::Announce);
     }
 

@@ -405,6 +405,9 @@ impl Task {
                 RoomEvent::Server(message)
             }
             ServerEvent::PresenceChanged(changed) => {
+                if changed.left_total.is_some() {
+                    self.presence.lost_track();
+                }
                 let now = std::time::Instant::now();
                 for user in &changed.joined {
                     self.presence.joined(user.id, now);

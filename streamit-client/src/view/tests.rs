@@ -171,6 +171,22 @@ fn a_big_rooms_presence_comes_in_batches_and_its_list_is_partial() {
     assert!(!view.member(id(ME)).unwrap().online);
     assert_eq!(view.room().viewers, 3);
     assert_eq!(view.seq(), 11);
+    assert!(
+        view.lists_everyone(),
+        "everyone who came and went was named"
+    );
+
+    view.apply(&broadcast(
+        "PRESENCE_CHANGED",
+        12,
+        json!({"joined": [], "left": [{"user": user(CY, "Cy"), "reason": "left"}],
+               "viewers": 300, "joined_total": 300, "left_total": 1}),
+    ));
+    assert_eq!(view.room().viewers, 300);
+    assert!(
+        !view.lists_everyone(),
+        "people came unnamed: the list is a few of them"
+    );
 
     let mut partial = snapshot_data(ME, 20, &[]);
     partial["participants_total"] = json!(40);

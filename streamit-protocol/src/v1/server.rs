@@ -39,8 +39,8 @@ event_enum! {
         UserJoined(UserJoined) = "USER_JOINED",
         /// A user's last socket went.
         UserLeft(UserLeft) = "USER_LEFT",
-        /// In a big room, instead of `USER_JOINED` and `USER_LEFT`: everyone who came or went
-        /// in the last short window, at most one frame per window.
+        /// In a big room, instead of `USER_JOINED` and `USER_LEFT`: who came or went in the
+        /// last short window, one frame per window, naming a few and counting the rest.
         PresenceChanged(PresenceChanged) = "PRESENCE_CHANGED",
         /// The host's last socket went; the room is in grace until the deadline.
         HostDisconnected(HostDisconnected) = "HOST_DISCONNECTED",

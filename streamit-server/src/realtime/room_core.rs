@@ -358,11 +358,13 @@ impl RoomCore {
         if joined.is_empty() && left.is_empty() {
             return;
         }
-        // A window of a room filling at thousands a second names only the first few: every
-        // socket gets each frame, so naming everyone would make each join cost the whole room.
+        // A window of a room filling at thousands a second names only a few: every socket gets
+        // each frame, so naming everyone would make each join cost the whole room. Goings are
+        // named first: a client cannot tell that someone unnamed went, and would show them
+        // online, while someone unnamed who came is just not listed, as in the snapshot.
         let totals = (count(joined.len()), count(left.len()));
-        joined.truncate(self.settings.crowd_named);
-        left.truncate(self.settings.crowd_named - joined.len());
+        left.truncate(self.settings.crowd_named);
+        joined.truncate(self.settings.crowd_named - left.len());
         let changed =
             PresenceChanged::new(joined, left, self.viewers()).with_totals(totals.0, totals.1);
         self.broadcast(ServerEvent::PresenceChanged(changed), now_ms);

@@ -161,10 +161,8 @@ fn draw_people(frame: &mut Frame<'_>, room: &Room, area: Rect) {
             }
         })
         .collect();
-    let online = room
-        .view
-        .as_ref()
-        .map_or(0, |view| view.members().iter().filter(|m| m.online).count());
+    // The room's count is exact; a big room's member list names only some.
+    let online = room.view.as_ref().map_or(0, |view| view.room().viewers);
     let block = Block::bordered().title(format!(" People ({online} online) "));
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

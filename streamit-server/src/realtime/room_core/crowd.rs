@@ -16,8 +16,8 @@ const WINDOW_MAX_MS: u64 = 1_000;
 /// frames every 100 ms to all of them cost more than the admissions themselves.
 const FRAMES_PER_SECOND: u64 = 5_000;
 
-/// How long a window lasts in a room with `online` people: 100 ms up to 500 people, then as
-/// long as keeps the room to `FRAMES_PER_SECOND`, up to 1 s from 5 000 people.
+/// How long a window lasts in a room with `online` people: 100 ms up to 500 people, then long
+/// enough to keep the room to `FRAMES_PER_SECOND`, up to 1 s from 5 000 people.
 pub(super) fn window_ms(online: usize) -> u64 {
     let online = u64::try_from(online).unwrap_or(u64::MAX);
     (online.saturating_mul(1_000) / FRAMES_PER_SECOND).clamp(WINDOW_MIN_MS, WINDOW_MAX_MS)

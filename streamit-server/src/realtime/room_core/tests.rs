@@ -975,19 +975,65 @@ fn a_big_rooms_crowded_window_names_a_few_and_counts_everyone() {
     let ServerEvent::PresenceChanged(changed) = &message.event else {
         panic!("{message:?}");
     };
-    let joined: Vec<_> = changed.joined.iter().map(|u| u.id).collect();
+    let left: Vec<_> = changed.left.iter().map(|d| (d.user.id, d.reason)).collect();
     assert_eq!(
-        joined,
-        [newcomers[0].id, newcomers[1].id],
-        "the first to come"
+        left,
+        [
+            (ada.id, LeaveReason::Timeout),
+            (bo.id, LeaveReason::Timeout)
+        ],
+        "goings are named first"
     );
-    assert!(changed.left.is_empty(), "no names left for the goings");
-    assert_eq!(
-        (changed.joined_total, changed.left_total),
-        (Some(5), Some(2))
-    );
+    assert!(changed.joined.is_empty(), "no names left for the comings");
+    assert_eq!((changed.joined_total, changed.left_total), (Some(5), None));
     assert_eq!((changed.joined_count(), changed.left_count()), (5, 2));
     assert_eq!(changed.viewers, 6);
+
+    // Three more go and one comes: the goings take both names.
+    for gone in 10..13 {
+        let leave = Input::Leave {
+            conn: conn(gone),
+            reason: LeaveReason::Left,
+        };
+        apply(&mut core, leave);
+    }
+    apply(&mut core, joining(20, &user("Late")));
+    core.apply(Input::PresenceDue, NOW + 300);
+    let changed = core
+        .drain_effects()
+        .find_map(|effect| match effect {
+            Effect::Out(Outbound::Broadcast(message)) => match message.event {
+                ServerEvent::PresenceChanged(changed) => Some(changed),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("a presence batch");
+    let left: Vec<_> = changed.left.iter().map(|d| d.user.id).collect();
+    assert_eq!(left, [newcomers[0].id, newcomers[1].id]);
+    assert!(changed.joined.is_empty());
+    assert_eq!(
+        (changed.joined_total, changed.left_total),
+        (Some(1), Some(3))
+    );
+}
+
+#[test]
+fn a_big_rooms_presence_window_grows_with_the_room() {
+    let host = user("Host");
+    let mut core = live_room(&host, &[]);
+    core.settings.crowd_from = 3;
+    let people: Vec<_> = (0..1_000).map(|i| user(&format!("P{i}"))).collect();
+    for (i, person) in people.iter().enumerate() {
+        apply(&mut core, joining(10 + i as u64, person));
+        apply(&mut core, Input::PresenceDue);
+    }
+    apply(&mut core, joining(5_000, &user("Last")));
+    assert_eq!(
+        core.presence_due_at(),
+        Some(NOW + 200),
+        "a window of a room of 1 000 lasts 200 ms"
+    );
 }
 
 #[test]

@@ -878,6 +878,26 @@ fn admitted(effects: Vec<Effect>) -> Box<RoomSnapshot> {
         .expect("an admission")
 }
 
+/// The window closing at `now_ms`: its one broadcast, which must be a `PRESENCE_CHANGED`
+/// however many came and went in it.
+fn presence_told(core: &mut RoomCore, now_ms: u64) -> PresenceChanged {
+    core.apply(Input::PresenceDue, now_ms);
+    let told: Vec<_> = core
+        .drain_effects()
+        .filter_map(|effect| match effect {
+            Effect::Out(Outbound::Broadcast(message)) => Some(message),
+            _ => None,
+        })
+        .collect();
+    let [message] = told.as_slice() else {
+        panic!("one broadcast for the window: {told:?}");
+    };
+    let ServerEvent::PresenceChanged(changed) = &message.event else {
+        panic!("{message:?}");
+    };
+    changed.clone()
+}
+
 #[test]
 fn a_big_room_tells_comings_and_goings_once_per_window_net() {
     let (host, ada, bo, cy, di) = (
@@ -919,20 +939,7 @@ fn a_big_room_tells_comings_and_goings_once_per_window_net() {
         "the window is not moved"
     );
 
-    core.apply(Input::PresenceDue, NOW + 100);
-    let told: Vec<_> = core
-        .drain_effects()
-        .filter_map(|effect| match effect {
-            Effect::Out(Outbound::Broadcast(message)) => Some(message),
-            _ => None,
-        })
-        .collect();
-    let [message] = told.as_slice() else {
-        panic!("one broadcast for the window: {told:?}");
-    };
-    let ServerEvent::PresenceChanged(changed) = &message.event else {
-        panic!("{message:?}");
-    };
+    let changed = presence_told(&mut core, NOW + 100);
     let joined: Vec<_> = changed.joined.iter().map(|u| u.id).collect();
     assert_eq!(joined, [bo.id, cy.id]);
     let left: Vec<_> = changed.left.iter().map(|d| (d.user.id, d.reason)).collect();
@@ -961,20 +968,7 @@ fn a_big_rooms_crowded_window_names_a_few_and_counts_everyone() {
         apply(&mut core, leave);
     }
 
-    core.apply(Input::PresenceDue, NOW + 100);
-    let told: Vec<_> = core
-        .drain_effects()
-        .filter_map(|effect| match effect {
-            Effect::Out(Outbound::Broadcast(message)) => Some(message),
-            _ => None,
-        })
-        .collect();
-    let [message] = told.as_slice() else {
-        panic!("one broadcast for the window, however many came: {told:?}");
-    };
-    let ServerEvent::PresenceChanged(changed) = &message.event else {
-        panic!("{message:?}");
-    };
+    let changed = presence_told(&mut core, NOW + 100);
     let left: Vec<_> = changed.left.iter().map(|d| (d.user.id, d.reason)).collect();
     assert_eq!(
         left,
@@ -998,17 +992,7 @@ fn a_big_rooms_crowded_window_names_a_few_and_counts_everyone() {
         apply(&mut core, leave);
     }
     apply(&mut core, joining(20, &user("Late")));
-    core.apply(Input::PresenceDue, NOW + 300);
-    let changed = core
-        .drain_effects()
-        .find_map(|effect| match effect {
-            Effect::Out(Outbound::Broadcast(message)) => match message.event {
-                ServerEvent::PresenceChanged(changed) => Some(changed),
-                _ => None,
-            },
-            _ => None,
-        })
-        .expect("a presence batch");
+    let changed = presence_told(&mut core, NOW + 300);
     let left: Vec<_> = changed.left.iter().map(|d| d.user.id).collect();
     assert_eq!(left, [newcomers[0].id, newcomers[1].id]);
     assert!(changed.joined.is_empty());

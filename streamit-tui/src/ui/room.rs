@@ -161,9 +161,16 @@ fn draw_people(frame: &mut Frame<'_>, room: &Room, area: Rect) {
             }
         })
         .collect();
-    // The room's count is exact; a big room's member list names only some.
-    let online = room.view.as_ref().map_or(0, |view| view.room().viewers);
-    let block = Block::bordered().title(format!(" People ({online} online) "));
+    // The room's count is exact; a big room's list names only some, and may still show
+    // people who went unnamed as online.
+    let title = match room.view.as_ref() {
+        Some(view) if !view.lists_everyone() => {
+            format!(" People ({} online, partial) ", view.room().viewers)
+        }
+        Some(view) => format!(" People ({} online) ", view.room().viewers),
+        None => " People ".to_owned(),
+    };
+    let block = Block::bordered().title(title);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 

@@ -24,8 +24,9 @@ const POSTGRES_CONNECTIONS: u32 = 10;
 pub(super) const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
 /// Applied to every pooled SQLite connection, since pragmas (but `journal_mode`) are per
-/// connection. `busy_timeout` comes first so switching to WAL waits out a racing connection
-/// instead of failing; `synchronous=NORMAL` is durable enough in WAL mode and much faster.
+/// connection. `busy_timeout` comes first so switching to WAL waits out a racing writer
+/// instead of failing (a racing switch still fails at once: `set_up_once`);
+/// `synchronous=NORMAL` is durable enough in WAL mode and much faster.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                               PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 
@@ -83,11 +84,12 @@ pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend)> {
 /// would retry until its timeout and then say only that it timed out.
 async fn first_connection(url: &str, backend: Backend) -> Result<()> {
     let connecting = async {
-        let mut conn = sqlx::AnyConnection::connect(url).await?;
-        if backend == Backend::Sqlite {
-            conn.execute(SQLITE_PRAGMAS).await?;
+        loop {
+            match set_up_once(url, backend).await {
+                Err(error) if is_busy(&error) => tokio::time::sleep(BUSY_RETRY_AFTER).await,
+                done => return done,
+            }
         }
-        conn.close().await
     };
     match tokio::time::timeout(FIRST_CONNECTION_TIMEOUT, connecting).await {
         Ok(connected) => connected.map_err(Into::into),
@@ -96,6 +98,33 @@ async fn first_connection(url: &str, backend: Backend) -> Result<()> {
             FIRST_CONNECTION_TIMEOUT.as_secs()
         ))),
     }
+}
+
+/// How long a first connection that found a new SQLite file busy waits before trying again.
+const BUSY_RETRY_AFTER: Duration = Duration::from_millis(20);
+
+/// Connects once and applies the SQLite settings. Two nodes starting at once on a new file can
+/// both hold a read lock while each wants the exclusive one that switching to WAL needs: SQLite
+/// then fails one of them at once with `SQLITE_BUSY`, without waiting out `busy_timeout`
+/// (waiting would deadlock), and it must try again.
+async fn set_up_once(url: &str, backend: Backend) -> sqlx::Result<()> {
+    let mut conn = sqlx::AnyConnection::connect(url).await?;
+    if backend == Backend::Sqlite {
+        conn.execute(SQLITE_PRAGMAS).await?;
+    }
+    conn.close().await
+}
+
+/// Whether SQLite answered `SQLITE_BUSY` (any of its extended codes).
+fn is_busy(error: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    let sqlx::Error::Database(error) = error else {
+        return false;
+    };
+    error
+        .code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == SQLITE_BUSY)
 }
 
 /// The pool of an in-memory SQLite database: every connection to `sqlite::memory:` opens a

@@ -312,7 +312,7 @@ impl RoomView {
             ServerEvent::PresenceChanged(changed) => {
                 self.room.viewers = changed.viewers;
                 // People came or went unnamed: the list can no longer say who is here.
-                if changed.joined_total.is_some() || changed.left_total.is_some() {
+                if !changed.names_everyone() {
                     self.lists_everyone = false;
                 }
                 for user in &changed.joined {

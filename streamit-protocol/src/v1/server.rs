@@ -339,11 +339,16 @@ impl PresenceChanged {
     /// The payload of a window in which `joined` came and `left` went in all, more than the
     /// lists name: each total is kept only where it says more than its list.
     #[must_use]
-    pub fn with_totals(mut self, joined: u32, left: u32) -> Self {
-        let partial = |total: u32, named: usize| (total as usize > named).then_some(total);
+    pub fn with_totals(mut self, joined: usize, left: usize) -> Self {
+        let partial = |total: usize, named: usize| (total > named).then(|| count(total));
         self.joined_total = partial(joined, self.joined.len());
         self.left_total = partial(left, self.left.len());
         self
+    }
+
+    /// Whether the lists name everyone who came and went in the window.
+    pub const fn names_everyone(&self) -> bool {
+        self.joined_total.is_none() && self.left_total.is_none()
     }
 
     /// How many came in the window, named or not.

@@ -362,11 +362,11 @@ impl RoomCore {
         // each frame, so naming everyone would make each join cost the whole room. Goings are
         // named first: a client cannot tell that someone unnamed went, and would show them
         // online, while someone unnamed who came is just not listed, as in the snapshot.
-        let totals = (count(joined.len()), count(left.len()));
+        let (joined_total, left_total) = (joined.len(), left.len());
         left.truncate(self.settings.crowd_named);
         joined.truncate(self.settings.crowd_named - left.len());
-        let changed =
-            PresenceChanged::new(joined, left, self.viewers()).with_totals(totals.0, totals.1);
+        let changed = PresenceChanged::new(joined, left, self.viewers())
+            .with_totals(joined_total, left_total);
         self.broadcast(ServerEvent::PresenceChanged(changed), now_ms);
     }
 

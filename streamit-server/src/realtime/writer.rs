@@ -49,7 +49,7 @@ enum Cut {
     /// fragment is a write to the socket of its own.
     Fragments,
     /// Whole (up to `WHOLE_AT_MOST_BYTES`), in one write: the write buffer keeps the text's
-    /// length afterwards. For a big room's broadcasts, whose presence batches run to several
+    /// length afterwards. For a big room's broadcasts, whose presence batches can run past a
     /// KiB: a write per KiB on every socket of the room is what limited how fast a big room
     /// fills.
     Whole,
@@ -268,9 +268,9 @@ impl Outbox {
                         // (the room announcing the next arrival, say) queue their frames first:
                         // then one write carries them all. Frames that come one at a time (a
                         // room's playback changes) go at once: waiting would only cost every
-                        // delivery a second poll of this task. A queue already long makes a full batch
-                        // without waiting, and must not wait on other tasks while it nears the
-                        // 4029 limit.
+                        // delivery a second poll of this task. A queue already long makes a
+                        // full batch without waiting, and must not wait on other tasks while it
+                        // nears the 4029 limit.
                         if bursting && self.frames.len() < YIELD_BELOW_FRAMES {
                             tokio::task::yield_now().await;
                         }

@@ -205,12 +205,21 @@ export class Api {
   }
 }
 
-/** Refresh this long before the access token expires, ms. */
-const REFRESH_MARGIN_MS = 60_000;
-
 /**
- * A login: its tokens, refreshed before they expire, and every call that needs them. The
- * refresh is single-flight, since presenting a spent refresh token ends the whole login.
+ * A login: its tokens, and every call that needs them. A call refused with `401 UNAUTHORIZED`
+ * refreshes the tokens once and is sent once more, as the Rust SDK does.
+ *
+ * Refreshing is reactive only: nothing compares `access_expires_at_ms` (the server's clock)
+ * with the local clock. A client clock running fast would then refresh before every call, and
+ * one running slow would keep presenting an expired token, while no REST answer carries the
+ * server's time to correct for it (the `Date` header has whole seconds, and a cross-origin page
+ * cannot read it; only a room's `PING`/`PONG` gives an offset). Waiting for the 401 costs one
+ * refused request per access-token lifetime (15 min by default), and it also covers what no
+ * clock predicts: a rotated signing secret.
+ *
+ * The refresh is single-flight, keyed on the refused token: callers refused with the same token
+ * share one refresh, and one refused with a token already replaced retries with the new one,
+ * since presenting a spent refresh token ends the whole login.
  */
 export class Session {
   readonly api: Api;
@@ -234,11 +243,11 @@ export class Session {
     return { ...this.#tokens };
   }
 
-  /** An access token that is not about to expire, refreshing first when needed. */
-  async accessToken(now: number = Date.now()): Promise<string> {
-    if (this.#tokens.access_expires_at_ms - now <= REFRESH_MARGIN_MS) {
-      await this.refresh();
-    }
+  /**
+   * The access token now held, not checked against any clock (see the class doc): a call
+   * refused with it refreshes, and so does a room closed with 4001.
+   */
+  async accessToken(): Promise<string> {
     return this.#tokens.access;
   }
 
@@ -260,13 +269,48 @@ export class Session {
     return this.#refreshing;
   }
 
+  /**
+   * The access token to use instead of `used`, which was refused: the one held now when someone
+   * already replaced `used`, else a refresh's.
+   *
+   * @throws ApiError the refresh's refusal (`INVALID_TOKEN`: the login is over, sign in again;
+   * `NETWORK`: it did not get through), saying that it was a refresh that failed.
+   */
+  async #replace(used: string): Promise<string> {
+    if (this.#tokens.access === used) {
+      try {
+        await this.refresh();
+      } catch (error) {
+        if (!(error instanceof ApiError)) {
+          throw error;
+        }
+        const message = `the access token was refused, and refreshing it failed (${error.message})`;
+        throw new ApiError(error.status, error.code, message, error.details);
+      }
+    }
+    return this.#tokens.access;
+  }
+
+  /**
+   * One call with the access token; on `401 UNAUTHORIZED` it refreshes once and sends the call
+   * once more (a 401 means the server did nothing, so even a POST is safe to repeat). A second
+   * refusal is the caller's.
+   */
   async #authed<P extends ApiPath, M extends ApiMethod>(
     method: M,
     path: P,
     status: SuccessStatus<P, M>,
     options: Omit<CallOptions<P, M>, "token"> = {},
   ): Promise<SuccessBody<P, M>> {
-    return this.api.call(method, path, status, { ...options, token: await this.accessToken() });
+    const token = this.#tokens.access;
+    try {
+      return await this.api.call(method, path, status, { ...options, token });
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401 && error.code === "UNAUTHORIZED")) {
+        throw error;
+      }
+    }
+    return this.api.call(method, path, status, { ...options, token: await this.#replace(token) });
   }
 
   /** `GET /api/auth/me/`. */
@@ -277,7 +321,9 @@ export class Session {
 
   /** `POST /api/auth/logout/`: ends the login; its sockets close with 4001. */
   async logout(): Promise<void> {
-    await this.#authed("post", "/api/auth/logout/", 204, { body: { refresh: this.#tokens.refresh } });
+    // The access token alone ends the login. The refresh token held when the call starts is a
+    // spent one by the time a call retried after a refresh is sent.
+    await this.#authed("post", "/api/auth/logout/", 204, { body: {} });
   }
 
   /** `POST /api/rooms/create/`. */

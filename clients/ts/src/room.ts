@@ -37,7 +37,7 @@ import { type RoomView, apply, fromSnapshot } from "./view.ts";
 /** What a connection needs of a login: `Session` fits. */
 export interface RoomAuth {
   readonly api: Pick<Api, "roomSocketUrl">;
-  /** A valid access token. */
+  /** The access token to connect with; the server closes with 4001 when it is not valid. */
   accessToken(): Promise<string>;
   /** Renews the tokens; called once after a close with 4001 before connecting again. */
   refresh?(): Promise<unknown>;

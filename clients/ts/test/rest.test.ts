@@ -1,10 +1,59 @@
 // The REST client against a real server: every call once, its answer checked against the
-// JSON Schema of its type, and refusals as ApiError with the server's code.
+// JSON Schema of its type, refusals as ApiError with the server's code, and the refresh after
+// a 401 (on a server whose access tokens live 2 s).
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Api, ApiError, Session } from "../src/index.ts";
-import { TestServer, assertSchema } from "./support.ts";
+import { Api, ApiError, type FetchLike, Session } from "../src/index.ts";
+import { TestServer, assertSchema, eventually } from "./support.ts";
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The global fetch, recording each answer as `METHOD path status`, with hooks that run before a
+ * request is sent and before the client sees an answer.
+ */
+class Recorder {
+  readonly calls: string[] = [];
+  beforeSend: ((request: string, headers: Record<string, string>) => Promise<void> | void) | undefined;
+  beforeAnswer: ((answer: string) => Promise<void> | void) | undefined;
+
+  readonly fetch: FetchLike = async (url, init) => {
+    const request = `${init.method} ${new URL(url).pathname}`;
+    await this.beforeSend?.(request, init.headers);
+    const response = await fetch(url, init);
+    const answer = `${request} ${response.status}`;
+    this.calls.push(answer);
+    await this.beforeAnswer?.(answer);
+    return response;
+  };
+
+  /** How many answers start with `prefix`. */
+  count(prefix: string): number {
+    return this.calls.filter((call) => call.startsWith(prefix)).length;
+  }
+}
+
+/** Resolves once the server's clock (this machine's) is past `expiresAtMs`. */
+async function pastExpiry(expiresAtMs: number): Promise<void> {
+  await new Promise((done) => setTimeout(done, Math.max(0, expiresAtMs - Date.now() + 10)));
+}
+
+/** A gate each caller waits at until `count` callers have arrived. */
+function barrier(count: number): () => Promise<void> {
+  let arrived = 0;
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((done) => {
+    open = done;
+  });
+  return () => {
+    arrived += 1;
+    if (arrived === count) {
+      open();
+    }
+    return opened;
+  };
+}
 
 describe("REST", { timeout: 60_000 }, () => {
   let server: TestServer;
@@ -145,6 +194,101 @@ describe("REST", { timeout: 60_000 }, () => {
     });
     await assert.rejects(api.guest({ display_name: "\u202Eevil" }), { code: "INVALID_INPUT", status: 400 });
     await session.logout();
-    await assert.rejects(session.me(), { code: "UNAUTHORIZED" });
+    await assert.rejects(session.me(), {
+      code: "INVALID_TOKEN",
+      status: 401,
+      message: /access token was refused, and refreshing it failed/,
+    });
+  });
+
+  it("does not refresh on a client clock that runs fast", async () => {
+    const recorder = new Recorder();
+    const fast = new Api({ baseUrl: server.url, fetch: recorder.fetch });
+    const auth = await fast.guest();
+    // To a client clock an hour fast, the token looks expired from the start.
+    const session = new Session(fast, { ...auth, access_expires_at_ms: auth.access_expires_at_ms - HOUR_MS });
+    await session.me();
+    await session.createRoom();
+    await session.progressList();
+    assert.deepEqual(recorder.calls, [
+      "POST /api/auth/guest/ 201",
+      "GET /api/auth/me/ 200",
+      "POST /api/rooms/create/ 201",
+      "GET /api/progress/ 200",
+    ]);
+  });
+});
+
+describe("Session after a 401", { timeout: 60_000 }, () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await TestServer.start({ args: ["--access-ttl-seconds", "2"] });
+  });
+  after(async () => {
+    await server?.dispose();
+  });
+
+  /**
+   * A guest whose access token has expired, on a client clock `slowMs` slow, and the recorder
+   * of its calls from then on.
+   */
+  async function expiredGuest(slowMs = 0): Promise<{ session: Session; recorder: Recorder }> {
+    const recorder = new Recorder();
+    const api = new Api({ baseUrl: server.url, fetch: recorder.fetch });
+    const auth = await api.guest();
+    await pastExpiry(auth.access_expires_at_ms);
+    recorder.calls.length = 0;
+    return { session: new Session(api, { ...auth, access_expires_at_ms: auth.access_expires_at_ms + slowMs }), recorder };
+  }
+
+  it("refreshes once and retries when the token expired, on a client clock that runs slow", async () => {
+    // To a client clock an hour slow, the token looks valid for another hour.
+    const { session, recorder } = await expiredGuest(HOUR_MS);
+    const stale = session.tokens;
+    assert.equal((await session.me()).id, session.user.id);
+    assert.deepEqual(recorder.calls, ["GET /api/auth/me/ 401", "POST /api/auth/refresh/ 200", "GET /api/auth/me/ 200"]);
+    assert.notEqual(session.tokens.access, stale.access);
+    assert.notEqual(session.tokens.refresh, stale.refresh);
+  });
+
+  it("refreshes once for concurrent calls refused with the same token", async () => {
+    const { session, recorder } = await expiredGuest();
+    // Every call is refused before any refresh starts.
+    const refused = barrier(4);
+    recorder.beforeAnswer = (answer) => (answer.endsWith(" 401") ? refused() : undefined);
+    const [me] = await Promise.all([session.me(), session.progressList(), session.createRoom(), session.me()]);
+    assert.equal(me.id, session.user.id);
+    assert.equal(recorder.count("POST /api/auth/refresh/"), 1);
+    assert.equal(recorder.calls.filter((call) => call.endsWith(" 401")).length, 4);
+    assert.equal(recorder.calls.length, 9);
+  });
+
+  it("retries without a refresh when the refused token was already replaced", async () => {
+    const { session, recorder } = await expiredGuest();
+    const stale = session.tokens.access;
+    // The list's refusal reaches the session only once the me call's refresh replaced the token.
+    recorder.beforeAnswer = (answer) =>
+      answer === "GET /api/progress/ 401" ? eventually("the refresh", () => session.tokens.access !== stale) : undefined;
+    await Promise.all([session.me(), session.progressList()]);
+    assert.equal(recorder.count("POST /api/auth/refresh/"), 1);
+    assert.equal(recorder.count("GET /api/progress/ 200"), 1);
+  });
+
+  it("gives the caller a second 401, after one refresh", async () => {
+    const { session, recorder } = await expiredGuest();
+    // The login ends between the refresh and the retry.
+    recorder.beforeSend = async (request, headers) => {
+      if (request === "GET /api/auth/me/" && recorder.count("POST /api/auth/refresh/ 200") === 1) {
+        const logout = await fetch(`${server.url}/api/auth/logout/`, {
+          method: "POST",
+          headers: { ...headers, "content-type": "application/json" },
+          body: "{}",
+        });
+        assert.equal(logout.status, 204);
+      }
+    };
+    await assert.rejects(session.me(), { code: "UNAUTHORIZED", status: 401 });
+    assert.deepEqual(recorder.calls, ["GET /api/auth/me/ 401", "POST /api/auth/refresh/ 200", "GET /api/auth/me/ 401"]);
   });
 });

@@ -20,11 +20,20 @@
 //!   else is ever admitted or refused;
 //! - replies and detaches only address sockets that are in the room (nothing after a socket's
 //!   `Detach`, and a leave after one detaches nothing again);
-//! - presence (`viewers`, `host_online`) in every write-behind, `USER_JOINED`, `USER_LEFT` and
-//!   snapshot equals what the target counts; a user's first socket is announced and their last
-//!   one's going too, with the reason, and every presence change is written behind;
+//! - presence (`viewers`, `host_online`) in every write-behind, `USER_JOINED`, `USER_LEFT`,
+//!   `PRESENCE_CHANGED` and snapshot equals what the target counts; a user's first socket is
+//!   announced and their last one's going too, with the reason, and every presence change is
+//!   written behind;
+//! - in a big room (from 1 to 3 people online, when the bytes choose one) comings and goings
+//!   are gathered instead: the window opens at the first one and is due 100 ms later; its
+//!   `PRESENCE_CHANGED` (when due, or before anything is told at once again) nets out who
+//!   came and went within it, names goings first and at most as many as the room names, and
+//!   counts the rest; nothing is told out of order, and once no window is open the clients
+//!   have been told exactly who is online;
 //! - snapshots show the room as the target knows it (seq, playback, state, host, chat, mutes,
-//!   participants with their online and host flags);
+//!   participants with their online and host flags; in a big room, or when the handshake did
+//!   not read the members, the host, the receiver and a bounded number of others online, with
+//!   the total);
 //! - each input produces exactly the effects its rules call for (refusals with their codes,
 //!   moderation only once the store holds the write, grace only when the host's last socket
 //!   goes from a live room) and asks exactly the questions they call for;
@@ -43,9 +52,10 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
 use streamit_protocol::v1::{
     AuditAction, CHAT_HISTORY_IN_SNAPSHOT, ChatMessage, ChatText, ClientEvent, ClientMessage,
-    ClientRef, CloseCode, DisplayName, EntryMode, ErrorCode, LeaveReason, MUTED_FOREVER_MS,
-    MediaRef, MemberStatus, MessageId, Participant, Playback, PlaybackCause, PositionMs, Rate,
-    Room, RoomCode, RoomName, RoomSnapshot, RoomState, ServerEvent, ServerMessage, UserId, UserRef,
+    ClientRef, CloseCode, Departure, DisplayName, EntryMode, ErrorCode, LeaveReason,
+    MUTED_FOREVER_MS, MediaRef, MemberStatus, MessageId, Participant, Playback, PlaybackCause,
+    PositionMs, PresenceChanged, Rate, Room, RoomCode, RoomName, RoomSnapshot, RoomState,
+    ServerEvent, ServerMessage, UserId, UserRef,
 };
 use streamit_server::fuzzing::room::{
     Conn, In, Out, Paused, Question, Reply, RoomRules, Start, Uuid,
@@ -167,7 +177,17 @@ struct Socket {
     /// Its `Leave` was sent (at most once, as a socket task does).
     left: bool,
     muted_until_ms: Option<u64>,
-    participants: Vec<Participant>,
+    /// `None`: the handshake did not read the members (it found the room big).
+    participants: Option<Vec<Participant>>,
+}
+
+/// A big room's presence window, as the target keeps it.
+struct Window {
+    due_ms: u64,
+    /// Users who came or went in it, in the order they first did.
+    order: Vec<usize>,
+    /// Why each last went in it.
+    reasons: [Option<LeaveReason>; USERS],
 }
 
 /// A host action on a member or a setting, waiting on the store.
@@ -253,6 +273,8 @@ struct Step {
     participants: Option<Vec<Participant>>,
     /// A raise of the ceilings failed in the batch being carried out.
     ceilings_failed: bool,
+    /// The room closes or the server stops: everyone goes untold.
+    closing: bool,
 }
 
 struct Sim {
@@ -280,6 +302,14 @@ struct Sim {
     step: Step,
     /// The room closed or the server stopped: the task feeds it nothing more.
     stopped: bool,
+    /// People online from which the room is big (`usize::MAX`: never), the others a big
+    /// room's snapshot lists, and the people its presence batches name.
+    crowd_from: usize,
+    crowd_listed: usize,
+    crowd_named: usize,
+    /// Who the clients have been told is online.
+    told: [bool; USERS],
+    window: Option<Window>,
 }
 
 impl Sim {
@@ -326,6 +356,9 @@ impl Sim {
                 ChatMessage::new(id, user_ref(i % JOINERS), text, now - 10_000)
             })
             .collect();
+        let crowd_from = [usize::MAX, usize::MAX, 1, 2, 3][bytes.below(5)];
+        let crowd_listed = bytes.below(3);
+        let crowd_named = bytes.below(4);
         Self {
             now,
             grace_seconds,
@@ -346,6 +379,11 @@ impl Sim {
             stored_ceilings: Some((seq_ceiling, version_ceiling)),
             step: Step::default(),
             stopped: false,
+            crowd_from,
+            crowd_listed,
+            crowd_named,
+            told: [false; USERS],
+            window: None,
             rules: RoomRules::new(Start {
                 room,
                 playback,
@@ -355,6 +393,9 @@ impl Sim {
                 chat,
                 grace_seconds,
                 sync_threshold_ms,
+                crowd_from,
+                crowd_listed,
+                crowd_named,
             }),
         }
     }
@@ -406,6 +447,7 @@ impl Sim {
             12 => self.close_login(bytes),
             13 => self.join_requested(bytes),
             14 => self.node_gone(bytes),
+            _ if self.window.is_some() => self.presence_due(bytes),
             _ => self.tick(bytes),
         }
     }
@@ -422,7 +464,9 @@ impl Sim {
             2 => Some(MUTED_FOREVER_MS),
             _ => None,
         };
-        let participants = participants(bytes);
+        // The handshake reads the members only while the room is small; a room can grow or
+        // shrink between its read and the join.
+        let participants = (bytes.below(4) != 0).then(|| participants(bytes));
         let n = self.sockets.len() as u64 + 1;
         let conn = Conn::new(node, n);
         let socket = self.sockets.len();
@@ -451,7 +495,7 @@ impl Sim {
         } else {
             self.owe(format!("A s{socket}"));
             if first {
-                self.owe(format!("B USER_JOINED {}", NAMES[user]));
+                self.presence_changed(user, None);
             }
         }
         let input = In::Join {
@@ -523,7 +567,7 @@ impl Sim {
                 0 => None,
                 n => Some(bytes.below(n)),
             };
-            let input = match (bytes.below(7), socket) {
+            let input = match (bytes.below(8), socket) {
                 (0, Some(socket)) => In::Leave {
                     conn: self.sockets[socket].conn,
                     reason: LeaveReason::Left,
@@ -539,6 +583,7 @@ impl Sim {
                 (3, _) => In::NodeGone(NODES[bytes.below(NODES.len())]),
                 (4, _) => In::JoinRequested(user_ref(bytes.below(USERS))),
                 (5, _) => In::Start,
+                (6, _) => In::PresenceDue,
                 _ => In::Tick,
             };
             self.advance(bytes);
@@ -564,6 +609,9 @@ impl Sim {
     /// Every socket in the room is owed a detach with `close`, and nobody is announced.
     fn detach_all(&mut self, close: CloseCode) {
         self.step.reason = None;
+        self.step.closing = true;
+        // What a big room gathered goes untold with it.
+        self.window = None;
         self.step.presence_dirty = true;
         for socket in 0..self.sockets.len() {
             if self.sockets[socket].status == Status::In {
@@ -611,6 +659,21 @@ impl Sim {
     fn tick(&mut self, bytes: &mut Bytes<'_>) {
         self.start_step("TICK".to_owned());
         self.drive(bytes, In::Tick);
+    }
+
+    /// The big room's window is due: the task wakes then, never before.
+    fn presence_due(&mut self, bytes: &mut Bytes<'_>) {
+        let window = self.window.as_ref().expect("a window is open");
+        self.now = self.now.max(window.due_ms);
+        self.start_step("PRESENCE_DUE".to_owned());
+        let (joined, left) = self.window_nets();
+        if joined.is_empty() && left.is_empty() {
+            // Whoever came also went, or the other way round: the window closes untold.
+            self.close_window();
+        } else {
+            self.owe("B PRESENCE_CHANGED".to_owned());
+        }
+        self.drive(bytes, In::PresenceDue);
     }
 
     /// A client frame, built from fuzz-chosen values and decoded as the socket does; a frame
@@ -1050,6 +1113,34 @@ impl Sim {
             nobody,
             "{what}: whether anyone is in"
         );
+        self.check_told();
+    }
+
+    /// The core's presence window is the target's, and the clients were told of everyone
+    /// online who is not in the open window (unless the room closes: nobody is told then).
+    fn check_told(&self) {
+        let what = &self.step.what;
+        assert_eq!(
+            self.rules.presence_due_at(),
+            self.window.as_ref().map(|w| w.due_ms),
+            "{what}: when the presence window is due"
+        );
+        let noted = |user: usize| {
+            self.window
+                .as_ref()
+                .is_some_and(|w| w.order.contains(&user))
+        };
+        if !self.step.closing {
+            for user in 0..USERS {
+                assert!(
+                    self.told[user] == self.online(user) || noted(user),
+                    "{what}: {} online is {}, told {}, and not in the window",
+                    NAMES[user],
+                    self.online(user),
+                    self.told[user]
+                );
+            }
+        }
     }
 
     fn check_settlement(&self) {
@@ -1111,8 +1202,7 @@ impl Sim {
                             self.owe("B HOST_RECONNECTED".to_owned());
                         }
                         self.owe(format!("A s{socket}"));
-                        let user = NAMES[self.sockets[socket].user];
-                        self.owe(format!("B USER_JOINED {user}"));
+                        self.presence_changed(self.sockets[socket].user, None);
                     }
                     Reply::Transitioned(false) => {
                         self.owe(format!("F s{socket} {}", CloseCode::RoomClosed.as_u16()));
@@ -1365,7 +1455,7 @@ impl Sim {
                     self.mutes.insert(user, until);
                 }
                 let participants = self.sockets[socket].participants.clone();
-                self.check_snapshot(&snapshot, user, &participants);
+                self.check_snapshot(&snapshot, user, participants.as_deref());
                 self.step.seen.push(format!("A s{socket}"));
             }
             Out::Refuse { conn, close } => {
@@ -1396,7 +1486,7 @@ impl Sim {
                 if !self.online(user) {
                     self.step.presence_dirty = true;
                     if let Some(reason) = self.step.reason {
-                        self.owe(format!("B USER_LEFT {} {reason:?}", NAMES[user]));
+                        self.presence_changed(user, Some(reason));
                         if user == self.host && self.state == RoomState::Live {
                             assert!(
                                 self.step.awaiting.is_none(),
@@ -1586,6 +1676,7 @@ impl Sim {
             }
             ServerEvent::UserJoined(joined) => {
                 let user = user_of(joined.user.id);
+                self.told_at_once(user, true);
                 assert_eq!(joined.user, user_ref(user));
                 let sockets = || self.sockets.iter().filter(|s| s.user == user);
                 assert!(
@@ -1599,6 +1690,7 @@ impl Sim {
             }
             ServerEvent::UserLeft(left) => {
                 let user = user_of(left.user.id);
+                self.told_at_once(user, false);
                 assert!(
                     !self.online(user),
                     "{what}: USER_LEFT for {} still online",
@@ -1606,6 +1698,10 @@ impl Sim {
                 );
                 assert_eq!(left.viewers, self.viewers(), "{what}: viewers left");
                 format!("B {kind} {} {:?}", NAMES[user], left.reason)
+            }
+            ServerEvent::PresenceChanged(changed) => {
+                self.check_presence_changed(&changed);
+                format!("B {kind}")
             }
             ServerEvent::HostDisconnected(grace) => {
                 assert_eq!(grace.grace_seconds, self.grace_seconds);
@@ -1701,7 +1797,7 @@ impl Sim {
                     .participants
                     .take()
                     .expect("answered participants");
-                self.check_snapshot(&snapshot, self.sockets[socket].user, &participants);
+                self.check_snapshot(&snapshot, self.sockets[socket].user, Some(&participants));
             }
             ServerEvent::JoinRequested(_) => {
                 assert_eq!(
@@ -1714,7 +1810,12 @@ impl Sim {
         format!("R s{socket} {kind}")
     }
 
-    fn check_snapshot(&self, snapshot: &RoomSnapshot, viewer: usize, given: &[Participant]) {
+    fn check_snapshot(
+        &self,
+        snapshot: &RoomSnapshot,
+        viewer: usize,
+        given: Option<&[Participant]>,
+    ) {
         let what = &self.step.what;
         assert_eq!(snapshot.seq, self.seq, "{what}: snapshot seq");
         assert_eq!(
@@ -1744,21 +1845,85 @@ impl Sim {
             snapshot.chat.iter().eq(self.chat.iter()),
             "{what}: snapshot chat"
         );
+        let marked = |p: &Participant| {
+            let user = user_of(p.user.id);
+            let mut p = p.clone();
+            p.online = self.online(user);
+            p.is_host = user == self.host;
+            p.muted_until_ms = self.mutes.get(&user).copied().or(p.muted_until_ms);
+            p
+        };
+        let Some(given) = given.filter(|_| !self.is_crowded()) else {
+            return self.check_few(snapshot, viewer, marked);
+        };
         let expected: Vec<Participant> = given
             .iter()
             .filter(|p| p.status == MemberStatus::Approved || viewer == self.host)
-            .map(|p| {
-                let user = user_of(p.user.id);
-                let mut p = p.clone();
-                p.online = self.online(user);
-                p.is_host = user == self.host;
-                p.muted_until_ms = self.mutes.get(&user).copied().or(p.muted_until_ms);
-                p
-            })
+            .map(marked)
             .collect();
         assert_eq!(
             snapshot.participants, expected,
             "{what}: snapshot participants"
+        );
+        assert_eq!(
+            snapshot.participants_total, None,
+            "{what}: a total for a full list"
+        );
+    }
+
+    /// A big room's snapshot (or one without the members): the host, `viewer`, and up to
+    /// `crowd_listed` others online, in no particular order, with the total online.
+    fn check_few(
+        &self,
+        snapshot: &RoomSnapshot,
+        viewer: usize,
+        marked: impl Fn(&Participant) -> Participant,
+    ) {
+        let what = &self.step.what;
+        let member = |user: usize| {
+            marked(&Participant::new(
+                user_ref(user),
+                MemberStatus::Approved,
+                false,
+                false,
+            ))
+        };
+        let mut first = vec![member(self.host)];
+        if viewer != self.host {
+            first.push(member(viewer));
+        }
+        let listed = &snapshot.participants;
+        let (head, others) = listed.split_at(first.len().min(listed.len()));
+        assert_eq!(
+            head, first,
+            "{what}: a big room's snapshot leads with the host and you"
+        );
+        let candidates = (0..USERS)
+            .filter(|&user| user != self.host && user != viewer && self.online(user))
+            .count();
+        assert_eq!(
+            others.len(),
+            candidates.min(self.crowd_listed),
+            "{what}: others listed in a big room's snapshot: {others:?}"
+        );
+        for (at, p) in others.iter().enumerate() {
+            let user = user_of(p.user.id);
+            assert!(
+                user != self.host && user != viewer && self.online(user),
+                "{what}: {} listed, not another online",
+                NAMES[user]
+            );
+            assert!(
+                !others[..at].contains(p),
+                "{what}: {} listed twice",
+                NAMES[user]
+            );
+            assert_eq!(*p, member(user), "{what}: {} as listed", NAMES[user]);
+        }
+        assert_eq!(
+            snapshot.participants_total,
+            Some(self.viewers()),
+            "{what}: a big room's snapshot total"
         );
     }
 
@@ -1784,6 +1949,126 @@ impl Sim {
 
     fn grace_deadline(&self) -> u64 {
         self.now + u64::from(self.grace_seconds) * 1_000
+    }
+
+    // ---- a big room's presence ----
+
+    /// Whether the room is big now (the core counts a joining socket before its snapshot).
+    fn is_crowded(&self) -> bool {
+        self.viewers() as usize >= self.crowd_from
+    }
+
+    /// `user`'s first socket comes (`reason` is `None`), or their last one went: told at
+    /// once in a small room, after whatever the window holds; gathered in a big one, and in
+    /// one that was big until this going.
+    fn presence_changed(&mut self, user: usize, reason: Option<LeaveReason>) {
+        // A coming is noted before the model counts the socket (it is still joining); a
+        // going once it no longer counts.
+        let online = self.viewers() as usize + usize::from(reason.is_none());
+        let was = online + usize::from(reason.is_some());
+        if online < self.crowd_from && was < self.crowd_from {
+            if self.window.is_some() {
+                self.step.optional.push("B PRESENCE_CHANGED".to_owned());
+            }
+            self.owe(match reason {
+                None => format!("B USER_JOINED {}", NAMES[user]),
+                Some(reason) => format!("B USER_LEFT {} {reason:?}", NAMES[user]),
+            });
+            return;
+        }
+        assert!(online < 500, "the model's windows last 100 ms");
+        let now = self.now;
+        let window = self.window.get_or_insert_with(|| Window {
+            due_ms: now + 100,
+            order: Vec::new(),
+            reasons: [None; USERS],
+        });
+        if !window.order.contains(&user) {
+            window.order.push(user);
+        }
+        window.reasons[user] = reason.or(window.reasons[user]);
+    }
+
+    /// Who came and who went over the open window, net, in the order they first did.
+    fn window_nets(&self) -> (Vec<usize>, Vec<usize>) {
+        let Some(window) = &self.window else {
+            return (Vec::new(), Vec::new());
+        };
+        let changed = |came: bool| {
+            window
+                .order
+                .iter()
+                .copied()
+                .filter(|&user| self.online(user) == came && self.told[user] != came)
+                .collect()
+        };
+        (changed(true), changed(false))
+    }
+
+    /// Closes the window: the clients now know who is online.
+    fn close_window(&mut self) -> Option<Window> {
+        let window = self.window.take()?;
+        for &user in &window.order {
+            self.told[user] = self.online(user);
+        }
+        Some(window)
+    }
+
+    /// A `USER_JOINED` or `USER_LEFT`: a window open until now must have had nothing to tell,
+    /// or its `PRESENCE_CHANGED` would have gone first.
+    fn told_at_once(&mut self, user: usize, came: bool) {
+        let (joined, left) = self.window_nets();
+        assert!(
+            joined.is_empty() && left.is_empty(),
+            "{}: {} told at once before the window's {joined:?} came and {left:?} went",
+            self.step.what,
+            NAMES[user]
+        );
+        self.close_window();
+        self.told[user] = came;
+    }
+
+    fn check_presence_changed(&mut self, changed: &PresenceChanged) {
+        let what = self.step.what.clone();
+        let (joined, left) = self.window_nets();
+        let window = self
+            .close_window()
+            .unwrap_or_else(|| panic!("{what}: PRESENCE_CHANGED with no window open"));
+        assert!(
+            !joined.is_empty() || !left.is_empty(),
+            "{what}: PRESENCE_CHANGED for a window that changed nothing"
+        );
+        assert_eq!(
+            changed.viewers,
+            self.viewers(),
+            "{what}: viewers in the batch"
+        );
+        let named_left = left.len().min(self.crowd_named);
+        let named_joined = joined.len().min(self.crowd_named - named_left);
+        let expected_left: Vec<Departure> = left[..named_left]
+            .iter()
+            .map(|&user| {
+                let reason = window.reasons[user].unwrap_or(LeaveReason::Left);
+                Departure::new(user_ref(user), reason)
+            })
+            .collect();
+        let expected_joined: Vec<UserRef> = joined[..named_joined]
+            .iter()
+            .map(|&user| user_ref(user))
+            .collect();
+        assert_eq!(changed.left, expected_left, "{what}: goings named");
+        assert_eq!(changed.joined, expected_joined, "{what}: comings named");
+        let total = |all: usize, named: usize| (all > named).then_some(all as u32);
+        assert_eq!(
+            changed.left_total,
+            total(left.len(), named_left),
+            "{what}: goings counted"
+        );
+        assert_eq!(
+            changed.joined_total,
+            total(joined.len(), named_joined),
+            "{what}: comings counted"
+        );
     }
 }
 

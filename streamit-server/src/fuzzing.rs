@@ -65,6 +65,11 @@ pub mod room {
         pub chat: Vec<ChatMessage>,
         pub grace_seconds: u32,
         pub sync_threshold_ms: u64,
+        /// People online from which the room is big (`usize::MAX`: never), the others its
+        /// snapshots list and the people its presence batches name.
+        pub crowd_from: usize,
+        pub crowd_listed: usize,
+        pub crowd_named: usize,
     }
 
     /// `room_core::Input`.
@@ -74,7 +79,8 @@ pub mod room {
             user: UserRef,
             login_id: Uuid,
             muted_until_ms: Option<u64>,
-            participants: Vec<Participant>,
+            /// `None`: the handshake found the room big and did not read its members.
+            participants: Option<Vec<Participant>>,
         },
         Leave {
             conn: Conn,
@@ -92,6 +98,8 @@ pub mod room {
         Start,
         /// The node with this tag is gone.
         NodeGone(u64),
+        /// The big room's presence window is due.
+        PresenceDue,
     }
 
     /// `room_core::Effect`, the write-behind's and progress' variants spelled out.
@@ -192,13 +200,12 @@ pub mod room {
 
     impl RoomRules {
         pub fn new(start: Start) -> Self {
-            // The target's account of a room knows small rooms only: presence told at once.
             let settings = Settings {
                 grace_seconds: start.grace_seconds,
                 sync_threshold_ms: start.sync_threshold_ms,
-                crowd_from: usize::MAX,
-                crowd_listed: 0,
-                crowd_named: 0,
+                crowd_from: start.crowd_from,
+                crowd_listed: start.crowd_listed,
+                crowd_named: start.crowd_named,
             };
             Self(RoomCore::new(
                 settings,
@@ -226,7 +233,7 @@ pub mod room {
                     user,
                     login_id,
                     muted_until_ms,
-                    participants: Some(Arc::from(participants)),
+                    participants: participants.map(Arc::from),
                 }),
                 In::Leave { conn, reason } => Input::Leave {
                     conn: conn.0,
@@ -243,6 +250,7 @@ pub mod room {
                 In::Tick => Input::Tick,
                 In::Start => Input::Start,
                 In::NodeGone(node) => Input::NodeGone(NodeTag::fixed(node)),
+                In::PresenceDue => Input::PresenceDue,
             };
             self.0.apply(input, now_ms).map(waiting)
         }
@@ -274,6 +282,11 @@ pub mod room {
 
         pub fn seq(&self) -> u64 {
             self.0.seq()
+        }
+
+        /// When the big room's gathered presence is due, if anything is gathered.
+        pub fn presence_due_at(&self) -> Option<u64> {
+            self.0.presence_due_at()
         }
 
         pub fn state(&self) -> RoomState {

@@ -466,15 +466,7 @@ impl RoomCore {
     /// The server is stopping: every socket goes without `USER_LEFT` or grace (the next start
     /// puts rooms whose host was live into grace from then), and presence drops to nobody.
     pub(crate) fn shut_down(&mut self) {
-        for conn in self.sockets.keys().copied().collect::<Vec<_>>() {
-            self.send(Outbound::Detach {
-                conn,
-                close: CloseCode::ServiceRestart,
-            });
-        }
-        self.sockets.clear();
-        self.online.clear();
-        self.publish_presence();
+        self.detach_everyone(CloseCode::ServiceRestart);
     }
 
     fn is_host(&self, user_id: UserId) -> bool {
@@ -769,16 +761,21 @@ impl RoomCore {
     fn close_room(&mut self, state: RoomState, event: ServerEvent, now_ms: u64) {
         self.room.state = state;
         self.broadcast(event, now_ms);
+        self.detach_everyone(CloseCode::RoomClosed);
+    }
+
+    /// Closes every socket with `close`, telling nobody who went: the room is over, or the
+    /// server stops. The presence a big room gathered goes untold too, so nothing due later
+    /// makes a closed room speak again.
+    fn detach_everyone(&mut self, close: CloseCode) {
         let mut conns: Vec<ConnId> = self.sockets.keys().copied().collect();
         conns.sort_unstable();
         for conn in conns {
-            self.send(Outbound::Detach {
-                conn,
-                close: CloseCode::RoomClosed,
-            });
+            self.send(Outbound::Detach { conn, close });
         }
         self.sockets.clear();
         self.online.clear();
+        self.crowd = crowd::Crowd::default();
         self.publish_presence();
     }
 

@@ -946,8 +946,27 @@ fn a_big_room_tells_comings_and_goings_once_per_window_net() {
     assert_eq!(left, [(ada.id, LeaveReason::Left)]);
     assert_eq!(changed.viewers, 3);
     assert_eq!(core.presence_due_at(), None);
-    apply(&mut core, Input::PresenceDue);
-    assert!(summary(&mut core).is_empty(), "nothing more to tell");
+    let effects = apply(&mut core, Input::PresenceDue);
+    assert!(effects.is_empty(), "nothing more to tell: {effects:?}");
+}
+
+#[test]
+fn a_big_room_closed_with_presence_gathered_tells_nothing_more() {
+    let (host, ada, bo) = (user("Host"), user("Ada"), user("Bo"));
+    let mut core = big_room(&host, &[&ada]);
+    apply(&mut core, joining(3, &bo));
+    assert_eq!(core.presence_due_at(), Some(NOW + 100));
+    apply(&mut core, Input::Deleted);
+    assert_eq!(
+        core.presence_due_at(),
+        None,
+        "the window goes with the room"
+    );
+    let effects = apply(&mut core, Input::PresenceDue);
+    assert!(
+        effects.is_empty(),
+        "a closed room says nothing: {effects:?}"
+    );
 }
 
 #[test]

@@ -63,6 +63,7 @@ pub struct SessionOptions {
     pub(crate) fast_ping_spacing: Duration,
     pub(crate) clock_window: Duration,
     pub(crate) idle_timeout: Duration,
+    pub(crate) resync_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) reconnect_initial: Duration,
     pub(crate) reconnect_max: Duration,
@@ -82,6 +83,7 @@ impl Default for SessionOptions {
             fast_ping_spacing: Duration::from_millis(100),
             clock_window: Duration::from_secs(120),
             idle_timeout: Duration::from_secs(45),
+            resync_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             reconnect_initial: Duration::from_millis(500),
             reconnect_max: Duration::from_secs(30),
@@ -102,6 +104,7 @@ impl fmt::Debug for SessionOptions {
             .field("fast_ping_spacing", &self.fast_ping_spacing)
             .field("clock_window", &self.clock_window)
             .field("idle_timeout", &self.idle_timeout)
+            .field("resync_timeout", &self.resync_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("reconnect_initial", &self.reconnect_initial)
             .field("reconnect_max", &self.reconnect_max)
@@ -157,6 +160,15 @@ impl SessionOptions {
     /// replaced (default 45 s; keep it above the ping interval).
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// A `RESYNC` the session sent to mend a gap that is not answered within this long
+    /// (default 10 s) replaces the socket, as one the server answers with an `ERROR` does:
+    /// until the answer every broadcast is dropped, so a lost answer would freeze the room
+    /// while pings keep the socket alive. The new socket resumes where the gap began.
+    pub fn resync_timeout(mut self, timeout: Duration) -> Self {
+        self.resync_timeout = timeout;
         self
     }
 

@@ -38,6 +38,8 @@ const CLOSE_HANDSHAKE: Duration = Duration::from_secs(1);
 
 /// `ref` prefix of the task's own requests; the app's are `a<n>`.
 const INTERNAL_REF: char = '~';
+/// The kind, after [`INTERNAL_REF`], of the session's own `RESYNC`s' refs.
+const RESYNC_REF: &str = "r";
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -76,6 +78,8 @@ struct Conn {
     last_heard: Instant,
     next_ping: Instant,
     pings: PingPlan,
+    /// The session's own `RESYNC` outstanding, and when to give up on its answer.
+    resync_due: Option<Instant>,
 }
 
 /// Where the task connects and as whom.
@@ -249,10 +253,12 @@ impl Task {
             last_heard: now,
             next_ping: now,
             pings: PingPlan::default(),
+            resync_due: None,
         };
         let ended = loop {
             let silent_until = conn.last_heard + self.options.idle_timeout;
             let admitted = conn.generation.is_some();
+            let resync_due = conn.resync_due;
             let step = tokio::select! {
                 frame = socket.next() => {
                     conn.last_heard = Instant::now();
@@ -264,10 +270,14 @@ impl Task {
                     tracing::debug!("socket silent too long; replacing it");
                     Step::End(Ended::Lost)
                 }
+                () = sleep_until(resync_due.unwrap_or(silent_until)), if resync_due.is_some() => {
+                    tracing::debug!("RESYNC unanswered; replacing the socket");
+                    Step::End(Ended::Lost)
+                }
                 lagged = self.outbox.flush_one(), if self.outbox.is_behind() => {
                     if lagged && admitted {
                         conn.seq.resync_requested();
-                        Step::Send(self.internal(ClientEvent::Resync(Resync::snapshot()), "r"))
+                        self.resync(&mut conn, Resync::snapshot())
                     } else {
                         Step::Continue
                     }
@@ -342,6 +352,17 @@ impl Task {
                 return Step::Continue;
             }
         }
+        if let ServerEvent::Error(refused) = &message.event
+            && message.reference.as_ref().is_some_and(is_own_resync)
+        {
+            // The server could not mend the gap (its store failed, or it refused the frame):
+            // a new socket resumes where the gap began, or brings a fresh snapshot.
+            tracing::debug!(
+                code = refused.code.as_str(),
+                "RESYNC refused; replacing the socket"
+            );
+            return Step::End(Ended::Lost);
+        }
         let mut step = Step::Continue;
         if let Some(seq) = message.seq {
             let epoch = self.resume.as_ref().map(|point| point.epoch.clone());
@@ -359,16 +380,14 @@ impl Task {
                     let Some(epoch) = epoch else {
                         return Step::Continue;
                     };
-                    let resync = Resync::since(since_seq, epoch);
-                    return Step::Send(self.internal(ClientEvent::Resync(resync), "r"));
+                    return self.resync(conn, Resync::since(since_seq, epoch));
                 }
                 SeqCheck::Gap { resync } => {
                     // A hole: nothing to resume from until the next snapshot.
                     self.resume = None;
                     tracing::debug!(seq, "seq gap; asking for a snapshot");
                     if resync == Recovery::Snapshot && conn.generation.is_some() {
-                        step =
-                            Step::Send(self.internal(ClientEvent::Resync(Resync::snapshot()), "r"));
+                        step = self.resync(conn, Resync::snapshot());
                     }
                 }
             }
@@ -376,6 +395,7 @@ impl Task {
         if let ServerEvent::RoomResumed(resumed) = &message.event {
             // What this session missed follows, with its own `seq`: the view carries on.
             conn.seq.resumed(resumed.since_seq);
+            conn.resync_due = None;
             if conn.generation.is_none() {
                 self.admit(conn);
             }
@@ -387,6 +407,7 @@ impl Task {
                 epoch,
             });
             conn.seq.snapshot(snapshot.seq);
+            conn.resync_due = None;
             let reconnected = conn.generation.is_none() && self.admit(conn);
             self.presence
                 .snapshot(snapshot, reconnected, std::time::Instant::now());
@@ -455,6 +476,12 @@ impl Task {
         self.internal(ClientEvent::Ping(Ping::new(now)), "p")
     }
 
+    /// Sends the session's own `RESYNC`, whose answer is due within the `resync_timeout`.
+    fn resync(&mut self, conn: &mut Conn, resync: Resync) -> Step {
+        conn.resync_due = Some(Instant::now() + self.options.resync_timeout);
+        Step::Send(self.internal(ClientEvent::Resync(resync), RESYNC_REF))
+    }
+
     /// A frame of the task's own, with an internal `ref`.
     fn internal(&mut self, event: ClientEvent, kind: &str) -> String {
         let reference = ClientRef::new(format!("{INTERNAL_REF}{kind}{}", self.next_ref))
@@ -491,6 +518,11 @@ fn still_wanted(command: Option<Command>) -> bool {
 
 fn is_internal(reference: &ClientRef) -> bool {
     reference.as_str().starts_with(INTERNAL_REF)
+}
+
+/// Whether `reference` is that of one of the session's own `RESYNC`s.
+fn is_own_resync(reference: &ClientRef) -> bool {
+    (reference.as_str().strip_prefix(INTERNAL_REF)).is_some_and(|kind| kind.starts_with(RESYNC_REF))
 }
 
 /// The socket's buffers and limits, from the session's options.

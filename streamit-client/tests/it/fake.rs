@@ -1,7 +1,8 @@
 //! A fake server standing in for a newer or broken one: it answers the REST join, then hands
 //! each WebSocket to the test, which writes whatever frames it likes. It shows the session
-//! surviving unknown events and garbage, resyncing on a `seq` gap, reconnecting on
-//! reconnectable codes, keeping unknown ones, and telling a slow app it lagged.
+//! surviving unknown events and garbage, resyncing on a `seq` gap (and replacing the socket
+//! when the `RESYNC` is refused or goes unanswered), reconnecting on reconnectable codes,
+//! keeping unknown ones, and telling a slow app it lagged.
 
 use std::time::Duration;
 
@@ -30,9 +31,11 @@ const HOST: &str = "00000000-0000-4000-8000-000000000002";
 
 type Ws = WebSocketStream<TcpStream>;
 
-/// One accepted socket and the `Authorization` header it came with.
+/// One accepted socket, the path and query it asked for and the `Authorization` header it
+/// came with.
 struct Accepted {
     ws: Ws,
+    path: String,
     authorization: Option<String>,
 }
 
@@ -97,7 +100,9 @@ async fn serve(stream: TcpStream, sockets: mpsc::Sender<Accepted>) {
         return;
     }
     let mut authorization = None;
+    let mut path = String::new();
     let callback = |request: &Request, response: Response| {
+        path = request.uri().to_string();
         authorization = request
             .headers()
             .get("authorization")
@@ -106,7 +111,12 @@ async fn serve(stream: TcpStream, sockets: mpsc::Sender<Accepted>) {
         Ok(response)
     };
     if let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await {
-        let _ = sockets.send(Accepted { ws, authorization }).await;
+        let accepted = Accepted {
+            ws,
+            path,
+            authorization,
+        };
+        let _ = sockets.send(accepted).await;
     }
 }
 
@@ -161,6 +171,13 @@ fn snapshot(seq: u64, reference: Option<&str>) -> String {
     if let Some(reference) = reference {
         frame["ref"] = json!(reference);
     }
+    frame.to_string()
+}
+
+/// A snapshot whose room can replay its broadcasts under `epoch`.
+fn resumable_snapshot(seq: u64, epoch: &str) -> String {
+    let mut frame: Value = serde_json::from_str(&snapshot(seq, None)).unwrap();
+    frame["data"]["epoch"] = json!(epoch);
     frame.to_string()
 }
 
@@ -236,6 +253,7 @@ async fn unknown_events_and_garbage_do_not_end_the_session() {
     let Accepted {
         mut ws,
         authorization,
+        ..
     } = fake.socket().await;
     assert_eq!(authorization.as_deref(), Some("Bearer fake-access"));
 
@@ -496,4 +514,66 @@ async fn a_message_over_the_sessions_limit_drops_the_socket_and_small_buffers_re
         next_event(&mut events, "Reconnecting").await,
         RoomEvent::Reconnecting { attempt: 1, .. }
     ));
+}
+
+/// A session whose first socket saw 10 and 11 and then 13 (12 was lost), and asked for a
+/// replay from 11; the fake, its first socket and the `RESYNC`'s ref.
+async fn gap_with_replay_asked(
+    options: streamit_client::SessionOptions,
+) -> (Fake, RoomSession, RoomEvents, Ws, String) {
+    let mut fake = Fake::start().await;
+    let (session, events) = join(&fake, options).await;
+    let Accepted { mut ws, .. } = fake.socket().await;
+    send(&mut ws, resumable_snapshot(10, "e1")).await;
+    send(&mut ws, chat(11, "eleven")).await;
+    send(&mut ws, chat(13, "thirteen")).await;
+    let resync = client_sends(&mut ws, "RESYNC").await;
+    (fake, session, events, ws, resync)
+}
+
+/// The socket that replaces one whose `RESYNC` failed: it resumes after 11, and the replay
+/// brings 12 and 13 once each, then 14.
+async fn resumes_after_eleven(fake: &mut Fake, events: &mut RoomEvents) {
+    let Accepted { mut ws, path, .. } = fake.socket().await;
+    assert!(
+        path.contains("since_seq=11") && path.contains("epoch=e1"),
+        "resumes where the gap began: {path}"
+    );
+    let resumed = json!({"v": 1, "type": "ROOM_RESUMED", "ts": 3,
+        "data": {"epoch": "e1", "since_seq": 11, "replayed": 2}});
+    send(&mut ws, resumed.to_string()).await;
+    for (seq, text) in [(12, "twelve"), (13, "thirteen"), (14, "fourteen")] {
+        send(&mut ws, chat(seq, text)).await;
+    }
+    let mut seen = Vec::new();
+    crate::support::wait_for(events, "fourteen", &mut seen, |e| {
+        (e.seq() == Some(14)).then_some(())
+    })
+    .await;
+    let broadcasts: Vec<_> = seen.iter().filter_map(RoomEvent::seq).collect();
+    assert_eq!(
+        broadcasts,
+        [11, 12, 13, 14],
+        "each once, in order: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_resync_replaces_the_socket_which_resumes() {
+    let (mut fake, _session, mut events, mut ws, resync) =
+        gap_with_replay_asked(quick_options()).await;
+    let refused = json!({"v": 1, "type": "ERROR", "ts": 3, "ref": resync,
+        "data": {"code": "INTERNAL", "message": "the store failed"}});
+    send(&mut ws, refused.to_string()).await;
+    client_frames_to_end(&mut ws).await;
+    resumes_after_eleven(&mut fake, &mut events).await;
+}
+
+#[tokio::test]
+async fn an_unanswered_resync_replaces_the_socket_which_resumes() {
+    let options = quick_options().resync_timeout(Duration::from_millis(300));
+    let (mut fake, _session, mut events, mut ws, _) = gap_with_replay_asked(options).await;
+    // Nothing answers; the socket stays open and quiet until the session lets it go.
+    client_frames_to_end(&mut ws).await;
+    resumes_after_eleven(&mut fake, &mut events).await;
 }

@@ -60,6 +60,13 @@ export interface RoomConnectionOptions {
   WebSocket?: WebSocketConstructor;
   backoff?: BackoffOptions;
   ping?: PingOptions;
+  /**
+   * How long a `RESYNC` sent to mend a gap may go unanswered, ms (default 10 000). Every
+   * broadcast is dropped until its answer, so a lost one would freeze the room while PINGs
+   * keep the socket alive: the socket is replaced instead, as when the server answers that
+   * `RESYNC` with an `ERROR`, and the next one resumes where the gap began.
+   */
+  resyncTimeoutMs?: number;
   /** Resume with `since_seq` and `epoch` after a reconnect (default true). */
   resume?: boolean;
   /** Local clock, ms (default: monotonic, mapped to the epoch). */
@@ -68,7 +75,10 @@ export interface RoomConnectionOptions {
 
 /** Why a socket ended, and what happens next. */
 export interface Disconnect {
-  /** The close code; 1006 when the connection was lost without one. */
+  /**
+   * The close code; 1006 when the connection was lost without one, or when this client gave
+   * up on a socket that could not mend a gap (`reason` says why).
+   */
   code: number;
   reason: string;
   /** Whether the connection will try again. */
@@ -119,6 +129,7 @@ export class RoomConnection extends Emitter<RoomEvents> {
   readonly #now: () => number;
   readonly #backoff: Backoff;
   readonly #ping: Required<PingOptions>;
+  readonly #resyncTimeoutMs: number;
   readonly #resume: boolean;
   readonly #sequencer = new Sequencer();
   readonly #clock: ClockSync;
@@ -126,6 +137,8 @@ export class RoomConnection extends Emitter<RoomEvents> {
   #socket: WebSocketLike | undefined;
   #view: RoomView | undefined;
   #timers = new Set<TimerHandle>();
+  /** The gap `RESYNC` this socket sent and is waiting on, and the timer that gives up on it. */
+  #gap: { ref: string; timer: TimerHandle } | undefined;
   #nextRef = 0;
   #openedAt: number | undefined;
   #refreshedSinceOpen = false;
@@ -150,6 +163,7 @@ export class RoomConnection extends Emitter<RoomEvents> {
       window: options.ping?.window ?? 16,
     };
     this.#clock = new ClockSync(this.#ping.window);
+    this.#resyncTimeoutMs = options.resyncTimeoutMs ?? 10_000;
     this.#resume = options.resume ?? true;
   }
 
@@ -299,20 +313,28 @@ export class RoomConnection extends Emitter<RoomEvents> {
     this.emit("closed", { code: 1000, reason: "closed by the client" });
   }
 
-  #after(ms: number, run: () => void): void {
+  #after(ms: number, run: () => void): TimerHandle {
     const handle = setTimer(() => {
       this.#timers.delete(handle);
       run();
     }, ms);
     this.#timers.add(handle);
+    return handle;
   }
 
+  #cancel(handle: TimerHandle): void {
+    clearTimer(handle);
+    this.#timers.delete(handle);
+  }
+
+  /** Ends a socket's timers and what they wait for (PONGs, a gap RESYNC's answer) with it. */
   #stopTimers(): void {
     for (const handle of this.#timers) {
       clearTimer(handle);
     }
     this.#timers.clear();
     this.#pingsSent.clear();
+    this.#gap = undefined;
   }
 
   #detach(socket: WebSocketLike): void {
@@ -358,12 +380,14 @@ export class RoomConnection extends Emitter<RoomEvents> {
     this.#clock.observe(message.ts, now);
     switch (message.type) {
       case "ROOM_SNAPSHOT":
+        this.#answered(message.ref);
         this.#sequencer.snapshot(message.data.seq, message.data.epoch ?? undefined);
         this.#fold(message);
         this.emit("snapshot", message.data);
         this.#opened(false);
         return;
       case "ROOM_RESUMED":
+        this.#answered(message.ref);
         this.#sequencer.resumed(message.data.epoch);
         this.emit("message", message);
         this.#opened(true);
@@ -379,6 +403,11 @@ export class RoomConnection extends Emitter<RoomEvents> {
     } else {
       this.#fold(message);
     }
+    // After the fold, so the app hears the ERROR first; a listener that closed the connection
+    // has cleared the gap with the socket.
+    if (message.type === "ERROR" && message.ref !== undefined && message.ref === this.#gap?.ref) {
+      this.#replace(`the server could not answer RESYNC: ${message.data.code}`);
+    }
   }
 
   #broadcast(message: ServerMessage, seq: number): void {
@@ -390,14 +419,41 @@ export class RoomConnection extends Emitter<RoomEvents> {
         return;
       case "drop":
         return;
-      case "resync":
-        this.send({
+      case "resync": {
+        const ref = this.send({
           type: "RESYNC",
           data: verdict.epoch === undefined ? {} : { since_seq: verdict.sinceSeq, epoch: verdict.epoch },
         });
+        if (ref !== undefined) {
+          const ms = this.#resyncTimeoutMs;
+          this.#gap = { ref, timer: this.#after(ms, () => this.#replace(`no answer to RESYNC in ${ms} ms`)) };
+        }
         this.emit("gap", { lastSeq: lastSeq ?? verdict.sinceSeq, seq });
         return;
+      }
     }
+  }
+
+  /** A `ROOM_SNAPSHOT` or `ROOM_RESUMED` answering `ref`: when that is the gap RESYNC, it is mended. */
+  #answered(ref: string | undefined): void {
+    if (this.#gap !== undefined && ref === this.#gap.ref) {
+      this.#cancel(this.#gap.timer);
+      this.#gap = undefined;
+    }
+  }
+
+  /**
+   * Gives up on the socket, whose gap the server will not mend: it is closed and the
+   * connection reconnects as after a lost one, resuming from the last `seq` before the gap
+   * (or with a fresh snapshot when the server cannot replay).
+   */
+  #replace(reason: string): void {
+    const socket = this.#socket;
+    if (socket === undefined) {
+      return;
+    }
+    this.#ended(socket, 1006, reason);
+    socket.close(1000, "RESYNC failed");
   }
 
   #fold(message: ServerMessage): void {

@@ -1,11 +1,14 @@
-// Live rooms against a real server: two members in one room, ordering and RESYNC, resuming
-// after a lost connection, reconnecting after a server restart, clock sync, terminal closes.
-// Every frame received is also checked against ServerMessage.schema.json.
+// Live rooms against a real server: two members in one room, ordering and RESYNC (also one
+// that goes unanswered or that the server cannot answer), resuming after a lost connection,
+// reconnecting after a server restart, clock sync, terminal closes. Every frame received is
+// also checked against ServerMessage.schema.json.
 
 import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import type { ServerMessage } from "../../../schemas/streamit.ts";
-import { Api, RoomConnection, Session } from "../src/index.ts";
+import { Api, RoomConnection, type RoomConnectionOptions, Session } from "../src/index.ts";
 import { TestServer, TestSocket, eventually, frameSchemaFailures, next } from "./support.ts";
 
 const FAST = { backoff: { initialMs: 50, maxMs: 1_000 } } as const;
@@ -30,6 +33,29 @@ function contiguous(seqs: number[]): boolean {
   return seqs.every((seq, i) => i === 0 || seq === (seqs[i - 1] ?? 0) + 1);
 }
 
+/** The `ref`s of the RESYNCs `socket` sends, as they go out. */
+function resyncsSentBy(socket: TestSocket): string[] {
+  const refs: string[] = [];
+  TestSocket.sent = (text, from) => {
+    const frame = JSON.parse(text) as { type: string; ref?: string };
+    if (from === socket && frame.type === "RESYNC" && frame.ref !== undefined) {
+      refs.push(frame.ref);
+    }
+  };
+  return refs;
+}
+
+/** The chat lines of `room`'s view that are among `lines`, in order. */
+function linesAmong(room: RoomConnection, lines: string[]): string[] {
+  return (room.view?.chat ?? []).map((c) => c.text).filter((text) => lines.includes(text));
+}
+
+/** The test that breaks the store edits its SQLite file with the sqlite3 command. */
+const noSqlite3 =
+  spawnSync("sqlite3", ["-version"]).status !== 0 && process.env["STREAMIT_REQUIRE_SERVICES"] !== "1"
+    ? "no sqlite3 command (Debian's sqlite3 package)"
+    : false;
+
 describe("RoomConnection", { timeout: 90_000 }, () => {
   let server: TestServer;
   let api: Api;
@@ -41,6 +67,7 @@ describe("RoomConnection", { timeout: 90_000 }, () => {
   });
   afterEach(() => {
     TestSocket.dropIncoming = undefined;
+    TestSocket.sent = undefined;
     for (const room of open.splice(0)) {
       room.close();
     }
@@ -50,15 +77,19 @@ describe("RoomConnection", { timeout: 90_000 }, () => {
     await server?.dispose();
   });
 
-  async function pair(): Promise<{ host: ReturnType<typeof connect>; member: ReturnType<typeof connect>; hostSession: Session; memberSession: Session; code: string }> {
-    const hostSession = await Session.guest(api, "Host");
-    const memberSession = await Session.guest(api, "Member");
+  /** A host and a member (with `memberOptions`) live in a new room on the server `via` calls. */
+  async function pair(
+    memberOptions: RoomConnectionOptions = {},
+    via = api,
+  ): Promise<{ host: ReturnType<typeof connect>; member: ReturnType<typeof connect>; hostSession: Session; memberSession: Session; code: string }> {
+    const hostSession = await Session.guest(via, "Host");
+    const memberSession = await Session.guest(via, "Member");
     const { room } = await hostSession.createRoom({ name: "Test room" });
     await memberSession.joinRoom(room.code);
     const host = connect(hostSession, room.code);
     open.push(host.room);
     await next(host.room, "open");
-    const member = connect(memberSession, room.code);
+    const member = connect(memberSession, room.code, memberOptions);
     open.push(member.room);
     await next(member.room, "open");
     await eventually("the host to see the member", () => host.room.view?.participants.find((p) => p.user.id === memberSession.user.id)?.online === true);
@@ -156,6 +187,110 @@ describe("RoomConnection", { timeout: 90_000 }, () => {
     assert.deepEqual(lines?.slice(-3), ["one", "two", "three"], "replayed in order, no duplicate");
     assert.ok(contiguous(member.seqs), `member seqs ${member.seqs.join(",")}`);
     await eventually("both to hold the same last seq", () => member.room.lastSeq === host.room.lastSeq);
+  });
+
+  it("replaces a socket whose gap RESYNC goes unanswered, and resumes where the gap began", async () => {
+    const { host, member } = await pair({ resyncTimeoutMs: 1_000 });
+    const memberSocket = TestSocket.all.at(-1);
+    assert.ok(memberSocket);
+    const startSeq = member.room.lastSeq ?? -1;
+    const epoch = member.room.epoch;
+    const resyncs = resyncsSentBy(memberSocket);
+    // The broadcast "one", then whatever answers the RESYNC its loss causes, never arrive.
+    const lost: string[] = [];
+    TestSocket.dropIncoming = (text, socket) => {
+      const frame = JSON.parse(text) as { type: string; ref?: string };
+      const drop =
+        socket === memberSocket &&
+        ((lost.length === 0 && text.includes('"one"')) || (frame.ref !== undefined && resyncs.includes(frame.ref)));
+      if (drop) {
+        lost.push(frame.type);
+      }
+      return drop;
+    };
+    const gap = next(member.room, "gap");
+    const down = next(member.room, "disconnected");
+    host.room.chat("one");
+    host.room.chat("two");
+    host.room.chat("three");
+    const { lastSeq } = await gap;
+    assert.deepEqual(await down, { code: 1006, reason: "no answer to RESYNC in 1000 ms", reconnect: true });
+    assert.deepEqual(lost, ["CHAT_MESSAGE", "ROOM_RESUMED"], "the answer was lost, not late");
+    assert.equal(resyncs.length, 1);
+    assert.ok(memberSocket.readyState >= 2, "the old socket is closing or closed");
+    assert.equal((await next(member.room, "open")).resumed, true);
+    const socket = TestSocket.all.at(-1);
+    assert.ok(socket !== undefined && socket !== memberSocket);
+    const query = new URL(socket.url).searchParams;
+    assert.equal(query.get("since_seq"), String(lastSeq), "resumes where the gap began");
+    assert.equal(query.get("epoch"), epoch);
+    await eventually("the missed lines", () => linesAmong(member.room, ["three"]).length > 0);
+    const heard = next(member.room, "chat", (c) => c.text === "four");
+    host.room.chat("four");
+    await heard;
+    assert.deepEqual(linesAmong(member.room, ["one", "two", "three", "four"]), ["one", "two", "three", "four"], "each once, in order");
+    assert.equal(member.seqs[0], startSeq + 1);
+    assert.ok(contiguous(member.seqs), `member seqs ${member.seqs.join(",")}`);
+    await eventually("both to hold the same last seq", () => member.room.lastSeq === host.room.lastSeq);
+  });
+
+  it("replaces a socket whose gap RESYNC the server answers with an ERROR", { skip: noSqlite3 }, async () => {
+    // With no history to replay, the server answers a RESYNC from its store.
+    const noReplay = await TestServer.start({ args: ["--grace-seconds", "60", "--replay-frames", "0"] });
+    try {
+      const { host, member, code } = await pair({}, new Api({ baseUrl: noReplay.url }));
+      const memberSocket = TestSocket.all.at(-1);
+      assert.ok(memberSocket);
+      const resyncs = resyncsSentBy(memberSocket);
+      const database = join(noReplay.dir, "streamit.db");
+      const sql = (statement: string): string =>
+        execFileSync("sqlite3", ["-cmd", ".timeout 5000", database, statement], { encoding: "utf8" }).trim();
+      // Members whose status the store cannot read: reading the room's members fails, so the
+      // server answers the RESYNC with ERROR INTERNAL.
+      assert.equal(sql(`UPDATE participants SET status = 'BROKEN-' || status WHERE room_code = '${code}'; SELECT changes();`), "2");
+      const refused: { code: string; ref?: string | undefined }[] = [];
+      member.room.on("refused", ({ code: error, ref }) => {
+        refused.push({ code: error, ref });
+        // Mended at once, before the next socket's admission reads the members.
+        sql(`UPDATE participants SET status = substr(status, 8) WHERE room_code = '${code}' AND status LIKE 'BROKEN-%'`);
+      });
+      let dropped = 0;
+      TestSocket.dropIncoming = (text, socket) => {
+        const drop = dropped === 0 && socket === memberSocket && text.includes('"one"');
+        dropped += drop ? 1 : 0;
+        return drop;
+      };
+      let fresh: { seq: number; from: number } | undefined;
+      member.room.on("snapshot", ({ seq }) => {
+        fresh = { seq, from: member.seqs.length };
+      });
+      const down = next(member.room, "disconnected");
+      host.room.chat("one");
+      host.room.chat("two");
+      host.room.chat("three");
+      assert.deepEqual(await down, { code: 1006, reason: "the server could not answer RESYNC: INTERNAL", reconnect: true });
+      assert.equal(dropped, 1);
+      assert.equal(resyncs.length, 1);
+      assert.deepEqual(refused, [{ code: "INTERNAL", ref: resyncs[0] }], "the app hears the ERROR");
+      assert.ok(memberSocket.readyState >= 2, "the old socket is closing or closed");
+      assert.equal((await next(member.room, "open")).resumed, false, "no history to resume from: a fresh snapshot");
+      assert.notEqual(TestSocket.all.at(-1), memberSocket);
+      await eventually("the missed lines", () => linesAmong(member.room, ["three"]).length > 0);
+      const heard = next(member.room, "chat", (c) => c.text === "four");
+      host.room.chat("four");
+      await heard;
+      assert.deepEqual(linesAmong(member.room, ["one", "two", "three", "four"]), ["one", "two", "three", "four"], "each once, in order");
+      assert.ok(fresh !== undefined);
+      const since = member.seqs.slice(fresh.from);
+      assert.equal(since[0], fresh.seq + 1);
+      assert.ok(contiguous(since), `member seqs after the snapshot ${since.join(",")}`);
+      await eventually("both to hold the same last seq", () => member.room.lastSeq === host.room.lastSeq);
+    } finally {
+      for (const room of open.splice(0)) {
+        room.close();
+      }
+      await noReplay.dispose();
+    }
   });
 
   it("resumes with since_seq and epoch after losing its connection", async () => {

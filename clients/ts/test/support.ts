@@ -206,14 +206,17 @@ export function assertSchema(name: string, value: unknown): void {
 export const frameSchemaFailures: string[] = [];
 
 /**
- * A WebSocket from `ws` that checks every frame both ways against the schemas and lets a test lose
- * frames (`dropIncoming`) or the connection without a close frame (`lose()`).
+ * A WebSocket from `ws` that checks every frame both ways against the schemas, shows a test what
+ * the client sends (`sent`) and lets it lose frames (`dropIncoming`) or the connection without a
+ * close frame (`lose()`).
  */
 export class TestSocket implements WebSocketLike {
   /** Every TestSocket made, newest last. */
   static readonly all: TestSocket[] = [];
   /** Incoming frames this returns true for are lost. */
   static dropIncoming: ((text: string, socket: TestSocket) => boolean) | undefined;
+  /** Called with every frame the client sends, before it goes out. */
+  static sent: ((text: string, socket: TestSocket) => void) | undefined;
 
   readonly url: string;
   readonly #ws: WebSocket;
@@ -256,6 +259,7 @@ export class TestSocket implements WebSocketLike {
     } catch (error) {
       frameSchemaFailures.push(`sent: ${String(error)}`);
     }
+    TestSocket.sent?.(data, this);
     this.#ws.send(data);
   }
 

@@ -163,10 +163,13 @@ impl SessionOptions {
         self
     }
 
-    /// A `RESYNC` the session sent to mend a gap that is not answered within this long
-    /// (default 10 s) replaces the socket, as one the server answers with an `ERROR` does:
-    /// until the answer every broadcast is dropped, so a lost answer would freeze the room
-    /// while pings keep the socket alive. The new socket resumes where the gap began.
+    /// A `RESYNC` the session sent (after a `seq` gap, or after the app lagged) that is not
+    /// answered within this long (default 10 s) replaces the socket, as one the server
+    /// answers with an `ERROR` does. A replay asked for drops every broadcast until its
+    /// answer, so a lost answer would freeze the room while pings keep the socket alive; a
+    /// snapshot asked for would leave the app's view with its hole. The new socket resumes
+    /// where the gap began when it can, else brings a snapshot. Such reconnects back off
+    /// until a `RESYNC` is answered again.
     pub fn resync_timeout(mut self, timeout: Duration) -> Self {
         self.resync_timeout = timeout;
         self

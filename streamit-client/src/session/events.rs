@@ -29,6 +29,7 @@ pub enum RoomEvent {
     /// Every server event arrives here, `ROOM_SNAPSHOT` included (after each connect and
     /// each `RESYNC`: replace the room's state with it), and events newer than this library
     /// as [`ServerEvent::Unknown`]. Not here: `PONG`s answering the session's own clock pings,
+    /// an `ERROR` answering the session's own `RESYNC` (the socket is replaced instead),
     /// broadcasts repeated after a resync (an older `seq`), and the duplicate joins below.
     Server(ServerMessage),
     /// A `USER_JOINED` (the whole frame, `seq` included) for someone the app already saw
@@ -44,7 +45,8 @@ pub enum RoomEvent {
     },
     /// The app read events more slowly than they came, so `missed` server events were
     /// dropped here (lifecycle events never are). The session asks for a fresh
-    /// `ROOM_SNAPSHOT`, which follows.
+    /// `ROOM_SNAPSHOT`, which follows (on the next socket when this one ends first: it
+    /// connects for a snapshot, not to resume).
     Lagged {
         /// Events dropped.
         missed: u64,

@@ -38,8 +38,6 @@ const CLOSE_HANDSHAKE: Duration = Duration::from_secs(1);
 
 /// `ref` prefix of the task's own requests; the app's are `a<n>`.
 const INTERNAL_REF: char = '~';
-/// The kind, after [`INTERNAL_REF`], of the session's own `RESYNC`s' refs.
-const RESYNC_REF: &str = "r";
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -61,6 +59,9 @@ enum Ended {
     Closed(Close),
     /// The connection failed, went silent, or closed without a code.
     Lost,
+    /// The server did not mend a gap: it answered the session's `RESYNC` with an `ERROR`, or
+    /// not within the `resync_timeout`.
+    Unmended,
 }
 
 /// What to do after one step of serving a socket.
@@ -78,8 +79,15 @@ struct Conn {
     last_heard: Instant,
     next_ping: Instant,
     pings: PingPlan,
-    /// The session's own `RESYNC` outstanding, and when to give up on its answer.
-    resync_due: Option<Instant>,
+    /// The session's own `RESYNC` awaiting its answer.
+    resync: Option<Outstanding>,
+}
+
+/// A `RESYNC` of the session's own, sent to mend a gap or a lag.
+struct Outstanding {
+    reference: ClientRef,
+    /// When to give up on its answer.
+    due: Instant,
 }
 
 /// Where the task connects and as whom.
@@ -107,6 +115,12 @@ pub(crate) struct Task {
     /// The last `seq` this session holds without a hole, in the room's history epoch: the
     /// next socket asks to resume from there.
     resume: Option<ResumePoint>,
+    /// The app lagged: events it never got were dropped, so only a snapshot mends its view.
+    lagged: bool,
+    /// The last socket ended with a gap the server did not mend: the admission after it does
+    /// not start the backoff again (a server that keeps failing `RESYNC` must not be asked
+    /// again and again at the shortest delay); an answered `RESYNC` does.
+    unmended: bool,
 }
 
 /// Where a reconnecting socket asks to resume.
@@ -137,6 +151,8 @@ impl Task {
             next_ref: 1,
             was_admitted: false,
             resume: None,
+            lagged: false,
+            unmended: false,
         }
     }
 
@@ -170,10 +186,11 @@ impl Task {
                 None => return Some(CloseCode::Normal.into()),
             };
             refreshed &= !admitted;
+            self.unmended = matches!(ended, Ended::Unmended);
             let close = match ended {
                 Ended::ByApp => return Some(CloseCode::Normal.into()),
                 Ended::Closed(close) => Some(close),
-                Ended::Lost => None,
+                Ended::Lost | Ended::Unmended => None,
             };
             let mut immediate = false;
             match close.as_ref().map(|close| close.code) {
@@ -226,7 +243,7 @@ impl Task {
             tokio::select! {
                 result = &mut connecting => return Some(result),
                 command = self.commands.recv() => if !still_wanted(command) { return None },
-                _ = self.outbox.flush_one(), if self.outbox.is_behind() => {}
+                lagged = self.outbox.flush_one(), if self.outbox.is_behind() => self.note_lag(lagged),
             }
         }
     }
@@ -238,8 +255,7 @@ impl Task {
             tokio::select! {
                 () = sleep_until(until) => return true,
                 command = self.commands.recv() => if !still_wanted(command) { return false },
-                // A snapshot follows the next connect anyway: no resync needed for a lag.
-                _ = self.outbox.flush_one(), if self.outbox.is_behind() => {}
+                lagged = self.outbox.flush_one(), if self.outbox.is_behind() => self.note_lag(lagged),
             }
         }
     }
@@ -253,12 +269,12 @@ impl Task {
             last_heard: now,
             next_ping: now,
             pings: PingPlan::default(),
-            resync_due: None,
+            resync: None,
         };
         let ended = loop {
             let silent_until = conn.last_heard + self.options.idle_timeout;
             let admitted = conn.generation.is_some();
-            let resync_due = conn.resync_due;
+            let resync_due = conn.resync.as_ref().map(|resync| resync.due);
             let step = tokio::select! {
                 frame = socket.next() => {
                     conn.last_heard = Instant::now();
@@ -272,9 +288,10 @@ impl Task {
                 }
                 () = sleep_until(resync_due.unwrap_or(silent_until)), if resync_due.is_some() => {
                     tracing::debug!("RESYNC unanswered; replacing the socket");
-                    Step::End(Ended::Lost)
+                    Step::End(Ended::Unmended)
                 }
                 lagged = self.outbox.flush_one(), if self.outbox.is_behind() => {
+                    self.note_lag(lagged);
                     if lagged && admitted {
                         conn.seq.resync_requested();
                         self.resync(&mut conn, Resync::snapshot())
@@ -352,16 +369,24 @@ impl Task {
                 return Step::Continue;
             }
         }
-        if let ServerEvent::Error(refused) = &message.event
-            && message.reference.as_ref().is_some_and(is_own_resync)
-        {
-            // The server could not mend the gap (its store failed, or it refused the frame):
-            // a new socket resumes where the gap began, or brings a fresh snapshot.
-            tracing::debug!(
-                code = refused.code.as_str(),
-                "RESYNC refused; replacing the socket"
-            );
-            return Step::End(Ended::Lost);
+        let answers_resync = conn
+            .resync
+            .as_ref()
+            .is_some_and(|resync| message.reference.as_ref() == Some(&resync.reference));
+        if answers_resync {
+            if let ServerEvent::Error(refused) = &message.event {
+                // The server could not mend the gap (its store failed): a new socket resumes
+                // where the gap began, or brings a fresh snapshot.
+                tracing::debug!(
+                    code = refused.code.as_str(),
+                    "RESYNC refused; replacing the socket"
+                );
+                return Step::End(Ended::Unmended);
+            }
+            conn.resync = None;
+            // A mended gap shows the server well: reconnects start from the shortest delay.
+            self.unmended = false;
+            self.backoff.reset();
         }
         let mut step = Step::Continue;
         if let Some(seq) = message.seq {
@@ -395,9 +420,13 @@ impl Task {
         if let ServerEvent::RoomResumed(resumed) = &message.event {
             // What this session missed follows, with its own `seq`: the view carries on.
             conn.seq.resumed(resumed.since_seq);
-            conn.resync_due = None;
             if conn.generation.is_none() {
                 self.admit(conn);
+                if self.lagged {
+                    // The replay carries on from where the app's view has a hole.
+                    conn.seq.resync_requested();
+                    step = self.resync(conn, Resync::snapshot());
+                }
             }
             tracing::debug!(replayed = resumed.replayed, "resumed without a snapshot");
         }
@@ -407,7 +436,7 @@ impl Task {
                 epoch,
             });
             conn.seq.snapshot(snapshot.seq);
-            conn.resync_due = None;
+            self.lagged = false;
             let reconnected = conn.generation.is_none() && self.admit(conn);
             self.presence
                 .snapshot(snapshot, reconnected, std::time::Instant::now());
@@ -457,7 +486,9 @@ impl Task {
         conn.generation = Some(generation);
         conn.next_ping = Instant::now();
         conn.pings = PingPlan::new(self.options.fast_pings);
-        self.backoff.reset();
+        if !self.unmended {
+            self.backoff.reset();
+        }
         self.outbox.lifecycle(RoomEvent::Connected);
         tracing::debug!(generation, "socket admitted");
         mem::replace(&mut self.was_admitted, true)
@@ -478,16 +509,34 @@ impl Task {
 
     /// Sends the session's own `RESYNC`, whose answer is due within the `resync_timeout`.
     fn resync(&mut self, conn: &mut Conn, resync: Resync) -> Step {
-        conn.resync_due = Some(Instant::now() + self.options.resync_timeout);
-        Step::Send(self.internal(ClientEvent::Resync(resync), RESYNC_REF))
+        let reference = self.internal_ref("r");
+        conn.resync = Some(Outstanding {
+            reference: reference.clone(),
+            due: Instant::now() + self.options.resync_timeout,
+        });
+        Step::Send(ClientMessage::with_ref(ClientEvent::Resync(resync), reference).encode())
+    }
+
+    /// The outbox dropped events (`lagged`) or not: if it did, the app's view has a hole
+    /// that only a snapshot mends, so no later socket may resume past it.
+    fn note_lag(&mut self, lagged: bool) {
+        if lagged {
+            self.lagged = true;
+            self.resume = None;
+        }
     }
 
     /// A frame of the task's own, with an internal `ref`.
     fn internal(&mut self, event: ClientEvent, kind: &str) -> String {
+        ClientMessage::with_ref(event, self.internal_ref(kind)).encode()
+    }
+
+    /// A new internal `ref` of `kind`.
+    fn internal_ref(&mut self, kind: &str) -> ClientRef {
         let reference = ClientRef::new(format!("{INTERNAL_REF}{kind}{}", self.next_ref))
             .expect("a short internal ref is valid");
         self.next_ref += 1;
-        ClientMessage::with_ref(event, reference).encode()
+        reference
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -518,11 +567,6 @@ fn still_wanted(command: Option<Command>) -> bool {
 
 fn is_internal(reference: &ClientRef) -> bool {
     reference.as_str().starts_with(INTERNAL_REF)
-}
-
-/// Whether `reference` is that of one of the session's own `RESYNC`s.
-fn is_own_resync(reference: &ClientRef) -> bool {
-    (reference.as_str().strip_prefix(INTERNAL_REF)).is_some_and(|kind| kind.starts_with(RESYNC_REF))
 }
 
 /// The socket's buffers and limits, from the session's options.
@@ -570,7 +614,7 @@ async fn connect(
 /// when it closed, nothing when the connection is gone. Bounded by [`CLOSE_HANDSHAKE`].
 async fn goodbye(socket: &mut Socket, ended: &Ended) {
     let handshake = async {
-        if let Ended::ByApp = ended {
+        if let Ended::ByApp | Ended::Unmended = ended {
             let frame = CloseFrame {
                 code: WireCloseCode::Normal,
                 reason: "".into(),

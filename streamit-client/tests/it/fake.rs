@@ -577,3 +577,62 @@ async fn an_unanswered_resync_replaces_the_socket_which_resumes() {
     client_frames_to_end(&mut ws).await;
     resumes_after_eleven(&mut fake, &mut events).await;
 }
+
+#[tokio::test]
+async fn after_a_lag_a_failed_resync_brings_a_snapshot_and_repeated_failures_back_off() {
+    let mut fake = Fake::start().await;
+    let (session, mut events) = join(&fake, quick_options().event_buffer(4)).await;
+    let Accepted { mut ws, .. } = fake.socket().await;
+    send(&mut ws, resumable_snapshot(10, "e1")).await;
+    for seq in 11..=30 {
+        send(&mut ws, chat(seq, &format!("line {seq}"))).await;
+    }
+    let marker = json!({"v": 1, "type": "PLAYBACK_STATE", "seq": 31, "ts": 3, "data": {
+        "playing": true, "position_ms": 5, "rate": 1.0, "updated_at_ms": 3, "version": 99,
+        "cause": "PLAY", "by": HOST}});
+    send(&mut ws, marker.to_string()).await;
+    eventually("the task to read every frame", PATIENCE, async || {
+        session.playback().filter(|p| p.version == 99)
+    })
+    .await;
+    skip_to(&mut events, "Lagged", |e| {
+        matches!(e, RoomEvent::Lagged { .. }).then_some(())
+    })
+    .await;
+    let resync = client_sends(&mut ws, "RESYNC").await;
+    let refused = |reference: &str| {
+        json!({"v": 1, "type": "ERROR", "ts": 3, "ref": reference,
+            "data": {"code": "INTERNAL", "message": "the store failed"}})
+        .to_string()
+    };
+    send(&mut ws, refused(&resync)).await;
+    client_frames_to_end(&mut ws).await;
+    let first = skip_to(&mut events, "Reconnecting", |e| match e {
+        RoomEvent::Reconnecting { attempt, .. } => Some(*attempt),
+        _ => None,
+    })
+    .await;
+    assert_eq!(first, 1);
+
+    // The lag left a hole in the app's view: the next socket asks for a snapshot, not a replay.
+    let Accepted { mut ws, path, .. } = fake.socket().await;
+    assert!(
+        !path.contains("since_seq"),
+        "no resuming past a lag: {path}"
+    );
+    send(&mut ws, resumable_snapshot(31, "e1")).await;
+    send(&mut ws, chat(32, "thirty-two")).await;
+    send(&mut ws, chat(34, "thirty-four")).await;
+    let resync = client_sends(&mut ws, "RESYNC").await;
+    send(&mut ws, refused(&resync)).await;
+    client_frames_to_end(&mut ws).await;
+    let second = skip_to(&mut events, "Reconnecting", |e| match e {
+        RoomEvent::Reconnecting { attempt, .. } => Some(*attempt),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        second, 2,
+        "a server that keeps failing RESYNC is backed off"
+    );
+}

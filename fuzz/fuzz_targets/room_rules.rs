@@ -302,10 +302,11 @@ struct Sim {
     step: Step,
     /// The room closed or the server stopped: the task feeds it nothing more.
     stopped: bool,
-    /// People online from which the room is big (`usize::MAX`: never), the others a big
-    /// room's snapshot lists, and the people its presence batches name.
+    /// People online from which the room is big (`usize::MAX`: never).
     crowd_from: usize,
+    /// Others a big room's snapshot lists.
     crowd_listed: usize,
+    /// People a big room's presence batches name at most.
     crowd_named: usize,
     /// Who the clients have been told is online.
     told: [bool; USERS],

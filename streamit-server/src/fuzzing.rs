@@ -65,10 +65,11 @@ pub mod room {
         pub chat: Vec<ChatMessage>,
         pub grace_seconds: u32,
         pub sync_threshold_ms: u64,
-        /// People online from which the room is big (`usize::MAX`: never), the others its
-        /// snapshots list and the people its presence batches name.
+        /// People online from which the room is big (`usize::MAX`: never).
         pub crowd_from: usize,
+        /// Others a big room's snapshots list.
         pub crowd_listed: usize,
+        /// People a big room's presence batches name at most.
         pub crowd_named: usize,
     }
 

@@ -226,6 +226,8 @@ export class Session {
   user: User;
   #tokens: TokenPair;
   #refreshing: Promise<TokenPair> | undefined;
+  /** The login is over (logged out, or its refresh token refused): a 401 is final. */
+  #ended = false;
 
   constructor(api: Api, auth: AuthResponse) {
     this.api = api;
@@ -262,6 +264,9 @@ export class Session {
         },
         (error: unknown) => {
           this.#refreshing = undefined;
+          if (error instanceof ApiError && error.status === 401) {
+            this.#ended = true;
+          }
           throw error;
         },
       );
@@ -272,21 +277,10 @@ export class Session {
   /**
    * The access token to use instead of `used`, which was refused: the one held now when someone
    * already replaced `used`, else a refresh's.
-   *
-   * @throws ApiError the refresh's refusal (`INVALID_TOKEN`: the login is over, sign in again;
-   * `NETWORK`: it did not get through), saying that it was a refresh that failed.
    */
   async #replace(used: string): Promise<string> {
     if (this.#tokens.access === used) {
-      try {
-        await this.refresh();
-      } catch (error) {
-        if (!(error instanceof ApiError)) {
-          throw error;
-        }
-        const message = `the access token was refused, and refreshing it failed (${error.message})`;
-        throw new ApiError(error.status, error.code, message, error.details);
-      }
+      await this.refresh();
     }
     return this.#tokens.access;
   }
@@ -294,7 +288,9 @@ export class Session {
   /**
    * One call with the access token; on `401 UNAUTHORIZED` it refreshes once and sends the call
    * once more (a 401 means the server did nothing, so even a POST is safe to repeat). A second
-   * refusal is the caller's.
+   * refusal is the caller's, and so is the first when the refresh fails, as in the Rust SDK:
+   * `UNAUTHORIZED` is what tells an app to sign in again. Once the login is over (logged out,
+   * or its refresh token refused), no refresh is tried again.
    */
   async #authed<P extends ApiPath, M extends ApiMethod>(
     method: M,
@@ -303,14 +299,22 @@ export class Session {
     options: Omit<CallOptions<P, M>, "token"> = {},
   ): Promise<SuccessBody<P, M>> {
     const token = this.#tokens.access;
+    let refused: ApiError;
     try {
       return await this.api.call(method, path, status, { ...options, token });
     } catch (error) {
-      if (!(error instanceof ApiError && error.status === 401 && error.code === "UNAUTHORIZED")) {
+      if (!(error instanceof ApiError && error.status === 401 && error.code === "UNAUTHORIZED") || this.#ended) {
         throw error;
       }
+      refused = error;
     }
-    return this.api.call(method, path, status, { ...options, token: await this.#replace(token) });
+    let replacement: string;
+    try {
+      replacement = await this.#replace(token);
+    } catch {
+      throw refused;
+    }
+    return this.api.call(method, path, status, { ...options, token: replacement });
   }
 
   /** `GET /api/auth/me/`. */
@@ -324,6 +328,7 @@ export class Session {
     // The access token alone ends the login. The refresh token held when the call starts is a
     // spent one by the time a call retried after a refresh is sent.
     await this.#authed("post", "/api/auth/logout/", 204, { body: {} });
+    this.#ended = true;
   }
 
   /** `POST /api/rooms/create/`. */

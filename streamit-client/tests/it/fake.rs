@@ -235,6 +235,16 @@ async fn client_frames_to_end(ws: &mut Ws) -> Vec<String> {
     kinds
 }
 
+/// The events up to the broadcast numbered `last`, and the `seq`s of the broadcasts among them.
+async fn until_seq(events: &mut RoomEvents, last: u64) -> (Vec<u64>, Vec<RoomEvent>) {
+    let mut seen = Vec::new();
+    crate::support::wait_for(events, &format!("broadcast {last}"), &mut seen, |e| {
+        (e.seq() == Some(last)).then_some(())
+    })
+    .await;
+    (seen.iter().filter_map(RoomEvent::seq).collect(), seen)
+}
+
 async fn join(fake: &Fake, options: streamit_client::SessionOptions) -> (RoomSession, RoomEvents) {
     let client = fake.client();
     client
@@ -338,12 +348,7 @@ async fn a_seq_gap_asks_for_one_snapshot_and_repeats_are_dropped() {
     send(&mut ws, snapshot(15, Some(&resync))).await;
     send(&mut ws, chat(16, "sixteen")).await;
 
-    let mut seen = Vec::new();
-    crate::support::wait_for(&mut events, "sixteen", &mut seen, |e| {
-        (e.seq() == Some(16)).then_some(())
-    })
-    .await;
-    let broadcasts: Vec<_> = seen.iter().filter_map(RoomEvent::seq).collect();
+    let (broadcasts, seen) = until_seq(&mut events, 16).await;
     assert_eq!(
         broadcasts,
         [11, 14, 15, 16],
@@ -435,24 +440,30 @@ async fn an_unknown_close_code_is_kept_with_its_reason() {
     );
 }
 
-#[tokio::test]
-async fn a_slow_app_gets_lagged_then_a_fresh_snapshot() {
-    let mut fake = Fake::start().await;
-    let (session, mut events) = join(&fake, quick_options().event_buffer(4)).await;
-    let Accepted { mut ws, .. } = fake.socket().await;
-    send(&mut ws, snapshot(10, None)).await;
+/// Sends `first` (a snapshot at 10), lines 11 to 30 and a playback change at 31 faster than an
+/// app whose event buffer holds 4 reads them, and waits until the session has read them all.
+async fn overflow(ws: &mut Ws, session: &RoomSession, first: String) {
+    send(ws, first).await;
     for seq in 11..=30 {
-        send(&mut ws, chat(seq, &format!("line {seq}"))).await;
+        send(ws, chat(seq, &format!("line {seq}"))).await;
     }
     let marker = json!({"v": 1, "type": "PLAYBACK_STATE", "seq": 31, "ts": 3, "data": {
         "playing": true, "position_ms": 5, "rate": 1.0, "updated_at_ms": 3, "version": 99,
         "cause": "PLAY", "by": HOST}});
-    send(&mut ws, marker.to_string()).await;
+    send(ws, marker.to_string()).await;
     // The task has read everything once its state shows the last event.
     eventually("the task to read every frame", PATIENCE, async || {
         session.playback().filter(|p| p.version == 99)
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_slow_app_gets_lagged_then_a_fresh_snapshot() {
+    let mut fake = Fake::start().await;
+    let (session, mut events) = join(&fake, quick_options().event_buffer(4)).await;
+    let Accepted { mut ws, .. } = fake.socket().await;
+    overflow(&mut ws, &session, snapshot(10, None)).await;
 
     assert_eq!(
         next_event(&mut events, "Connected").await,
@@ -516,6 +527,26 @@ async fn a_message_over_the_sessions_limit_drops_the_socket_and_small_buffers_re
     ));
 }
 
+/// The `ERROR` a server whose store failed answers the request `reference` with.
+fn refusal(reference: &str) -> String {
+    json!({"v": 1, "type": "ERROR", "ts": 3, "ref": reference,
+        "data": {"code": "INTERNAL", "message": "the store failed"}})
+    .to_string()
+}
+
+/// Refuses the session's next `RESYNC` and waits for the socket to end; the number of the
+/// reconnect attempt that follows.
+async fn refuse_resync(ws: &mut Ws, events: &mut RoomEvents) -> u32 {
+    let resync = client_sends(ws, "RESYNC").await;
+    send(ws, refusal(&resync)).await;
+    client_frames_to_end(ws).await;
+    skip_to(events, "Reconnecting", |e| match e {
+        RoomEvent::Reconnecting { attempt, .. } => Some(*attempt),
+        _ => None,
+    })
+    .await
+}
+
 /// A session whose first socket saw 10 and 11 and then 13 (12 was lost), and asked for a
 /// replay from 11; the fake, its first socket and the `RESYNC`'s ref.
 async fn gap_with_replay_asked(
@@ -545,12 +576,7 @@ async fn resumes_after_eleven(fake: &mut Fake, events: &mut RoomEvents) {
     for (seq, text) in [(12, "twelve"), (13, "thirteen"), (14, "fourteen")] {
         send(&mut ws, chat(seq, text)).await;
     }
-    let mut seen = Vec::new();
-    crate::support::wait_for(events, "fourteen", &mut seen, |e| {
-        (e.seq() == Some(14)).then_some(())
-    })
-    .await;
-    let broadcasts: Vec<_> = seen.iter().filter_map(RoomEvent::seq).collect();
+    let (broadcasts, seen) = until_seq(events, 14).await;
     assert_eq!(
         broadcasts,
         [11, 12, 13, 14],
@@ -562,9 +588,7 @@ async fn resumes_after_eleven(fake: &mut Fake, events: &mut RoomEvents) {
 async fn a_refused_resync_replaces_the_socket_which_resumes() {
     let (mut fake, _session, mut events, mut ws, resync) =
         gap_with_replay_asked(quick_options()).await;
-    let refused = json!({"v": 1, "type": "ERROR", "ts": 3, "ref": resync,
-        "data": {"code": "INTERNAL", "message": "the store failed"}});
-    send(&mut ws, refused.to_string()).await;
+    send(&mut ws, refusal(&resync)).await;
     client_frames_to_end(&mut ws).await;
     resumes_after_eleven(&mut fake, &mut events).await;
 }
@@ -583,36 +607,12 @@ async fn after_a_lag_a_failed_resync_brings_a_snapshot_and_repeated_failures_bac
     let mut fake = Fake::start().await;
     let (session, mut events) = join(&fake, quick_options().event_buffer(4)).await;
     let Accepted { mut ws, .. } = fake.socket().await;
-    send(&mut ws, resumable_snapshot(10, "e1")).await;
-    for seq in 11..=30 {
-        send(&mut ws, chat(seq, &format!("line {seq}"))).await;
-    }
-    let marker = json!({"v": 1, "type": "PLAYBACK_STATE", "seq": 31, "ts": 3, "data": {
-        "playing": true, "position_ms": 5, "rate": 1.0, "updated_at_ms": 3, "version": 99,
-        "cause": "PLAY", "by": HOST}});
-    send(&mut ws, marker.to_string()).await;
-    eventually("the task to read every frame", PATIENCE, async || {
-        session.playback().filter(|p| p.version == 99)
-    })
-    .await;
+    overflow(&mut ws, &session, resumable_snapshot(10, "e1")).await;
     skip_to(&mut events, "Lagged", |e| {
         matches!(e, RoomEvent::Lagged { .. }).then_some(())
     })
     .await;
-    let resync = client_sends(&mut ws, "RESYNC").await;
-    let refused = |reference: &str| {
-        json!({"v": 1, "type": "ERROR", "ts": 3, "ref": reference,
-            "data": {"code": "INTERNAL", "message": "the store failed"}})
-        .to_string()
-    };
-    send(&mut ws, refused(&resync)).await;
-    client_frames_to_end(&mut ws).await;
-    let first = skip_to(&mut events, "Reconnecting", |e| match e {
-        RoomEvent::Reconnecting { attempt, .. } => Some(*attempt),
-        _ => None,
-    })
-    .await;
-    assert_eq!(first, 1);
+    assert_eq!(refuse_resync(&mut ws, &mut events).await, 1);
 
     // The lag left a hole in the app's view: the next socket asks for a snapshot, not a replay.
     let Accepted { mut ws, path, .. } = fake.socket().await;
@@ -623,16 +623,9 @@ async fn after_a_lag_a_failed_resync_brings_a_snapshot_and_repeated_failures_bac
     send(&mut ws, resumable_snapshot(31, "e1")).await;
     send(&mut ws, chat(32, "thirty-two")).await;
     send(&mut ws, chat(34, "thirty-four")).await;
-    let resync = client_sends(&mut ws, "RESYNC").await;
-    send(&mut ws, refused(&resync)).await;
-    client_frames_to_end(&mut ws).await;
-    let second = skip_to(&mut events, "Reconnecting", |e| match e {
-        RoomEvent::Reconnecting { attempt, .. } => Some(*attempt),
-        _ => None,
-    })
-    .await;
     assert_eq!(
-        second, 2,
+        refuse_resync(&mut ws, &mut events).await,
+        2,
         "a server that keeps failing RESYNC is backed off"
     );
 }

@@ -168,8 +168,7 @@ impl SessionOptions {
     /// answers with an `ERROR` does. A replay asked for drops every broadcast until its
     /// answer, so a lost answer would freeze the room while pings keep the socket alive; a
     /// snapshot asked for would leave the app's view with its hole. The new socket resumes
-    /// where the gap began when it can, else brings a snapshot. Such reconnects back off
-    /// until a `RESYNC` is answered again.
+    /// where the gap began when it can, else brings a snapshot.
     pub fn resync_timeout(mut self, timeout: Duration) -> Self {
         self.resync_timeout = timeout;
         self
@@ -182,15 +181,17 @@ impl SessionOptions {
     }
 
     /// Reconnect backoff: the first delay and the cap (default 500 ms, 30 s). Each attempt
-    /// doubles the delay up to the cap, then takes a random ½ to 1 of it.
+    /// doubles the delay up to the cap, then takes a random ½ to 1 of it. A connection that
+    /// held for 30 s starts the count again; one dropped sooner (a server that admits and then
+    /// drops every socket, or keeps failing to mend gaps) does not.
     pub fn reconnect_delays(mut self, initial: Duration, max: Duration) -> Self {
         self.reconnect_initial = initial;
         self.reconnect_max = max;
         self
     }
 
-    /// Give up after this many reconnect attempts in a row (default: never). The stream then
-    /// ends with the last `Disconnected`.
+    /// Give up after this many reconnect attempts since a connection last held for 30 s
+    /// (default: never). The stream then ends with the last `Disconnected`.
     pub fn max_reconnect_attempts(mut self, attempts: Option<u32>) -> Self {
         self.max_reconnect_attempts = attempts;
         self

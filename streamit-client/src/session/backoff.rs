@@ -3,7 +3,13 @@
 
 use std::time::Duration;
 
-/// Counts reconnect attempts since the last successful connection and picks each delay.
+/// A connection that held this long was healthy: the count of attempts starts again after
+/// it. One that ends sooner (a server that admits and then drops every socket, or keeps
+/// failing to mend gaps) does not, so such a server is not asked again at the shortest delay
+/// forever.
+const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+
+/// Counts reconnect attempts since the last healthy connection and picks each delay.
 #[derive(Debug)]
 pub(crate) struct Backoff {
     initial: Duration,
@@ -27,9 +33,11 @@ impl Backoff {
         (self.attempt, self.delay(self.attempt, jitter))
     }
 
-    /// A successful connection starts the count again.
-    pub(crate) fn reset(&mut self) {
-        self.attempt = 0;
+    /// A connection admitted for `held` ended: when it was healthy, the count starts again.
+    pub(crate) fn connection_ended(&mut self, held: Duration) {
+        if held >= HEALTHY_AFTER {
+            self.attempt = 0;
+        }
     }
 
     /// `initial × 2^(attempt − 1)`, capped at `max`, then scaled into `[½, 1]` of itself by
@@ -62,14 +70,20 @@ mod tests {
     }
 
     #[test]
-    fn attempts_count_until_reset() {
+    fn attempts_count_until_a_connection_holds() {
         let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_millis(40));
         for expected in 1..=5 {
             let (attempt, delay) = backoff.next();
             assert_eq!(attempt, expected);
             assert!(delay >= Duration::from_millis(5) && delay <= Duration::from_millis(40));
         }
-        backoff.reset();
+        backoff.connection_ended(HEALTHY_AFTER - Duration::from_millis(1));
+        assert_eq!(
+            backoff.next().0,
+            6,
+            "a connection dropped soon is one more attempt"
+        );
+        backoff.connection_ended(HEALTHY_AFTER);
         assert_eq!(backoff.next().0, 1);
     }
 }

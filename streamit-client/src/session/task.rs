@@ -75,6 +75,8 @@ enum Step {
 struct Conn {
     /// The generation it was admitted as; `None` until its snapshot.
     generation: Option<u64>,
+    /// When it was admitted.
+    admitted_at: Option<Instant>,
     seq: Sequence,
     last_heard: Instant,
     next_ping: Instant,
@@ -117,10 +119,6 @@ pub(crate) struct Task {
     resume: Option<ResumePoint>,
     /// The app lagged: events it never got were dropped, so only a snapshot mends its view.
     lagged: bool,
-    /// The last socket ended with a gap the server did not mend: the admission after it does
-    /// not start the backoff again (a server that keeps failing `RESYNC` must not be asked
-    /// again and again at the shortest delay); an answered `RESYNC` does.
-    unmended: bool,
 }
 
 /// Where a reconnecting socket asks to resume.
@@ -152,7 +150,6 @@ impl Task {
             was_admitted: false,
             resume: None,
             lagged: false,
-            unmended: false,
         }
     }
 
@@ -177,16 +174,19 @@ impl Task {
             let Some(token) = self.link.auth.access_token() else {
                 return Some(CloseCode::Unauthorized.into());
             };
-            let (ended, admitted) = match self.open(&token).await {
+            let (ended, held) = match self.open(&token).await {
                 Some(Ok(socket)) => self.serve(socket).await,
                 Some(Err(error)) => {
                     tracing::debug!(%error, "connecting failed");
-                    (Ended::Lost, false)
+                    (Ended::Lost, None)
                 }
                 None => return Some(CloseCode::Normal.into()),
             };
+            let admitted = held.is_some();
             refreshed &= !admitted;
-            self.unmended = matches!(ended, Ended::Unmended);
+            if let Some(held) = held {
+                self.backoff.connection_ended(held);
+            }
             let close = match ended {
                 Ended::ByApp => return Some(CloseCode::Normal.into()),
                 Ended::Closed(close) => Some(close),
@@ -260,11 +260,12 @@ impl Task {
         }
     }
 
-    /// Serves one open socket until it ends; also says whether it was admitted.
-    async fn serve(&mut self, mut socket: Socket) -> (Ended, bool) {
+    /// Serves one open socket until it ends; also says for how long it was admitted, if it was.
+    async fn serve(&mut self, mut socket: Socket) -> (Ended, Option<Duration>) {
         let now = Instant::now();
         let mut conn = Conn {
             generation: None,
+            admitted_at: None,
             seq: Sequence::default(),
             last_heard: now,
             next_ping: now,
@@ -313,7 +314,7 @@ impl Task {
         };
         self.state().connected = false;
         goodbye(&mut socket, &ended).await;
-        (ended, conn.generation.is_some())
+        (ended, conn.admitted_at.map(|at| at.elapsed()))
     }
 
     fn on_frame(&mut self, conn: &mut Conn, frame: Option<Result<Message, WsError>>) -> Step {
@@ -384,9 +385,6 @@ impl Task {
                 return Step::End(Ended::Unmended);
             }
             conn.resync = None;
-            // A mended gap shows the server well: reconnects start from the shortest delay.
-            self.unmended = false;
-            self.backoff.reset();
         }
         let mut step = Step::Continue;
         if let Some(seq) = message.seq {
@@ -484,11 +482,10 @@ impl Task {
             state.generation
         };
         conn.generation = Some(generation);
+        conn.admitted_at = Some(Instant::now());
         conn.next_ping = Instant::now();
         conn.pings = PingPlan::new(self.options.fast_pings);
-        if !self.unmended {
-            self.backoff.reset();
-        }
+
         self.outbox.lifecycle(RoomEvent::Connected);
         tracing::debug!(generation, "socket admitted");
         mem::replace(&mut self.was_admitted, true)

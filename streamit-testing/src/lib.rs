@@ -56,6 +56,26 @@ impl std::fmt::Debug for TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Runs `statement` on the database behind the back of the code under test (a test that
+    /// breaks, or mends, what the server stored); the rows it changed.
+    ///
+    /// # Panics
+    /// When the database cannot be reached or refuses the statement.
+    pub async fn execute(&self, statement: &str) -> u64 {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.url)
+            .await
+            .unwrap_or_else(|error| panic!("the test database at {}: {error}", self.url));
+        let done = conn
+            .execute(statement)
+            .await
+            .unwrap_or_else(|error| panic!("{statement}: {error}"));
+        let _ = conn.close().await;
+        done.rows_affected()
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Cleanup::Postgres { server_url, name } = &self.cleanup {

@@ -1,16 +1,20 @@
-//! Reconnection against the real server: a restart (1012), a cut connection and a silent one;
-//! a fresh snapshot each time, no broadcast lost while connected, no duplicate joins.
+//! Reconnection against the real server: a restart (1012), a cut connection, a silent one and
+//! one whose `RESYNC` the server cannot answer; a fresh snapshot each time, no broadcast lost
+//! while connected, no duplicate joins.
 
 use std::time::Duration;
 
-use streamit_client::protocol::v1::{ChatText, CloseCode, RoomSnapshot, ServerEvent, UserId};
+use streamit_client::protocol::v1::{
+    ChatText, CloseCode, PositionMs, RoomSnapshot, ServerEvent, UserId,
+};
 use streamit_client::{Client, JoinOptions, RoomEvent, RoomEvents, RoomSession};
 
 use crate::support::{
-    TestServer, client_for, connected, from_server, join_connected, name_of, next_event, open_room,
-    quick_options, skip_to, wait_for,
+    PATIENCE, TestServer, client_for, connected, from_server, join_connected, name_of, next_event,
+    open_room, quick_options, skip_to, wait_for,
 };
 use streamit_client::netem::{Conditions, NetemProxy};
+use streamit_testing::eventually;
 
 fn text(s: &str) -> ChatText {
     ChatText::new(s).unwrap()
@@ -278,5 +282,59 @@ async fn a_silent_connection_is_replaced() {
     assert!(
         matches!(first.server_event(), Some(ServerEvent::RoomResumed(_))),
         "the new socket resumes where the silent one stopped: {first:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_resync_the_server_cannot_answer_is_replaced_by_a_socket_with_a_snapshot() {
+    let server = TestServer::start(|_| {}).await;
+    let host = server.guest("Host").await;
+    let member = server.guest("Member").await;
+    let code = open_room(&host).await;
+    let (hosting, _host_events, _) = join_connected(&host, code).await;
+    let options = JoinOptions::new().session(quick_options().event_buffer(4));
+    let (watching, mut events) = member.join_room_with(code, options).await.unwrap();
+    connected(&mut events).await;
+
+    // The store can no longer read the room's members: the RESYNC a lag sends fails.
+    let rows = |from: &str, to: &str| {
+        format!("UPDATE participants SET status = {to} WHERE room_code = '{code}' AND {from}")
+    };
+    let broken = rows("status NOT LIKE 'BROKEN-%'", "'BROKEN-' || status");
+    assert_eq!(server.execute(&broken).await, 2);
+    for second in 1..=20 {
+        hosting
+            .seek(PositionMs::saturating(second * 1_000))
+            .await
+            .unwrap();
+    }
+    eventually(
+        "the member's session to read every seek",
+        PATIENCE,
+        async || {
+            watching
+                .playback()
+                .filter(|p| p.position_ms == PositionMs::saturating(20_000))
+        },
+    )
+    .await;
+
+    let mut seen = Vec::new();
+    wait_for(&mut events, "Lagged", &mut seen, |e| {
+        matches!(e, RoomEvent::Lagged { .. }).then_some(())
+    })
+    .await;
+    // The session gives up on the socket whose RESYNC failed; the store is mended meanwhile.
+    wait_for(&mut events, "Disconnected", &mut seen, |e| {
+        (*e == RoomEvent::Disconnected { close: None }).then_some(())
+    })
+    .await;
+    let mended = rows("status LIKE 'BROKEN-%'", "substr(status, 8)");
+    assert_eq!(server.execute(&mended).await, 2);
+    let snapshot = reconnected(&mut events, &mut seen).await;
+    assert_eq!(
+        snapshot.playback.position_ms,
+        PositionMs::saturating(20_000),
+        "the fresh snapshot holds what the lag dropped"
     );
 }

@@ -25,7 +25,7 @@ pub(crate) struct TestServer {
     shutdown: CancellationToken,
     task: Option<JoinHandle<Result<(), StartError>>>,
     /// Kept for restarts; dropped (and deleted) with the server.
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 impl TestServer {
@@ -45,7 +45,7 @@ impl TestServer {
             config,
             shutdown: CancellationToken::new(),
             task: None,
-            _db: db,
+            db,
         };
         server.launch(listener).await;
         server
@@ -71,6 +71,11 @@ impl TestServer {
             .expect("the server stops in time")
             .expect("the server task does not panic")
             .expect("run returns Ok");
+    }
+
+    /// Runs `statement` on the server's database behind its back; the rows it changed.
+    pub(crate) async fn execute(&self, statement: &str) -> u64 {
+        self.db.execute(statement).await
     }
 
     /// Starts it again on the same port and database.

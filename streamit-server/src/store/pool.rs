@@ -155,13 +155,21 @@ pub(crate) fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
 
-/// The file a SQLite URL names: `sqlite://path?options` or `sqlite:path`; `None` for memory
-/// and other backends.
+/// The file a SQLite URL names: `sqlite://path?options` or `sqlite:path`, percent-decoded as
+/// sqlx decodes it (`%20` for a space, `%3F` for a `?`), so the file the server creates and
+/// keeps its keys beside is the one sqlx opens; `None` for memory, other backends and a path
+/// that does not decode to UTF-8 (sqlx refuses that one itself).
 pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite:")?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && !is_memory(url)).then(|| PathBuf::from(path))
+    if path.is_empty() || is_memory(url) {
+        return None;
+    }
+    let path = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()?;
+    Some(PathBuf::from(&*path))
 }
 
 /// Creates a missing database file readable by its owner only: SQLite would make it 0644, and
@@ -230,6 +238,12 @@ mod tests {
             Some("/var/lib/s.db")
         );
         assert_eq!(file("sqlite:data/s.db").as_deref(), Some("data/s.db"));
+        assert_eq!(
+            file("sqlite:///srv/my%20data/s%3Fq.db?mode=rwc").as_deref(),
+            Some("/srv/my data/s?q.db"),
+            "decoded as sqlx decodes it"
+        );
+        assert_eq!(file("sqlite://bad%FF.db"), None);
         assert_eq!(file("sqlite::memory:"), None);
         assert_eq!(file("sqlite://x.db?mode=memory"), None);
         assert_eq!(file("postgres://db/x"), None);

@@ -62,16 +62,6 @@ enum Outgoing {
     Ping,
 }
 
-/// What became of a frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Delivery {
-    Queued,
-    /// The queue was full: the socket is being closed with 4029.
-    TooSlow,
-    /// The socket is closing or closed.
-    Gone,
-}
-
 /// What a socket's writers and its writer task share besides the queue.
 #[derive(Debug)]
 struct Shared {
@@ -101,6 +91,8 @@ pub(crate) struct Writer {
     frames: mpsc::Sender<Outgoing>,
     close: CancellationToken,
     shared: Arc<Shared>,
+    /// Counts the socket when its queue fills, whether a broadcast or a reply filled it.
+    metrics: Arc<Metrics>,
     /// The socket's span (room, connection, user), so what the writer logs from the room's
     /// task still says whose socket it was.
     span: tracing::Span,
@@ -120,8 +112,8 @@ pub(crate) fn reply_frame(reference: Option<ClientRef>, event: ServerEvent) -> U
 }
 
 /// Queues one broadcast of a room on every socket of `writers`, reading the clock once for all
-/// of them; counts the deliveries and the sockets found too slow in `metrics`. In a big room
-/// (`crowded`) it goes whole, in fragments otherwise.
+/// of them; counts the deliveries in `metrics`. In a big room (`crowded`) it goes whole, in
+/// fragments otherwise.
 pub(crate) fn broadcast<'a>(
     writers: impl IntoIterator<Item = &'a Writer>,
     frame: &Utf8Bytes,
@@ -132,10 +124,8 @@ pub(crate) fn broadcast<'a>(
     let queued_at = now_ns();
     let mut delivered = 0;
     for writer in writers {
-        match writer.send_queued_at(frame.clone(), cut, || queued_at) {
-            Delivery::Queued => delivered += 1,
-            Delivery::TooSlow => metrics.slow_consumer(),
-            Delivery::Gone => {}
+        if writer.send_queued_at(frame.clone(), cut, || queued_at) {
+            delivered += 1;
         }
     }
     metrics.broadcast(delivered);
@@ -153,6 +143,7 @@ pub(crate) fn channel(span: tracing::Span, metrics: Arc<Metrics>) -> (Writer, Ou
         frames,
         close: close.clone(),
         shared: Arc::clone(&shared),
+        metrics: Arc::clone(&metrics),
         span,
     };
     (
@@ -169,19 +160,14 @@ pub(crate) fn channel(span: tracing::Span, metrics: Arc<Metrics>) -> (Writer, Ou
 impl Writer {
     /// Queues a frame without waiting, in fragments if it is long. A full queue closes the
     /// socket with 4029.
-    pub(crate) fn send(&self, frame: Utf8Bytes) -> Delivery {
-        self.send_queued_at(frame, Cut::Fragments, now_ns)
+    pub(crate) fn send(&self, frame: Utf8Bytes) {
+        self.send_queued_at(frame, Cut::Fragments, now_ns);
     }
 
     /// [`Writer::send`] for a frame cut as `cut`, queued at `queued_at` ([`now_ns`]): a
     /// broadcast reads the clock once for all its sockets, not once per socket. Read only by
-    /// the first frame of a burst, for the fan-out latency.
-    fn send_queued_at(
-        &self,
-        frame: Utf8Bytes,
-        cut: Cut,
-        queued_at: impl FnOnce() -> u64,
-    ) -> Delivery {
+    /// the first frame of a burst, for the fan-out latency. Says whether it was queued.
+    fn send_queued_at(&self, frame: Utf8Bytes, cut: Cut, queued_at: impl FnOnce() -> u64) -> bool {
         match self.frames.try_send(Outgoing::Text(frame, cut)) {
             Ok(()) => {
                 if self.shared.queued_since_ns.load(Ordering::Relaxed) == 0 {
@@ -192,14 +178,16 @@ impl Writer {
                         Ordering::Relaxed,
                     );
                 }
-                Delivery::Queued
+                true
             }
             Err(mpsc::error::TrySendError::Full(_)) if !self.close.is_cancelled() => {
                 tracing::info!(parent: &self.span, "socket cannot keep up; closing it with 4029");
                 self.close(CloseCode::TooSlow);
-                Delivery::TooSlow
+                self.metrics.slow_consumer();
+                false
             }
-            Err(_) => Delivery::Gone,
+            // Closing or closed.
+            Err(_) => false,
         }
     }
 

@@ -73,16 +73,21 @@ enum Step {
 
 /// One socket's bookkeeping.
 struct Conn {
-    /// The generation it was admitted as; `None` until its snapshot.
-    generation: Option<u64>,
-    /// When it was admitted.
-    admitted_at: Option<Instant>,
+    /// `None` until its snapshot.
+    admission: Option<Admission>,
     seq: Sequence,
     last_heard: Instant,
     next_ping: Instant,
     pings: PingPlan,
     /// The session's own `RESYNC` awaiting its answer.
     resync: Option<Outstanding>,
+}
+
+/// A socket's admission.
+#[derive(Clone, Copy)]
+struct Admission {
+    generation: u64,
+    at: Instant,
 }
 
 /// A `RESYNC` of the session's own, sent to mend a gap or a lag.
@@ -264,8 +269,7 @@ impl Task {
     async fn serve(&mut self, mut socket: Socket) -> (Ended, Option<Duration>) {
         let now = Instant::now();
         let mut conn = Conn {
-            generation: None,
-            admitted_at: None,
+            admission: None,
             seq: Sequence::default(),
             last_heard: now,
             next_ping: now,
@@ -274,7 +278,7 @@ impl Task {
         };
         let ended = loop {
             let silent_until = conn.last_heard + self.options.idle_timeout;
-            let admitted = conn.generation.is_some();
+            let admitted = conn.admission.is_some();
             let resync_due = conn.resync.as_ref().map(|resync| resync.due);
             let step = tokio::select! {
                 frame = socket.next() => {
@@ -314,7 +318,10 @@ impl Task {
         };
         self.state().connected = false;
         goodbye(&mut socket, &ended).await;
-        (ended, conn.admitted_at.map(|at| at.elapsed()))
+        (
+            ended,
+            conn.admission.map(|admission| admission.at.elapsed()),
+        )
     }
 
     fn on_frame(&mut self, conn: &mut Conn, frame: Option<Result<Message, WsError>>) -> Step {
@@ -409,7 +416,7 @@ impl Task {
                     // A hole: nothing to resume from until the next snapshot.
                     self.resume = None;
                     tracing::debug!(seq, "seq gap; asking for a snapshot");
-                    if resync == Recovery::Snapshot && conn.generation.is_some() {
+                    if resync == Recovery::Snapshot && conn.admission.is_some() {
                         step = self.resync(conn, Resync::snapshot());
                     }
                 }
@@ -418,7 +425,7 @@ impl Task {
         if let ServerEvent::RoomResumed(resumed) = &message.event {
             // What this session missed follows, with its own `seq`: the view carries on.
             conn.seq.resumed(resumed.since_seq);
-            if conn.generation.is_none() {
+            if conn.admission.is_none() {
                 self.admit(conn);
                 if self.lagged {
                     // The replay carries on from where the app's view has a hole.
@@ -435,7 +442,7 @@ impl Task {
             });
             conn.seq.snapshot(snapshot.seq);
             self.lagged = false;
-            let reconnected = conn.generation.is_none() && self.admit(conn);
+            let reconnected = conn.admission.is_none() && self.admit(conn);
             self.presence
                 .snapshot(snapshot, reconnected, std::time::Instant::now());
         }
@@ -481,11 +488,13 @@ impl Task {
             state.clock.reset();
             state.generation
         };
-        conn.generation = Some(generation);
-        conn.admitted_at = Some(Instant::now());
-        conn.next_ping = Instant::now();
+        let now = Instant::now();
+        conn.admission = Some(Admission {
+            generation,
+            at: now,
+        });
+        conn.next_ping = now;
         conn.pings = PingPlan::new(self.options.fast_pings);
-
         self.outbox.lifecycle(RoomEvent::Connected);
         tracing::debug!(generation, "socket admitted");
         mem::replace(&mut self.was_admitted, true)
@@ -546,7 +555,9 @@ impl Task {
 fn on_command(conn: &Conn, command: Option<Command>) -> Step {
     match command {
         None | Some(Command::Close) => Step::End(Ended::ByApp),
-        Some(Command::Frame { text, generation }) if conn.generation == Some(generation) => {
+        Some(Command::Frame { text, generation })
+            if conn.admission.is_some_and(|a| a.generation == generation) =>
+        {
             Step::Send(text)
         }
         Some(Command::Frame { .. }) => {

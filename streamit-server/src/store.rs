@@ -16,6 +16,7 @@
 //! - `rooms`: rooms, their lifecycle compare-and-set and the public listing;
 //! - `members`: participants, approvals, bans and the one-read admission check;
 //! - `live`: what live rooms write behind, their counter ceilings and restart recovery;
+//! - `live_writer`: the connection those writes go through;
 //! - `progress`: watch progress;
 //! - `retention`: what is purged after the retention period;
 //! - `rows`: how values become columns and columns become wire types.
@@ -23,6 +24,7 @@
 mod accounts;
 mod audit;
 mod live;
+mod live_writer;
 mod members;
 mod migrate;
 mod pool;
@@ -42,6 +44,7 @@ use streamit_protocol::v1::{
 };
 use uuid::Uuid;
 
+use self::live_writer::LiveWriter;
 use crate::metrics::{QueryTimer, StoreTimer};
 
 /// What can go wrong in the store.
@@ -190,6 +193,7 @@ pub(crate) struct ProgressUpdate<'a> {
 #[derive(Clone)]
 pub(crate) struct Store {
     pool: sqlx::AnyPool,
+    live_writer: LiveWriter,
     backend: Backend,
     timer: StoreTimer,
 }
@@ -202,6 +206,7 @@ impl Store {
         migrate::run(&pool, backend).await?;
         Ok(Self {
             pool,
+            live_writer: LiveWriter::new(url, backend),
             backend,
             timer: StoreTimer::default(),
         })

@@ -7,8 +7,8 @@
 //! sent is below the ceilings the next one starts from. Every statement here keeps
 //! `seq_ceiling >= seq` and `version_ceiling >= playback_version`.
 
-use sqlx::Row as _;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Connection as _, Row as _};
 use streamit_protocol::v1::{
     CHAT_HISTORY_KEPT, ChatMessage, ChatText, MediaRef, MessageId, Playback, RoomCode, RoomState,
     UserId, UserRef,
@@ -114,7 +114,8 @@ impl Store {
         version_ceiling: u64,
     ) -> Result<()> {
         let _timer = self.time("raise_ceilings");
-        sqlx::query(
+        let mut conn = self.live_conn().await?;
+        let raised = sqlx::query(
             "UPDATE rooms SET \
              seq_ceiling = CASE WHEN seq_ceiling < $2 THEN $2 ELSE seq_ceiling END, \
              version_ceiling = CASE WHEN version_ceiling < $3 THEN $3 ELSE version_ceiling END \
@@ -123,9 +124,9 @@ impl Store {
         .bind(code.as_str().to_owned())
         .bind(int(seq_ceiling))
         .bind(int(version_ceiling))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .execute(&mut *conn)
+        .await;
+        conn.settle(raised).map(drop)
     }
 
     /// Writes a room's playback and last `seq` behind the actor, so a snapshot after a restart
@@ -153,6 +154,7 @@ impl Store {
             Some(held) => (true, held),
             None => (false, (0, 0)),
         };
+        let mut conn = self.live_conn().await?;
         let written = sqlx::query(
             "UPDATE rooms SET playing = $2, position_ms = $3, rate = $4, \
              playback_updated_at_ms = $5, playback_version = $6, seq = $7, \
@@ -173,10 +175,10 @@ impl Store {
         .bind(int(held.0))
         .bind(int(held.1))
         .bind(term.0)
-        .execute(&self.pool)
-        .await?;
+        .execute(&mut *conn)
+        .await;
         // Within one term versions only rise, so only a newer owner leaves the row unchanged.
-        Ok(Fenced::from_rows(written.rows_affected()))
+        Ok(Fenced::from_rows(conn.settle(written)?.rows_affected()))
     }
 
     /// Stores a batch of chat lines in one transaction, then trims the room's history to the
@@ -194,44 +196,9 @@ impl Store {
         if messages.is_empty() {
             return Ok(Fenced::Written);
         }
-        let mut tx = self.pool.begin().await?;
-        // Touching the room's row first holds it (PostgreSQL locks it; SQLite has one writer)
-        // until the lines are in, so no newer owner takes the room in between.
-        let holds =
-            sqlx::query("UPDATE rooms SET owner_term = $2 WHERE code = $1 AND owner_term = $2")
-                .bind(code.as_str().to_owned())
-                .bind(term.0)
-                .execute(&mut *tx)
-                .await?;
-        if holds.rows_affected() == 0 {
-            return Ok(Fenced::Superseded);
-        }
-        for message in messages {
-            sqlx::query(
-                "INSERT INTO chat_messages (id, room_code, user_id, text, sent_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(message.id.to_string())
-            .bind(code.as_str().to_owned())
-            .bind(message.user.id.to_string())
-            .bind(message.text.as_str().to_owned())
-            .bind(int(message.sent_at_ms))
-            .execute(&mut *tx)
-            .await?;
-        }
-        // Trimming after every batch keeps a room's rows near the limit, so the `NOT IN` list
-        // and the rows it scans stay small.
-        sqlx::query(
-            "DELETE FROM chat_messages WHERE room_code = $1 AND id NOT IN \
-             (SELECT id FROM chat_messages WHERE room_code = $1 \
-             ORDER BY sent_at_ms DESC, id DESC LIMIT $2)",
-        )
-        .bind(code.as_str().to_owned())
-        .bind(i64::try_from(CHAT_HISTORY_KEPT).unwrap_or(i64::MAX))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Fenced::Written)
+        let mut conn = self.live_conn().await?;
+        let stored = store_chat(&mut conn, code, term, messages).await;
+        conn.settle(stored)
     }
 
     /// The newest `limit` chat lines of a room, oldest first (the order a client shows them),
@@ -436,6 +403,53 @@ impl Store {
             .map(|row| rows::get_room_code(row, "code"))
             .collect()
     }
+}
+
+/// [`Store::insert_chat`]'s transaction, on the connection given.
+async fn store_chat(
+    conn: &mut AnyConnection,
+    code: RoomCode,
+    term: Term,
+    messages: &[ChatMessage],
+) -> sqlx::Result<Fenced> {
+    let mut tx = conn.begin().await?;
+    // Touching the room's row first holds it (PostgreSQL locks it; SQLite has one writer)
+    // until the lines are in, so no newer owner takes the room in between.
+    let holds =
+        sqlx::query("UPDATE rooms SET owner_term = $2 WHERE code = $1 AND owner_term = $2")
+            .bind(code.as_str().to_owned())
+            .bind(term.0)
+            .execute(&mut *tx)
+            .await?;
+    if holds.rows_affected() == 0 {
+        return Ok(Fenced::Superseded);
+    }
+    for message in messages {
+        sqlx::query(
+            "INSERT INTO chat_messages (id, room_code, user_id, text, sent_at_ms) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(message.id.to_string())
+        .bind(code.as_str().to_owned())
+        .bind(message.user.id.to_string())
+        .bind(message.text.as_str().to_owned())
+        .bind(int(message.sent_at_ms))
+        .execute(&mut *tx)
+        .await?;
+    }
+    // Trimming after every batch keeps a room's rows near the limit, so the `NOT IN` list
+    // and the rows it scans stay small.
+    sqlx::query(
+        "DELETE FROM chat_messages WHERE room_code = $1 AND id NOT IN \
+         (SELECT id FROM chat_messages WHERE room_code = $1 \
+         ORDER BY sent_at_ms DESC, id DESC LIMIT $2)",
+    )
+    .bind(code.as_str().to_owned())
+    .bind(i64::try_from(CHAT_HISTORY_KEPT).unwrap_or(i64::MAX))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Fenced::Written)
 }
 
 /// A chat line from the columns of `recent_chat_select!`.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyPool, Connection as _, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection as _, Executor};
 
 use super::{Backend, Error, Result};
 use crate::files;
@@ -23,12 +23,26 @@ const POSTGRES_CONNECTIONS: u32 = 10;
 /// are not: a ping before every query would double its round trips.
 pub(super) const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
-/// Applied to every pooled SQLite connection, since pragmas (but `journal_mode`) are per
-/// connection. `busy_timeout` comes first so switching to WAL waits out a racing writer
-/// instead of failing (a racing switch still fails at once: `set_up_once`);
-/// `synchronous=NORMAL` is durable enough in WAL mode and much faster.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+/// How long SQLite waits for a lock another connection holds before failing with
+/// `SQLITE_BUSY`, in ms; a macro so `SQLITE_PRAGMAS` can spell it.
+macro_rules! busy_timeout_ms {
+    () => {
+        5000
+    };
+}
+
+/// How long SQLite waits for a lock another connection holds before failing with `SQLITE_BUSY`.
+pub(super) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_millis(busy_timeout_ms!());
+
+/// Applied to every SQLite connection, since pragmas (but `journal_mode`) are per connection.
+/// `busy_timeout` comes first so switching to WAL waits out a racing writer instead of failing
+/// (a racing switch still fails at once: `set_up_once`); `synchronous=NORMAL` is durable enough
+/// in WAL mode and much faster.
+const SQLITE_PRAGMAS: &str = concat!(
+    "PRAGMA busy_timeout = ",
+    busy_timeout_ms!(),
+    "; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+);
 
 /// How long a query waits for a connection before it fails (503 `UNAVAILABLE` over HTTP): a
 /// database that went away must not hold every request for sqlx's default 30 s.
@@ -108,11 +122,18 @@ const BUSY_RETRY_AFTER: Duration = Duration::from_millis(20);
 /// then fails one of them at once with `SQLITE_BUSY`, without waiting out `busy_timeout`
 /// (waiting would deadlock), and it must try again.
 async fn set_up_once(url: &str, backend: Backend) -> sqlx::Result<()> {
-    let mut conn = sqlx::AnyConnection::connect(url).await?;
-    if backend == Backend::Sqlite {
-        conn.execute(SQLITE_PRAGMAS).await?;
-    }
+    let conn = match backend {
+        Backend::Sqlite => connect_one(url).await?,
+        Backend::Postgres => AnyConnection::connect(url).await?,
+    };
     conn.close().await
+}
+
+/// One SQLite connection outside the pool, set up as the pool's are.
+pub(super) async fn connect_one(url: &str) -> sqlx::Result<AnyConnection> {
+    let mut conn = AnyConnection::connect(url).await?;
+    conn.execute(SQLITE_PRAGMAS).await?;
+    Ok(conn)
 }
 
 /// Whether SQLite answered `SQLITE_BUSY` (any of its extended codes).
@@ -196,12 +217,12 @@ fn create_sqlite_file(url: &str) -> Result<()> {
     }
 }
 
-fn is_memory(url: &str) -> bool {
+pub(super) fn is_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
 /// A SQLite URL that creates its file when missing, unless it already chose a `mode`.
-fn sqlite_url(url: &str) -> String {
+pub(super) fn sqlite_url(url: &str) -> String {
     if is_memory(url) || url.contains("mode=") {
         url.to_owned()
     } else if url.contains('?') {

@@ -172,6 +172,7 @@ impl Store {
         host_connected: bool,
     ) -> Result<Fenced> {
         let _timer = self.time("set_presence");
+        let mut conn = self.live_conn().await?;
         let written = sqlx::query(
             "UPDATE rooms SET viewers = $2, host_connected = $3 WHERE code = $1 AND owner_term = $4",
         )
@@ -179,9 +180,9 @@ impl Store {
         .bind(i64::from(viewers))
         .bind(flag(host_connected))
         .bind(term.0)
-        .execute(&self.pool)
-        .await?;
-        Ok(Fenced::from_rows(written.rows_affected()))
+        .execute(&mut *conn)
+        .await;
+        Ok(Fenced::from_rows(conn.settle(written)?.rows_affected()))
     }
 
     /// `LIVE`, public rooms whose host is connected, most viewers first (newest first among

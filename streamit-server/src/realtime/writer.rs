@@ -4,8 +4,10 @@
 
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use futures_util::task::AtomicWaker;
 use futures_util::{Sink, SinkExt as _};
 use streamit_protocol::v1::{ClientRef, CloseCode, ServerEvent, ServerMessage};
 use tokio::sync::mpsc;
@@ -65,8 +67,12 @@ enum Outgoing {
 /// What a socket's writers and its writer task share besides the queue.
 #[derive(Debug)]
 struct Shared {
-    /// The close code to send; the first close wins.
+    /// The close code to send once told to close, 0 until then; the first close wins.
     close_code: AtomicU16,
+    /// The writer task, woken when the socket is told to close. The task checks for a close on
+    /// every wake-up, once per frame in a room's fan-out: an atomic load here, where a
+    /// `CancellationToken` takes a lock (two, with its waiter list).
+    writer_task: AtomicWaker,
     /// When the oldest frame not yet written was queued, in ns since [`epoch`]; 0 when none
     /// waits. The writer task reads it back after each write, for the fan-out latency.
     queued_since_ns: AtomicU64,
@@ -89,6 +95,8 @@ fn now_ns() -> u64 {
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
     frames: mpsc::Sender<Outgoing>,
+    /// Cancelled once the socket is told to close, for the tasks that wait for that
+    /// ([`Writer::closing`]); the writer task watches `Shared::close_code` instead.
     close: CancellationToken,
     shared: Arc<Shared>,
     /// Counts the socket when its queue fills, whether a broadcast or a reply filled it.
@@ -101,7 +109,6 @@ pub(crate) struct Writer {
 /// The writer task's end.
 pub(crate) struct Outbox {
     frames: mpsc::Receiver<Outgoing>,
-    close: CancellationToken,
     shared: Arc<Shared>,
     metrics: Arc<Metrics>,
 }
@@ -136,7 +143,8 @@ pub(crate) fn channel(span: tracing::Span, metrics: Arc<Metrics>) -> (Writer, Ou
     let (frames, receiver) = mpsc::channel(QUEUE_FRAMES);
     let close = CancellationToken::new();
     let shared = Arc::new(Shared {
-        close_code: AtomicU16::new(CloseCode::Normal.as_u16()),
+        close_code: AtomicU16::new(0),
+        writer_task: AtomicWaker::new(),
         queued_since_ns: AtomicU64::new(0),
     });
     let writer = Writer {
@@ -150,7 +158,6 @@ pub(crate) fn channel(span: tracing::Span, metrics: Arc<Metrics>) -> (Writer, Ou
         writer,
         Outbox {
             frames: receiver,
-            close,
             shared,
             metrics,
         },
@@ -180,7 +187,7 @@ impl Writer {
                 }
                 true
             }
-            Err(mpsc::error::TrySendError::Full(_)) if !self.close.is_cancelled() => {
+            Err(mpsc::error::TrySendError::Full(_)) if !self.shared.is_closing() => {
                 tracing::info!(parent: &self.span, "socket cannot keep up; closing it with 4029");
                 self.close(CloseCode::TooSlow);
                 self.metrics.slow_consumer();
@@ -193,10 +200,14 @@ impl Writer {
 
     /// Closes the socket with `code` after the frames already queued (the first close wins).
     pub(crate) fn close(&self, code: CloseCode) {
-        if !self.close.is_cancelled() {
-            self.shared
-                .close_code
-                .store(code.as_u16(), Ordering::Relaxed);
+        let first = self.shared.close_code.compare_exchange(
+            0,
+            code.as_u16(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+        if first.is_ok() {
+            self.shared.writer_task.wake();
             self.close.cancel();
         }
     }
@@ -213,6 +224,29 @@ impl Writer {
     }
 }
 
+impl Shared {
+    fn is_closing(&self) -> bool {
+        self.close_code.load(Ordering::Acquire) != 0
+    }
+
+    /// Resolves once the socket is told to close; for the writer task only, whose waker it
+    /// keeps.
+    fn closing(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(|cx| {
+            if self.is_closing() {
+                return Poll::Ready(());
+            }
+            self.writer_task.register(cx.waker());
+            // A close between the check and the registration woke no one: look again.
+            if self.is_closing() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+}
+
 impl Outbox {
     /// Writes queued frames until the socket is told to close or the sink fails, then sends
     /// the close frame. A slow consumer's queued frames are dropped: it is being cut off. Once
@@ -222,9 +256,9 @@ impl Outbox {
     where
         S: Sink<Message> + Unpin,
     {
-        let close = self.close.clone();
+        let shared = Arc::clone(&self.shared);
         let closing_too_long = async move {
-            close.cancelled().await;
+            shared.closing().await;
             tokio::time::sleep(CLOSE_TIMEOUT).await;
         };
         tokio::select! {
@@ -240,9 +274,8 @@ impl Outbox {
     where
         S: Sink<Message> + Unpin,
     {
-        // Made once: a `cancelled()` made afresh each turn would register with the token's
-        // lock on every frame.
-        let closed = self.close.cancelled();
+        let shared = Arc::clone(&self.shared);
+        let closed = shared.closing();
         tokio::pin!(closed);
         // Whether the last write carried more than one frame: frames came in a burst.
         let mut bursting = false;
@@ -276,7 +309,11 @@ impl Outbox {
                 },
             }
         }
-        let code = self.shared.close_code.load(Ordering::Relaxed);
+        // Told to close, or every writer dropped without a word: a normal close.
+        let code = match self.shared.close_code.load(Ordering::Acquire) {
+            0 => CloseCode::Normal.as_u16(),
+            code => code,
+        };
         if code != CloseCode::TooSlow.as_u16() {
             // Deliver what was queued before the close (e.g. ROOM_EXPIRED before 4010).
             while let Ok(frame) = self.frames.try_recv() {

@@ -415,12 +415,11 @@ async fn store_chat(
     let mut tx = conn.begin().await?;
     // Touching the room's row first holds it (PostgreSQL locks it; SQLite has one writer)
     // until the lines are in, so no newer owner takes the room in between.
-    let holds =
-        sqlx::query("UPDATE rooms SET owner_term = $2 WHERE code = $1 AND owner_term = $2")
-            .bind(code.as_str().to_owned())
-            .bind(term.0)
-            .execute(&mut *tx)
-            .await?;
+    let holds = sqlx::query("UPDATE rooms SET owner_term = $2 WHERE code = $1 AND owner_term = $2")
+        .bind(code.as_str().to_owned())
+        .bind(term.0)
+        .execute(&mut *tx)
+        .await?;
     if holds.rows_affected() == 0 {
         return Ok(Fenced::Superseded);
     }

@@ -87,7 +87,9 @@ impl Deref for LiveConn<'_> {
     fn deref(&self) -> &AnyConnection {
         match self {
             Self::Pooled(conn) => conn,
-            Self::Held(conn) => conn.as_ref().expect("a held connection is open once handed out"),
+            Self::Held(conn) => conn
+                .as_ref()
+                .expect("a held connection is open once handed out"),
         }
     }
 }
@@ -96,7 +98,9 @@ impl DerefMut for LiveConn<'_> {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
             Self::Pooled(conn) => conn,
-            Self::Held(conn) => conn.as_mut().expect("a held connection is open once handed out"),
+            Self::Held(conn) => conn
+                .as_mut()
+                .expect("a held connection is open once handed out"),
         }
     }
 }
@@ -143,15 +147,22 @@ mod tests {
         let answered = conn.execute("SELECT * FROM no_such_table").await.map(drop);
         assert!(matches!(answered, Err(sqlx::Error::Database(_))));
         assert!(conn.settle(answered).is_err());
-        assert!(open(&store).await, "SQLite answered: the connection is fine");
+        assert!(
+            open(&store).await,
+            "SQLite answered: the connection is fine"
+        );
 
         let conn = store.live_conn().await.unwrap();
         assert!(conn.settle::<()>(Err(sqlx::Error::WorkerCrashed)).is_err());
-        assert!(!open(&store).await, "a crashed connection is not used again");
+        assert!(
+            !open(&store).await,
+            "a crashed connection is not used again"
+        );
 
         let mut conn = store.live_conn().await.unwrap();
         let written = conn.execute("SELECT 1").await.map(drop);
-        conn.settle(written).expect("the next write gets a new connection");
+        conn.settle(written)
+            .expect("the next write gets a new connection");
         assert!(open(&store).await);
     }
 }

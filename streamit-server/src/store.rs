@@ -16,15 +16,15 @@
 //! - `rooms`: rooms, their lifecycle compare-and-set and the public listing;
 //! - `members`: participants, approvals, bans and the one-read admission check;
 //! - `live`: what live rooms write behind, their counter ceilings and restart recovery;
-//! - `live_writer`: the connection those writes go through;
+//! - `held`: the connections those writes and sockets' admission reads go through;
 //! - `progress`: watch progress;
 //! - `retention`: what is purged after the retention period;
 //! - `rows`: how values become columns and columns become wire types.
 
 mod accounts;
 mod audit;
+mod held;
 mod live;
-mod live_writer;
 mod members;
 mod migrate;
 mod pool;
@@ -44,7 +44,7 @@ use streamit_protocol::v1::{
 };
 use uuid::Uuid;
 
-use self::live_writer::LiveWriter;
+use self::held::Lane;
 use crate::metrics::{QueryTimer, StoreTimer};
 
 /// What can go wrong in the store.
@@ -193,7 +193,10 @@ pub(crate) struct ProgressUpdate<'a> {
 #[derive(Clone)]
 pub(crate) struct Store {
     pool: sqlx::AnyPool,
-    live_writer: LiveWriter,
+    /// Live rooms' writes.
+    live_writes: Lane,
+    /// Sockets' admission reads.
+    admissions: Lane,
     backend: Backend,
     timer: StoreTimer,
 }
@@ -206,7 +209,8 @@ impl Store {
         migrate::run(&pool, backend).await?;
         Ok(Self {
             pool,
-            live_writer: LiveWriter::new(url, backend),
+            live_writes: Lane::new(url, backend),
+            admissions: Lane::new(url, backend),
             backend,
             timer: StoreTimer::default(),
         })

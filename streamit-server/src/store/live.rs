@@ -114,7 +114,7 @@ impl Store {
         version_ceiling: u64,
     ) -> Result<()> {
         let _timer = self.time("raise_ceilings");
-        let mut conn = self.live_conn().await?;
+        let mut conn = self.conn(&self.live_writes).await?;
         let raised = sqlx::query(
             "UPDATE rooms SET \
              seq_ceiling = CASE WHEN seq_ceiling < $2 THEN $2 ELSE seq_ceiling END, \
@@ -154,7 +154,7 @@ impl Store {
             Some(held) => (true, held),
             None => (false, (0, 0)),
         };
-        let mut conn = self.live_conn().await?;
+        let mut conn = self.conn(&self.live_writes).await?;
         let written = sqlx::query(
             "UPDATE rooms SET playing = $2, position_ms = $3, rate = $4, \
              playback_updated_at_ms = $5, playback_version = $6, seq = $7, \
@@ -196,7 +196,7 @@ impl Store {
         if messages.is_empty() {
             return Ok(Fenced::Written);
         }
-        let mut conn = self.live_conn().await?;
+        let mut conn = self.conn(&self.live_writes).await?;
         let stored = store_chat(&mut conn, code, term, messages).await;
         conn.settle(stored)
     }

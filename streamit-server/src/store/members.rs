@@ -35,6 +35,7 @@ impl Store {
         login_id: Uuid,
     ) -> Result<Option<Admission>> {
         let _timer = self.time("admission");
+        let mut conn = self.conn(&self.admissions).await?;
         let row = sqlx::query(
             "SELECT r.state, r.host_id, r.members_version, \
              CASE WHEN EXISTS (SELECT 1 FROM logins l WHERE l.id = $3 AND l.revoked_at_ms IS NULL) \
@@ -50,9 +51,11 @@ impl Store {
         .bind(code.as_str().to_owned())
         .bind(user_id.to_string())
         .bind(login_id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
+        .fetch_optional(&mut *conn)
+        .await;
+        let Some(row) = conn.settle(row)? else {
+            return Ok(None);
+        };
         let status: Option<String> = row.try_get("status")?;
         let name: Option<String> = row.try_get("display_name")?;
         Ok(Some(Admission {

@@ -172,7 +172,7 @@ impl Store {
         host_connected: bool,
     ) -> Result<Fenced> {
         let _timer = self.time("set_presence");
-        let mut conn = self.live_conn().await?;
+        let mut conn = self.conn(&self.live_writes).await?;
         let written = sqlx::query(
             "UPDATE rooms SET viewers = $2, host_connected = $3 WHERE code = $1 AND owner_term = $4",
         )

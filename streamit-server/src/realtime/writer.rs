@@ -187,19 +187,27 @@ impl Writer {
                 }
                 true
             }
-            Err(mpsc::error::TrySendError::Full(_)) if !self.shared.is_closing() => {
-                tracing::info!(parent: &self.span, "socket cannot keep up; closing it with 4029");
-                self.close(CloseCode::TooSlow);
-                self.metrics.slow_consumer();
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                // Counted once, by whichever task's close came first (the room's broadcast and
+                // the socket's own reply can fill the queue at the same moment).
+                if self.close_first(CloseCode::TooSlow) {
+                    tracing::info!(parent: &self.span, "socket cannot keep up; closed it with 4029");
+                    self.metrics.slow_consumer();
+                }
                 false
             }
-            // Closing or closed.
+            // The writer task is gone: the socket is closed.
             Err(_) => false,
         }
     }
 
     /// Closes the socket with `code` after the frames already queued (the first close wins).
     pub(crate) fn close(&self, code: CloseCode) {
+        self.close_first(code);
+    }
+
+    /// [`Writer::close`], saying whether this close was the first.
+    fn close_first(&self, code: CloseCode) -> bool {
         let first = self.shared.close_code.compare_exchange(
             0,
             code.as_u16(),
@@ -210,6 +218,7 @@ impl Writer {
             self.shared.writer_task.wake();
             self.close.cancel();
         }
+        first.is_ok()
     }
 
     /// Pings the client, whose automatic pong proves the connection is alive. Skipped when

@@ -291,13 +291,19 @@ async fn read(
     let mut malformed_in_a_row = 0;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     let mut last_heard = Instant::now();
+    // Made once: made afresh for every frame, each would join (and leave) its token's waiter
+    // list under the token's lock, and the shutdown token is one for every socket of the node.
+    let shutdown = shared.shutdown.cancelled();
+    tokio::pin!(shutdown);
+    let closing = writer.closing();
+    tokio::pin!(closing);
     loop {
         let frame = tokio::select! {
-            () = shared.shutdown.cancelled() => {
+            () = &mut shutdown => {
                 writer.close(CloseCode::ServiceRestart);
                 return Ended::left();
             }
-            () = writer.closing() => return Ended::left(),
+            () = &mut closing => return Ended::left(),
             _ = ping.tick() => {
                 if last_heard.elapsed() >= IDLE_TIMEOUT {
                     writer.close(CloseCode::GoingAway);

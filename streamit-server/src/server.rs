@@ -157,6 +157,13 @@ pub async fn run(
             "drain timed out; closing what is left"
         );
     }
+    // A task the drain gave up on may still hold a connection: the store gets as long again.
+    if tokio::time::timeout(config.shutdown_grace(), app.store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the database's connections did not close in time");
+    }
     tracing::info!("streamit-server stopped");
     Ok(())
 }

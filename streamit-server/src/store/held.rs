@@ -20,9 +20,9 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use sqlx::AnyConnection;
 use sqlx::any::Any;
 use sqlx::pool::PoolConnection;
+use sqlx::{AnyConnection, Connection as _};
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::{Backend, Error, Result, Store, pool};
@@ -55,6 +55,18 @@ impl Lane {
             }))
         } else {
             Self::Pool
+        }
+    }
+}
+
+impl Lane {
+    /// Closes the held connection, if open.
+    async fn close(&self) {
+        let Self::Held(held) = self else { return };
+        if let Some(conn) = held.conn.lock().await.take()
+            && let Err(error) = conn.close().await
+        {
+            tracing::warn!(%error, "closing a held connection failed");
         }
     }
 }
@@ -113,6 +125,16 @@ impl DerefMut for LaneConn<'_> {
 }
 
 impl Store {
+    /// Closes every connection, the held ones first, waiting for those in use to come back.
+    /// SQLite folds the WAL back into a database file when its last connection closes, and
+    /// removes the WAL files: after a clean stop only the database remains, which is what a
+    /// copy of it for a backup needs (docs/operations.md).
+    pub(crate) async fn close(&self) {
+        self.live_writes.close().await;
+        self.admissions.close().await;
+        self.pool.close().await;
+    }
+
     /// A connection of `lane`. A held one is waited for as long as SQLite waits for its lock:
     /// a query ahead may be waiting for it, and the pool's queries would too.
     pub(super) async fn conn<'a>(&'a self, lane: &'a Lane) -> Result<LaneConn<'a>> {

@@ -86,6 +86,38 @@ async fn stop_drains_and_returns() {
     }
 }
 
+/// A clean stop closes every database connection, the held ones of live rooms and admissions
+/// included, so SQLite folds the WAL back into the file: a copy of `streamit.db` made after
+/// the stop has everything (docs/operations.md, backups).
+#[tokio::test]
+async fn a_clean_stop_leaves_only_the_database_file() {
+    use streamit_protocol::v1::{ClientEvent, PositionMs, Seek};
+
+    use crate::ws_support::{WsClient, hosted_room, next_event};
+
+    let db = streamit_testing::sqlite();
+    let s = TestServer::start(&db.url, |_| {}).await;
+    let (host, code) = hosted_room(&s, json!({})).await;
+    let (mut socket, _) = WsClient::join(&s, &code, &host, "host").await;
+    let seek = ClientEvent::Seek(Seek::new(PositionMs::new(42_000).unwrap()));
+    socket.send(seek, None).await;
+    next_event!(socket, PlaybackState);
+    let file = std::path::PathBuf::from(db.url.strip_prefix("sqlite://").unwrap());
+    let beside = |suffix: &str| file.with_file_name(format!("streamit.db{suffix}"));
+    assert!(beside("-wal").exists(), "the server runs in WAL mode");
+    drop(socket);
+    s.stop().await;
+    assert!(file.exists());
+    assert!(
+        !beside("-wal").exists(),
+        "a WAL file is left after a clean stop"
+    );
+    assert!(
+        !beside("-shm").exists(),
+        "a shm file is left after a clean stop"
+    );
+}
+
 #[tokio::test]
 async fn passwords_and_tokens_never_reach_the_logs() {
     const SECRETS: [&str; 7] = [

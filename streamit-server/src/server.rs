@@ -27,6 +27,11 @@ use crate::{bus, grace, http, purge, store};
 /// own 10 s (`header_read_timeout`).
 pub(crate) const BODY_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a stop waits, after the drain, for the database's connections to close (SQLite then
+/// folds its WAL back into the file): closing idle connections takes milliseconds, but a task
+/// the drain gave up on may hold one for good.
+const STORE_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -157,8 +162,7 @@ pub async fn run(
             "drain timed out; closing what is left"
         );
     }
-    // A task the drain gave up on may still hold a connection: the store gets as long again.
-    if tokio::time::timeout(config.shutdown_grace(), app.store.close())
+    if tokio::time::timeout(STORE_CLOSE_TIMEOUT, app.store.close())
         .await
         .is_err()
     {

@@ -239,7 +239,9 @@ impl Shared {
     }
 
     /// Resolves once the socket is told to close; for the writer task only, whose waker it
-    /// keeps.
+    /// keeps: `writer_task` holds one waker, so every future that waits here must run in that
+    /// one task (`drain` and `write_until_closed` do), or all but the last to poll would miss
+    /// the close.
     fn closing(&self) -> impl Future<Output = ()> + '_ {
         std::future::poll_fn(|cx| {
             if self.is_closing() {

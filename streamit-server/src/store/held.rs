@@ -40,9 +40,17 @@ pub(super) enum Lane {
 pub(super) struct Held {
     /// The URL to open it with, as the pool's connections are.
     url: String,
-    /// `None` until the first query, and again after a query whose failure may have broken the
-    /// connection (its thread gone, an I/O error): the next query opens a new one.
-    conn: Mutex<Option<AnyConnection>>,
+    conn: Mutex<Slot>,
+}
+
+/// A held connection's state.
+pub(super) enum Slot {
+    /// Before the first query, and after a query whose failure may have broken the connection
+    /// (its thread gone): the next query opens one.
+    Unopened,
+    Open(AnyConnection),
+    /// The store closed: no query opens another, as none takes one from a closed pool.
+    Closed,
 }
 
 impl Lane {
@@ -51,7 +59,7 @@ impl Lane {
         if backend == Backend::Sqlite && !pool::is_memory(url) {
             Self::Held(Arc::new(Held {
                 url: pool::sqlite_url(url),
-                conn: Mutex::new(None),
+                conn: Mutex::new(Slot::Unopened),
             }))
         } else {
             Self::Pool
@@ -60,10 +68,11 @@ impl Lane {
 }
 
 impl Lane {
-    /// Closes the held connection, if open.
+    /// Closes the held connection, if open, for good.
     async fn close(&self) {
         let Self::Held(held) = self else { return };
-        if let Some(conn) = held.conn.lock().await.take()
+        let slot = std::mem::replace(&mut *held.conn.lock().await, Slot::Closed);
+        if let Slot::Open(conn) = slot
             && let Err(error) = conn.close().await
         {
             tracing::warn!(%error, "closing a held connection failed");
@@ -76,7 +85,8 @@ impl Lane {
 /// again.
 pub(super) enum LaneConn<'a> {
     Pooled(PoolConnection<Any>),
-    Held(MutexGuard<'a, Option<AnyConnection>>),
+    /// Always `Slot::Open` while handed out.
+    Held(MutexGuard<'a, Slot>),
 }
 
 impl LaneConn<'_> {
@@ -87,15 +97,17 @@ impl LaneConn<'_> {
             && !still_usable_after(error)
         {
             tracing::warn!(%error, "a held connection failed; opening another for the next query");
-            *conn = None;
+            *conn = Slot::Unopened;
         }
         Ok(outcome?)
     }
 }
 
-/// Whether a connection that failed with `error` can be trusted with the next query: only when
-/// the database answered (a constraint, a lock held past the busy timeout). Anything else (I/O,
-/// the connection's thread gone, a protocol fault) may have left it broken.
+/// Whether a connection that failed with `error` can be trusted with the next query: when the
+/// database answered (a constraint, a lock held past the busy timeout; SQLite reports a disk's
+/// I/O errors this way too, and recovers from them itself). Anything else (the connection's
+/// thread gone, a protocol fault) may have left it broken; a value that failed to encode or
+/// decode did not, and costs a reopen, nothing more.
 fn still_usable_after(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(_))
 }
@@ -106,9 +118,12 @@ impl Deref for LaneConn<'_> {
     fn deref(&self) -> &AnyConnection {
         match self {
             Self::Pooled(conn) => conn,
-            Self::Held(conn) => conn
-                .as_ref()
-                .expect("a held connection is open once handed out"),
+            Self::Held(slot) => match &**slot {
+                Slot::Open(conn) => conn,
+                Slot::Unopened | Slot::Closed => {
+                    unreachable!("a held connection is open once handed out")
+                }
+            },
         }
     }
 }
@@ -117,9 +132,12 @@ impl DerefMut for LaneConn<'_> {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
             Self::Pooled(conn) => conn,
-            Self::Held(conn) => conn
-                .as_mut()
-                .expect("a held connection is open once handed out"),
+            Self::Held(slot) => match &mut **slot {
+                Slot::Open(conn) => conn,
+                Slot::Unopened | Slot::Closed => {
+                    unreachable!("a held connection is open once handed out")
+                }
+            },
         }
     }
 }
@@ -149,8 +167,10 @@ impl Store {
                     "queries queued for a held connection past the busy timeout".into(),
                 )
             })?;
-        if conn.is_none() {
-            *conn = Some(pool::connect_one(&held.url).await?);
+        match &*conn {
+            Slot::Open(_) => {}
+            Slot::Unopened => *conn = Slot::Open(pool::connect_one(&held.url).await?),
+            Slot::Closed => return Err(sqlx::Error::PoolClosed.into()),
         }
         Ok(LaneConn::Held(conn))
     }
@@ -158,44 +178,83 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use sqlx::Executor as _;
 
     use super::*;
 
-    /// Whether the store's held connection for live writes is open now.
-    async fn open(store: &Store) -> bool {
-        let Lane::Held(held) = &store.live_writes else {
-            panic!("a SQLite file's live writes go through a held connection");
-        };
-        held.conn.lock().await.is_some()
+    /// The held connection's page-cache setting, a per-connection one: set on one connection,
+    /// it tells that connection from any opened after it.
+    async fn cache_size(conn: &mut LaneConn<'_>) -> i64 {
+        sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
     async fn a_failure_the_database_answered_keeps_the_connection_and_any_other_replaces_it() {
         let db = streamit_testing::sqlite();
         let store = Store::connect(&db.url).await.unwrap();
-        assert!(!open(&store).await, "opened by the first write, not before");
-
-        let mut conn = store.conn(&store.live_writes).await.unwrap();
+        let lane = &store.live_writes;
+        let mut conn = store.conn(lane).await.unwrap();
+        conn.execute("PRAGMA cache_size = 1234").await.unwrap();
         let answered = conn.execute("SELECT * FROM no_such_table").await.map(drop);
         assert!(matches!(answered, Err(sqlx::Error::Database(_))));
         assert!(conn.settle(answered).is_err());
-        assert!(
-            open(&store).await,
-            "SQLite answered: the connection is fine"
-        );
 
-        let conn = store.conn(&store.live_writes).await.unwrap();
+        let mut conn = store.conn(lane).await.unwrap();
+        assert_eq!(
+            cache_size(&mut conn).await,
+            1234,
+            "SQLite answered: the same connection"
+        );
         assert!(conn.settle::<()>(Err(sqlx::Error::WorkerCrashed)).is_err());
-        assert!(
-            !open(&store).await,
+
+        let mut conn = store.conn(lane).await.unwrap();
+        assert_ne!(
+            cache_size(&mut conn).await,
+            1234,
             "a crashed connection is not used again"
         );
+    }
 
-        let mut conn = store.conn(&store.live_writes).await.unwrap();
-        let written = conn.execute("SELECT 1").await.map(drop);
-        conn.settle(written)
-            .expect("the next write gets a new connection");
-        assert!(open(&store).await);
+    #[tokio::test]
+    async fn a_closed_store_opens_no_held_connection_again() {
+        let db = streamit_testing::sqlite();
+        let store = Store::connect(&db.url).await.unwrap();
+        for lane in [&store.live_writes, &store.admissions] {
+            let conn = store.conn(lane).await.unwrap();
+            conn.settle(Ok(())).unwrap();
+        }
+        store.close().await;
+        for lane in [&store.live_writes, &store.admissions] {
+            let refused = store.conn(lane).await.err().expect("closed");
+            assert!(refused.is_unavailable(), "{refused}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_query_waits_for_its_lane_as_long_as_sqlite_waits_for_a_lock() {
+        let db = streamit_testing::sqlite();
+        let store = Store::connect(&db.url).await.unwrap();
+        let held = store.conn(&store.admissions).await.unwrap();
+        let started = std::time::Instant::now();
+        let waited = store
+            .conn(&store.admissions)
+            .await
+            .err()
+            .expect("the lane is taken");
+        assert!(waited.is_unavailable(), "{waited}");
+        assert!(started.elapsed() >= pool::SQLITE_BUSY_TIMEOUT);
+        // The other lane is free all the while.
+        let other = store.conn(&store.live_writes);
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), other)
+                .await
+                .is_ok()
+        );
+        drop(held);
     }
 }

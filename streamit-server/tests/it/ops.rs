@@ -91,9 +91,11 @@ async fn stop_drains_and_returns() {
 /// the stop has everything (docs/operations.md, backups).
 #[tokio::test]
 async fn a_clean_stop_leaves_only_the_database_file() {
+    use std::path::PathBuf;
+
     use streamit_protocol::v1::{ClientEvent, PositionMs, Seek};
 
-    use crate::ws_support::{WsClient, hosted_room, next_event};
+    use crate::ws_support::{WsClient, hosted_room, member, next_event, room_detail};
 
     let db = streamit_testing::sqlite();
     let s = TestServer::start(&db.url, |_| {}).await;
@@ -102,12 +104,11 @@ async fn a_clean_stop_leaves_only_the_database_file() {
     let seek = ClientEvent::Seek(Seek::new(PositionMs::new(42_000).unwrap()));
     socket.send(seek, None).await;
     next_event!(socket, PlaybackState);
-    let file = std::path::PathBuf::from(db.url.strip_prefix("sqlite://").unwrap());
+    let file = PathBuf::from(db.url.strip_prefix("sqlite://").unwrap());
     let beside = |suffix: &str| file.with_file_name(format!("streamit.db{suffix}"));
     assert!(beside("-wal").exists(), "the server runs in WAL mode");
     drop(socket);
     s.stop().await;
-    assert!(file.exists());
     assert!(
         !beside("-wal").exists(),
         "a WAL file is left after a clean stop"
@@ -116,6 +117,16 @@ async fn a_clean_stop_leaves_only_the_database_file() {
         !beside("-shm").exists(),
         "a shm file is left after a clean stop"
     );
+
+    // The backup: the file alone, copied elsewhere, holds the room as it was left.
+    let copy = streamit_testing::sqlite();
+    let copied = PathBuf::from(copy.url.strip_prefix("sqlite://").unwrap());
+    std::fs::copy(&file, &copied).unwrap();
+    let restored = TestServer::start(&copy.url, |_| {}).await;
+    let someone = member(&restored, &code, "Someone").await;
+    let detail = room_detail(&restored, &someone, &code).await;
+    assert_eq!(detail["playback"]["position_ms"], 42_000, "{detail}");
+    restored.stop().await;
 }
 
 #[tokio::test]

@@ -65,9 +65,7 @@ impl Lane {
             Self::Pool
         }
     }
-}
 
-impl Lane {
     /// Closes the held connection, if open, for good.
     async fn close(&self) {
         let Self::Held(held) = self else { return };

@@ -23,8 +23,7 @@ const POSTGRES_CONNECTIONS: u32 = 10;
 /// are not: a ping before every query would double its round trips.
 pub(super) const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
-/// How long SQLite waits for a lock another connection holds before failing with
-/// `SQLITE_BUSY`, in ms; a macro so `SQLITE_PRAGMAS` can spell it.
+/// [`SQLITE_BUSY_TIMEOUT`] in ms, as a literal `SQLITE_PRAGMAS` can spell.
 macro_rules! busy_timeout_ms {
     () => {
         5000

@@ -155,7 +155,11 @@ describe("web page in Chromium", { timeout: 120_000, skip }, () => {
       bar.value = "600000";
       bar.dispatchEvent(new Event("change"));
     });
-    await member.waitForFunction(() => window.streamit.sample().positionMs >= 600_000, { timeout: 10_000, polling: 50 });
+    // Both pages apply the same broadcast, each in its own time: compare them once both have
+    // it (waiting for the member alone once sampled the host a moment before its seek landed).
+    for (const page of [member, host]) {
+      await page.waitForFunction(() => window.streamit.sample().positionMs >= 600_000, { timeout: 10_000, polling: 50 });
+    }
 
     const errors: number[] = [];
     for (let i = 0; i < 20; i++) {

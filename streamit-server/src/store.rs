@@ -209,8 +209,8 @@ impl Store {
         migrate::run(&pool, backend).await?;
         Ok(Self {
             pool,
-            live_writes: Lane::new(url, backend),
-            admissions: Lane::new(url, backend),
+            live_writes: Lane::new(url, backend, "wait_live_writes"),
+            admissions: Lane::new(url, backend, "wait_admissions"),
             backend,
             timer: StoreTimer::default(),
         })

@@ -59,9 +59,17 @@ async fn metrics_tell_load_latency_trouble_and_sync_quality() {
         },
     )
     .await;
-    // Every store operation is timed by name: the seek's playback write, the sign-ups.
+    // Every store operation is timed by name: the seek's playback write, the sign-ups; and on
+    // a SQLite file, the waits for the connections held for live writes and admissions.
     let text = scrape(&s).await;
-    for query in ["save_playback", "create_user", "admission"] {
+    let timed = [
+        "save_playback",
+        "create_user",
+        "admission",
+        "wait_live_writes",
+        "wait_admissions",
+    ];
+    for query in timed {
         let label = format!("query=\"{query}\"");
         assert!(
             series(

@@ -724,8 +724,8 @@ export type RoomSnapshot = {
    */
   epoch?: string;
   /**
-   * Everyone in the room; in a big room (`participants_total` present) only the host, you
-   * and a bounded number of others online.
+   * Everyone in the room; in a big room, or one of many members (`participants_total`
+   * present), only the host, you and a bounded number of others online.
    */
   participants: Array<Participant>;
   /**

@@ -133,8 +133,11 @@ pub struct Config {
     #[arg(long, env = "STREAMIT_BIG_ROOM_FROM", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     pub big_room_from: u32,
 
-    /// Others online a big room's snapshot lists, besides the host and its receiver.
-    #[arg(long, env = "STREAMIT_BIG_ROOM_LISTED", default_value_t = 50)]
+    /// Others online a big room's snapshot lists, besides the host and its receiver. As many
+    /// as a `PRESENCE_CHANGED` names by default: each joiner's snapshot is a write to its
+    /// socket, and 20 keep it near 3 KiB, where 50 made it 7 KiB and a room of 5 000 filled
+    /// at two thirds the speed (bench/results/2026-12-06-whole-snapshots.md).
+    #[arg(long, env = "STREAMIT_BIG_ROOM_LISTED", default_value_t = 20)]
     pub big_room_listed: u32,
 
     /// People a big room's `PRESENCE_CHANGED` names at most; more who came or went in its

@@ -134,8 +134,8 @@ pub struct RoomSnapshot {
     pub room: Room,
     /// The receiving user.
     pub you: You,
-    /// Everyone in the room; in a big room (`participants_total` present) only the host, you
-    /// and a bounded number of others online.
+    /// Everyone in the room; in a big room, or one of many members (`participants_total`
+    /// present), only the host, you and a bounded number of others online.
     pub participants: Vec<Participant>,
     /// Present when `participants` lists only some of the room: how many people are
     /// connected to it (as `viewers`). Absent when the list is whole.

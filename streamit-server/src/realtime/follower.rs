@@ -225,7 +225,7 @@ impl Follower {
             FromOwner::Admit { conn } => {
                 if let Some(joiner) = self.joining.remove(&conn) {
                     for line in lines(&frame) {
-                        joiner.writer.send(line);
+                        joiner.writer.send_in_room(line, crowded);
                     }
                     self.sockets.insert(conn, joiner.writer);
                     let _ = joiner.admitted.send(Ok(self.handle.clone()));
@@ -234,7 +234,7 @@ impl Follower {
             FromOwner::Resume { conn } => {
                 if let Some(writer) = self.sockets.get(&conn) {
                     for line in lines(&frame) {
-                        writer.send(line);
+                        writer.send_in_room(line, crowded);
                     }
                 }
             }

@@ -43,9 +43,9 @@ pub(super) fn websocket_config() -> WebSocketConfig {
 /// gives capacity back: it keeps this plus one fragment (`writer::FRAGMENT_BYTES`) for the
 /// socket's life once a burst filled it. At 1 KiB (and 1 KiB fragments) an idle socket holds
 /// about 11 KiB in all, against 16 KiB at 4 KiB, for about 3 % more CPU per delivery at
-/// saturation (bench/results/2026-12-06-memory-per-socket.md). A big room's broadcasts go out
-/// whole (`writer::Cut`), so its sockets keep up to their largest frame instead: 11.7–13.4 KiB
-/// each in a room of 5 000 (bench/results/2026-12-06-big-room-presence.md).
+/// saturation (bench/results/2026-12-06-memory-per-socket.md). A big room's broadcasts and
+/// snapshots go out whole (`writer::Cut`), so its sockets keep up to their largest frame
+/// instead: 12.7–14.0 KiB each in a room of 5 000 (bench/results/2026-12-06-whole-snapshots.md).
 const WRITE_BATCH_BYTES: usize = 1024;
 
 /// Answers a WebSocket upgrade for room `code`. The token and the room are checked after the

@@ -442,8 +442,9 @@ impl LiveRoom {
             return false;
         };
         if let Some(writer) = self.sockets.get(&conn) {
+            let crowded = self.core.is_crowded();
             for frame in frames {
-                writer.send(frame);
+                writer.send_in_room(frame, crowded);
             }
         } else if self.is_remote(conn) {
             self.relay_frames(FromOwner::Resume { conn }, &frames).await;
@@ -581,8 +582,9 @@ impl LiveRoom {
                     }
                     return;
                 };
+                let crowded = self.core.is_crowded();
                 for frame in frames {
-                    joiner.writer.send(frame);
+                    joiner.writer.send_in_room(frame, crowded);
                 }
                 self.sockets.insert(conn, joiner.writer);
                 tracing::debug!(room = %self.code, %conn, "socket joined");

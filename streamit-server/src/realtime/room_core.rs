@@ -537,10 +537,12 @@ impl RoomCore {
     }
 
     /// The snapshot `user` gets: every member as `participants` lists them, or in a big room
-    /// (or without the list) the host, `user` and a bounded number of others online.
+    /// (or without the list) the host, `user` and a bounded number of others online. A room
+    /// of as many members as make a room big is bounded too, however few are online: each of
+    /// a room of 5 000 members' first 200 joiners would otherwise get all 5 000 (half a MB).
     fn snapshot(&self, user: &UserRef, participants: Option<&[Participant]>) -> RoomSnapshot {
         let (listed, total) = match participants {
-            Some(all) if !self.is_crowded() => {
+            Some(all) if !self.is_crowded() && all.len() < self.settings.crowd_from => {
                 let members = all
                     .iter()
                     .filter(|p| p.status == MemberStatus::Approved || self.is_host(user.id))

@@ -51,10 +51,21 @@ enum Cut {
     /// fragment is a write to the socket of its own.
     Fragments,
     /// Whole (up to `WHOLE_AT_MOST_BYTES`), in one write: the write buffer keeps the text's
-    /// length afterwards. For a big room's broadcasts, whose presence batches can run past a
-    /// KiB: a write per KiB on every socket of the room is what limited how fast a big room
-    /// fills.
+    /// length afterwards. For a big room's frames: its presence batches and its snapshots
+    /// (about 3 KiB with the 22 people listed by default) run past a KiB, and a write per KiB
+    /// on every socket of the room is what limited how fast a big room fills.
     Whole,
+}
+
+impl Cut {
+    /// Whole in a big room (`crowded`), in fragments otherwise.
+    const fn in_room(crowded: bool) -> Self {
+        if crowded {
+            Self::Whole
+        } else {
+            Self::Fragments
+        }
+    }
 }
 
 /// What the room and the socket task queue for the writer: only what they send, so each queued
@@ -127,7 +138,7 @@ pub(crate) fn broadcast<'a>(
     crowded: bool,
     metrics: &Metrics,
 ) {
-    let cut = if crowded { Cut::Whole } else { Cut::Fragments };
+    let cut = Cut::in_room(crowded);
     let queued_at = now_ns();
     let mut delivered = 0;
     for writer in writers {
@@ -169,6 +180,12 @@ impl Writer {
     /// socket with 4029.
     pub(crate) fn send(&self, frame: Utf8Bytes) {
         self.send_queued_at(frame, Cut::Fragments, now_ns);
+    }
+
+    /// [`Writer::send`] for a frame of a room's own (a joiner's snapshot or what it missed),
+    /// which goes whole in a big room (`crowded`), as the room's broadcasts do.
+    pub(crate) fn send_in_room(&self, frame: Utf8Bytes, crowded: bool) {
+        self.send_queued_at(frame, Cut::in_room(crowded), now_ns);
     }
 
     /// [`Writer::send`] for a frame cut as `cut`, queued at `queued_at` ([`now_ns`]): a

@@ -1227,8 +1227,8 @@ export interface components {
              */
             epoch?: string;
             /**
-             * @description Everyone in the room; in a big room (`participants_total` present) only the host, you
-             *     and a bounded number of others online.
+             * @description Everyone in the room; in a big room, or one of many members (`participants_total`
+             *     present), only the host, you and a bounded number of others online.
              */
             participants: components["schemas"]["Participant"][];
             /**

@@ -1083,3 +1083,41 @@ fn a_join_whose_members_were_not_read_gets_the_bounded_snapshot_even_in_a_small_
     );
     assert_eq!(snapshot.participants.len(), 2);
 }
+
+#[test]
+fn a_room_of_many_members_with_few_online_gets_the_bounded_snapshot() {
+    let (host, ada) = (user("Host"), user("Ada"));
+    let mut core = live_room(&host, &[]);
+    core.settings.crowd_from = 3;
+    let (bo, cy, di) = (user("Bo"), user("Cy"), user("Di"));
+    let members = approved(&[&host, &ada, &bo, &cy, &di]);
+    let join = |user: &UserRef, members: Arc<[Participant]>| {
+        Input::Join(Joining {
+            conn: conn(2),
+            user: user.clone(),
+            login_id: Uuid::nil(),
+            muted_until_ms: None,
+            participants: Some(members),
+        })
+    };
+    core.apply(join(&ada, members), NOW);
+    let snapshot = admitted(core.drain_effects().collect());
+    let listed: Vec<_> = snapshot.participants.iter().map(|p| p.user.id).collect();
+    assert_eq!(
+        listed,
+        [host.id, ada.id],
+        "who is online, not the 5 members"
+    );
+    assert_eq!(snapshot.participants_total, Some(2));
+    assert!(!core.is_crowded(), "presence stays immediate");
+
+    let mut small = live_room(&host, &[]);
+    small.settings.crowd_from = 3;
+    small.apply(join(&ada, approved(&[&host, &ada])), NOW);
+    let snapshot = admitted(small.drain_effects().collect());
+    assert_eq!(snapshot.participants.len(), 2);
+    assert_eq!(
+        snapshot.participants_total, None,
+        "fewer members: the whole list"
+    );
+}

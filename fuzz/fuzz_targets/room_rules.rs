@@ -1854,7 +1854,10 @@ impl Sim {
             p.muted_until_ms = self.mutes.get(&user).copied().or(p.muted_until_ms);
             p
         };
-        let Some(given) = given.filter(|_| !self.is_crowded()) else {
+        // A room of many members is bounded like a big one, however few are online.
+        let listed_whole =
+            |given: &&[Participant]| !self.is_crowded() && given.len() < self.crowd_from;
+        let Some(given) = given.filter(listed_whole) else {
             return self.check_few(snapshot, viewer, marked);
         };
         let expected: Vec<Participant> = given

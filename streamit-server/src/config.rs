@@ -135,8 +135,9 @@ pub struct Config {
 
     /// Others online a big room's snapshot lists, besides the host and its receiver. As many
     /// as a `PRESENCE_CHANGED` names by default: each joiner's snapshot is a write to its
-    /// socket, and 20 keep it near 3 KiB, where 50 made it 7 KiB and a room of 5 000 filled
-    /// at two thirds the speed (bench/results/2026-12-06-whole-snapshots.md).
+    /// socket, and 20 keep it near 3 KiB. With 50 it was 7 KiB: each socket of a room of
+    /// 5 000 kept 16.5 KiB instead of 12.7, and the room filled about a sixth slower
+    /// (bench/results/2026-12-06-whole-snapshots.md).
     #[arg(long, env = "STREAMIT_BIG_ROOM_LISTED", default_value_t = 20)]
     pub big_room_listed: u32,
 

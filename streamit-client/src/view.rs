@@ -59,7 +59,8 @@ pub struct RoomView {
     room: Room,
     you: You,
     /// Approved members, online or not: the snapshot's order, then newcomers as they came. In
-    /// a big room, only those the snapshot listed and those named coming since.
+    /// a big room (or one of many members), only those the snapshot listed and those named
+    /// coming since.
     members: Vec<Member>,
     /// Whether the snapshot listed every member (not a big room's few).
     lists_everyone: bool,
@@ -194,8 +195,8 @@ impl RoomView {
         self.you.is_host
     }
 
-    /// Whether [`members`](Self::members) is everyone: `false` in a big room, whose snapshot
-    /// lists the host, you and a few others online (`room().viewers` counts everyone
+    /// Whether [`members`](Self::members) is everyone: `false` in a big room or one of many
+    /// members (protocol 6.11), whose snapshot lists the host, you and a few others online (`room().viewers` counts everyone
     /// connected), and whose members show as they are named coming; `false` too once a
     /// presence batch counted people it did not name, whose `online` marks may then be out of
     /// date until the next snapshot.

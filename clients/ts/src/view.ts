@@ -22,8 +22,8 @@ export interface RoomView {
   /** Everyone the snapshot listed, kept up to date by presence and moderation events. */
   participants: Participant[];
   /**
-   * Whether `participants` is everyone: false in a big room (its snapshot lists a few, protocol
-   * 6.11) and once a presence batch counted people it did not name, whose `online` marks may
+   * Whether `participants` is everyone: false in a big room or one of many members (its
+   * snapshot lists a few, protocol 6.11) and once a presence batch counted people it did not name, whose `online` marks may
    * then be out of date until the next snapshot. `room.viewers` is exact either way.
    */
   listsEveryone: boolean;

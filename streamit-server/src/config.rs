@@ -129,15 +129,17 @@ pub struct Config {
     /// People online from which a room is big: comings and goings are told in one
     /// `PRESENCE_CHANGED` per window (100 ms, up to 1 s in rooms of thousands) instead of a
     /// frame each, and snapshots list the host, their receiver and `--big-room-listed` others
-    /// online instead of every member.
+    /// online instead of every member, as they do in a room of this many members however few
+    /// are online.
     #[arg(long, env = "STREAMIT_BIG_ROOM_FROM", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     pub big_room_from: u32,
 
-    /// Others online a big room's snapshot lists, besides the host and its receiver. As many
-    /// as a `PRESENCE_CHANGED` names by default: each joiner's snapshot is a write to its
-    /// socket, and 20 keep it near 3 KiB. With 50 it was 7 KiB: each socket of a room of
-    /// 5 000 kept 16.5 KiB instead of 12.7, and the room filled about a sixth slower
-    /// (bench/results/2026-12-06-whole-snapshots.md).
+    // 20, as many as a `PRESENCE_CHANGED` names: with 50 a snapshot was 7 KiB, each socket of
+    // a room of 5 000 kept 16.5 KiB instead of 12.7, and the room filled about a sixth slower
+    // (bench/results/2026-12-06-whole-snapshots.md).
+    /// Others online a big room's snapshot lists, besides the host and its receiver. A big
+    /// room's snapshot goes out in one write (up to 16 KiB; a longer one in 1 KiB fragments)
+    /// and each socket keeps a write buffer that long: the default keeps it near 3 KiB.
     #[arg(long, env = "STREAMIT_BIG_ROOM_LISTED", default_value_t = 20)]
     pub big_room_listed: u32,
 

@@ -269,8 +269,9 @@ struct Step {
     ping: Option<u64>,
     /// A `SYNC_CHECK`'s position.
     sync: Option<PositionMs>,
-    /// The participants a `RESYNC` was answered with.
-    participants: Option<Vec<Participant>>,
+    /// The participants a `RESYNC` was answered with (`Some(None)`: the store found as many
+    /// members as make a room big).
+    participants: Option<Option<Vec<Participant>>>,
     /// A raise of the ceilings failed in the batch being carried out.
     ceilings_failed: bool,
     /// The room closes or the server stops: everyone goes untold.
@@ -1170,7 +1171,7 @@ impl Sim {
                     Reply::Transitioned(true),
                     Reply::Membership(Some(MemberStatus::Approved)),
                     Reply::User(Some(user_ref(0))),
-                    Reply::Participants(Vec::new()),
+                    Reply::Participants(Some(Vec::new())),
                 ]
                 .into_iter()
                 .nth(bytes.below(4))
@@ -1287,7 +1288,10 @@ impl Sim {
                     matches!(question, Question::Participants),
                     "{what}: {question:?} for a resync"
                 );
-                let reply = wrong.unwrap_or_else(|| Reply::Participants(participants(bytes)));
+                // The store lists the members only while the room has fewer than make it big.
+                let reply = wrong.unwrap_or_else(|| {
+                    Reply::Participants((bytes.below(4) != 0).then(|| participants(bytes)))
+                });
                 match &reply {
                     Reply::Participants(list) => {
                         self.step.participants = Some(list.clone());
@@ -1798,7 +1802,8 @@ impl Sim {
                     .participants
                     .take()
                     .expect("answered participants");
-                self.check_snapshot(&snapshot, self.sockets[socket].user, Some(&participants));
+                let user = self.sockets[socket].user;
+                self.check_snapshot(&snapshot, user, participants.as_deref());
             }
             ServerEvent::JoinRequested(_) => {
                 assert_eq!(

@@ -185,7 +185,7 @@ pub mod room {
         Transitioned(bool),
         Membership(Option<MemberStatus>),
         User(Option<UserRef>),
-        Participants(Vec<Participant>),
+        Participants(Option<Vec<Participant>>),
         Written,
         Failed,
     }

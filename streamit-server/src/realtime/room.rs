@@ -651,7 +651,8 @@ impl LiveRoom {
                 )
             }
             Query::Participants => {
-                let participants = store.participants(code).await;
+                let many = self.shared.room_settings.crowd_from;
+                let participants = store.participants_below(code, many).await;
                 (
                     "reading participants",
                     participants.map(Answer::Participants),

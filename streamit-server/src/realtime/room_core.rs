@@ -174,7 +174,8 @@ pub(crate) enum Query {
     Membership(UserId),
     /// Who this user is.
     User(UserId),
-    /// The room's participant list.
+    /// The room's participant list, unless it has as many members as make a room big
+    /// ([`Settings::crowd_from`]): a snapshot then lists who is online instead.
     Participants,
     /// A write the room's state only follows once it is stored.
     Write(Write),
@@ -198,7 +199,8 @@ pub(crate) enum Answer {
     Transitioned(bool),
     Membership(Option<MemberStatus>),
     User(Option<UserRef>),
-    Participants(Vec<Participant>),
+    /// `None`: the room has as many members as make it big.
+    Participants(Option<Vec<Participant>>),
     Written,
     /// The store failed; the task logged why.
     Failed,

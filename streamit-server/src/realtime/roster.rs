@@ -1,6 +1,7 @@
 //! A live room's participant list as last read from the store, with the `members_version` it
 //! was read at: a socket joining a room whose members did not change since reads no list, only
-//! its own admission row. Without it every admission into a room of M members read M rows.
+//! its own admission row. Without it every admission into a room of M members read M rows (up
+//! to as many as make a room big: the store reads no further).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -25,45 +26,48 @@ pub(super) struct Roster {
 struct Cached {
     /// The list is at least as new as this version (it was read after a read that saw it).
     version: u64,
-    participants: Arc<[Participant]>,
+    /// `None`: the room has as many members as make it big, and its snapshots list who is
+    /// online instead.
+    participants: Option<Arc<[Participant]>>,
 }
 
 impl Roster {
-    /// The list as of `version` or newer: the one kept, or else what `read` returns (read
-    /// after seeing `version`), which is then kept.
+    /// The list as of `version` or newer (`None` in a room of many members): the one kept, or
+    /// else what `read` returns (read after seeing `version`), which is then kept.
     pub(super) async fn at_least<E, R>(
         &self,
         version: u64,
         read: impl FnOnce() -> R,
-    ) -> Result<Arc<[Participant]>, E>
+    ) -> Result<Option<Arc<[Participant]>>, E>
     where
-        R: Future<Output = Result<Vec<Participant>, E>>,
+        R: Future<Output = Result<Option<Vec<Participant>>, E>>,
     {
         let mut cached = self.cached.lock().await;
         if let Some(kept) = cached.as_ref().filter(|kept| kept.version >= version) {
-            return Ok(Arc::clone(&kept.participants));
+            return Ok(kept.participants.clone());
         }
-        let participants: Arc<[Participant]> = read().await?.into();
+        let participants: Option<Arc<[Participant]>> = read().await?.map(Into::into);
         *cached = Some(Cached {
             version,
-            participants: Arc::clone(&participants),
+            participants: participants.clone(),
         });
         Ok(participants)
     }
 
-    /// What a socket joining now needs of the list: `None` while the room is big.
+    /// What a socket joining now needs of the list: `None` while the room is big or has as
+    /// many members as make it big.
     pub(super) async fn for_join<E, R>(
         &self,
         version: u64,
         read: impl FnOnce() -> R,
     ) -> Result<Option<Arc<[Participant]>>, E>
     where
-        R: Future<Output = Result<Vec<Participant>, E>>,
+        R: Future<Output = Result<Option<Vec<Participant>>, E>>,
     {
         if self.crowded.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        self.at_least(version, read).await.map(Some)
+        self.at_least(version, read).await
     }
 
     /// The room says whether it is big now.
@@ -90,8 +94,8 @@ mod tests {
 
     /// The first name of the list `roster` gives for `version`, reading `name` if it must.
     async fn first(roster: &Roster, version: u64, name: &str) -> String {
-        let read = || async { Ok::<_, Infallible>(list(name)) };
-        let participants = roster.at_least(version, read).await.unwrap();
+        let read = || async { Ok::<_, Infallible>(Some(list(name))) };
+        let participants = roster.at_least(version, read).await.unwrap().unwrap();
         participants[0].user.display_name.as_str().to_owned()
     }
 
@@ -112,12 +116,25 @@ mod tests {
         let read = || async {
             reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tokio::task::yield_now().await;
-            Ok::<_, Infallible>(list("Ada"))
+            Ok::<_, Infallible>(Some(list("Ada")))
         };
         let admissions = (0..20).map(|_| roster.at_least(7, read));
         for participants in futures_util::future::join_all(admissions).await {
-            assert_eq!(participants.unwrap().len(), 1);
+            assert_eq!(participants.unwrap().map(|p| p.len()), Some(1));
         }
         assert_eq!(reads.into_inner(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_room_of_many_members_is_kept_as_one_without_a_list() {
+        let roster = Roster::default();
+        let reads = std::sync::atomic::AtomicU32::new(0);
+        let read = || async {
+            reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok::<_, Infallible>(None)
+        };
+        assert!(roster.for_join(5, read).await.unwrap().is_none());
+        assert!(roster.for_join(5, read).await.unwrap().is_none());
+        assert_eq!(reads.into_inner(), 1, "kept, not read again");
     }
 }

@@ -126,7 +126,9 @@ async fn admit(
         .registry
         .handle(shared, code)
         .roster
-        .for_join(found.members_version, || shared.store.participants(code))
+        .for_join(found.members_version, || {
+            (shared.store).participants_below(code, shared.room_settings.crowd_from)
+        })
         .await
         .map_err(internal)?;
     // Taken again, with no wait before the join is sent: the room's task may have stopped while

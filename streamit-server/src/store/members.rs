@@ -13,7 +13,7 @@ use super::{Admission, Membership, Result, Store};
 /// and order.
 macro_rules! participant_select {
     () => {
-        "SELECT p.user_id, u.display_name, p.status, p.muted_until_ms, \
+        "SELECT p.user_id, u.display_name, p.status, p.muted_until_ms, p.joined_at_ms, \
          CASE WHEN p.user_id = r.host_id THEN 1 ELSE 0 END AS is_host \
          FROM participants p JOIN users u ON u.id = p.user_id JOIN rooms r ON r.code = p.room_code \
          WHERE p.room_code = $1"
@@ -132,14 +132,35 @@ impl Store {
     /// false (presence is the real-time layer's).
     pub(crate) async fn participants(&self, code: RoomCode) -> Result<Vec<Participant>> {
         let _timer = self.time("participants");
+        let found = sqlx::query(concat!(participant_select!(), " ORDER BY p.user_id"))
+            .bind(code.as_str().to_owned())
+            .fetch_all(&self.pool)
+            .await?;
+        listed(&found)
+    }
+
+    /// The participants a snapshot lists, as [`Store::participants`] orders them, or `None`
+    /// when the room has `many` or more: its snapshots then list who is online instead
+    /// (protocol 6.11). Reads at most `many` rows, in the primary key's order, so a joiner of
+    /// a room of thousands of members costs the store what one of a room of `many` does.
+    pub(crate) async fn participants_below(
+        &self,
+        code: RoomCode,
+        many: usize,
+    ) -> Result<Option<Vec<Participant>>> {
+        let _timer = self.time("participants_below");
         let found = sqlx::query(concat!(
             participant_select!(),
-            " ORDER BY is_host DESC, p.joined_at_ms, p.user_id"
+            " ORDER BY p.user_id LIMIT $2"
         ))
         .bind(code.as_str().to_owned())
+        .bind(int(many as u64))
         .fetch_all(&self.pool)
         .await?;
-        found.iter().map(rows::participant).collect()
+        if found.len() >= many {
+            return Ok(None);
+        }
+        listed(&found).map(Some)
     }
 
     /// Up to `limit` approved members after user `after` (from the first without it), by user
@@ -263,6 +284,25 @@ impl Store {
             .await?;
         Ok(ban.is_some())
     }
+}
+
+/// Participants from rows of `participant_select!`, host first, then in joining order (by
+/// user id among those who joined in the same ms): sorted here rather than by the query, so a
+/// read that stops after a number of rows can follow the primary key's order.
+fn listed(found: &[sqlx::any::AnyRow]) -> Result<Vec<Participant>> {
+    let mut listed = found
+        .iter()
+        .map(|row| Ok((rows::get_u64(row, "joined_at_ms")?, rows::participant(row)?)))
+        .collect::<Result<Vec<_>>>()?;
+    listed.sort_by(|(a_at, a), (b_at, b)| {
+        (b.is_host.cmp(&a.is_host))
+            .then(a_at.cmp(b_at))
+            .then(a.user.id.cmp(&b.user.id))
+    });
+    Ok(listed
+        .into_iter()
+        .map(|(_, participant)| participant)
+        .collect())
 }
 
 fn membership(row: &sqlx::any::AnyRow) -> Result<Membership> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use serde_json::json;
-use streamit_protocol::v1::{ServerEvent, UserId};
+use streamit_protocol::v1::{ClientEvent, Resync, ServerEvent, UserId};
 
 use crate::support::{StatusCode, TestServer};
 use crate::ws_support::{WsClient, eventually, hosted_room, member, room_detail, uid};
@@ -135,6 +135,13 @@ async fn fill_and_empty(db_url: &str) {
     heard.read_until(&mut last, |t| t.went == MEMBERS / 2).await;
     assert!(heard.left.is_subset(&going.iter().copied().collect()));
     assert_eq!(heard.viewers as usize, online_now);
+    // A RESYNC in a big room answers the bounded snapshot too.
+    let resynced = last.request(ClientEvent::Resync(Resync::snapshot())).await;
+    let ServerEvent::RoomSnapshot(snapshot) = resynced.event else {
+        panic!("wanted ROOM_SNAPSHOT, got {resynced:?}");
+    };
+    assert_eq!(snapshot.participants_total, Some(online_now as u32));
+    assert_eq!(snapshot.participants.len(), LISTED + 2, "host, you, a few");
     // The store's count catches up behind the room.
     eventually("the stored viewers", Duration::from_secs(10), async || {
         let detail = room_detail(&s, &host, &code).await;

@@ -300,7 +300,7 @@ impl RoomCore {
             (Answer::Participants(participants), Some(user_id)) => self
                 .users
                 .get(&user_id)
-                .map(|user| self.snapshot(user, Some(&participants))),
+                .map(|user| self.snapshot(user, participants.as_deref())),
             _ => None,
         };
         let event = match snapshot {

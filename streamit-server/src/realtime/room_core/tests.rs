@@ -744,7 +744,7 @@ fn resync_answers_a_fresh_snapshot_from_the_stored_participants() {
     let host = user("Host");
     let mut core = live_room(&host, &[]);
     let ask = core.apply(client(1, r#"{"type":"RESYNC","ref":"r-1"}"#), NOW);
-    let participants = Answer::Participants(approved(&[&host]).to_vec());
+    let participants = Answer::Participants(Some(approved(&[&host]).to_vec()));
     assert_eq!(
         answered(&mut core, ask, vec![participants]),
         ["reply c1 ROOM_SNAPSHOT"]
@@ -754,6 +754,33 @@ fn resync_answers_a_fresh_snapshot_from_the_stored_participants() {
         answered(&mut core, ask, vec![Answer::Failed]),
         ["reply c1 ERROR INTERNAL"]
     );
+}
+
+#[test]
+fn resync_in_a_room_of_many_members_answers_the_bounded_snapshot() {
+    let host = user("Host");
+    let mut core = live_room(&host, &[]);
+    let ask = core.apply(client(1, r#"{"type":"RESYNC"}"#), NOW);
+    core.drain_effects().for_each(drop);
+    let paused = ask.expect("a RESYNC asks for the participants");
+    assert!(matches!(paused.query, Query::Participants));
+    assert!(
+        core.resume(paused.then, Answer::Participants(None), NOW)
+            .is_none()
+    );
+    let snapshot = core
+        .drain_effects()
+        .find_map(|effect| match effect {
+            Effect::Out(Outbound::Reply {
+                event: ServerEvent::RoomSnapshot(snapshot),
+                ..
+            }) => Some(snapshot),
+            _ => None,
+        })
+        .expect("a snapshot");
+    let listed: Vec<_> = snapshot.participants.iter().map(|p| p.user.id).collect();
+    assert_eq!(listed, [host.id], "who is online");
+    assert_eq!(snapshot.participants_total, Some(1));
 }
 
 #[test]

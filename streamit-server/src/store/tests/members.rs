@@ -101,6 +101,13 @@ async fn participants_and_pending_requests_are_ordered() {
             "host first, then by join time"
         );
         assert!(everyone[0].is_host && everyone[1..].iter().all(|p| !p.is_host));
+        // A snapshot's read: the same list while there are fewer than make a room big, and
+        // none (having read only that many rows) once there are as many.
+        assert_eq!(
+            store.participants_below(room, 5).await.unwrap(),
+            Some(everyone)
+        );
+        assert_eq!(store.participants_below(room, 4).await.unwrap(), None);
         assert!(store.pending(code("ZZZZ2345")).await.unwrap().is_empty());
     }
 }

@@ -177,7 +177,8 @@ struct Socket {
     /// Its `Leave` was sent (at most once, as a socket task does).
     left: bool,
     muted_until_ms: Option<u64>,
-    /// `None`: the handshake did not read the members (it found the room big).
+    /// `None`: the handshake did not list the members (it found the room big, or with as
+    /// many members as make it big).
     participants: Option<Vec<Participant>>,
 }
 

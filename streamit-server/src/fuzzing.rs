@@ -80,7 +80,7 @@ pub mod room {
             user: UserRef,
             login_id: Uuid,
             muted_until_ms: Option<u64>,
-            /// `None`: the handshake found the room big and did not read its members.
+            /// `None`: the handshake found the room big, or with as many members as make it big.
             participants: Option<Vec<Participant>>,
         },
         Leave {

@@ -91,7 +91,8 @@ pub(crate) enum ToOwner {
         user: UserRef,
         login_id: Uuid,
         muted_until_ms: Option<u64>,
-        /// `None` when the node did not read them (the room was big when it last knew).
+        /// `None` when the node did not list them (the room was big when it last knew, or had
+        /// as many members as make it big).
         participants: Option<Vec<Participant>>,
         /// Where the socket's client says it left off.
         #[serde(default)]

@@ -89,7 +89,8 @@ pub(crate) struct Joining {
     pub(crate) login_id: Uuid,
     pub(crate) muted_until_ms: Option<u64>,
     /// The room's members as the store lists them; `None` when the handshake did not read
-    /// them (the room was big), and the snapshot then lists who is online.
+    /// them (the room was big) or found as many as make a room big, and the snapshot then
+    /// lists who is online.
     pub(crate) participants: Option<Arc<[Participant]>>,
 }
 

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::rows::{self, int, wire};
 use super::{Admission, Membership, Result, Store};
 
-/// Every column `rows::participant` reads, for one room (`$1`); a query appends its filter
-/// and order.
+/// Every column `rows::participant` reads, and `joined_at_ms` for [`listed`]'s order, for one
+/// room (`$1`); a query appends its filter and order.
 macro_rules! participant_select {
     () => {
         "SELECT p.user_id, u.display_name, p.status, p.muted_until_ms, p.joined_at_ms, \
@@ -132,7 +132,7 @@ impl Store {
     /// false (presence is the real-time layer's).
     pub(crate) async fn participants(&self, code: RoomCode) -> Result<Vec<Participant>> {
         let _timer = self.time("participants");
-        let found = sqlx::query(concat!(participant_select!(), " ORDER BY p.user_id"))
+        let found = sqlx::query(participant_select!())
             .bind(code.as_str().to_owned())
             .fetch_all(&self.pool)
             .await?;

@@ -196,10 +196,10 @@ impl RoomView {
     }
 
     /// Whether [`members`](Self::members) is everyone: `false` in a big room or one of many
-    /// members (protocol 6.11), whose snapshot lists the host, you and a few others online (`room().viewers` counts everyone
-    /// connected), and whose members show as they are named coming; `false` too once a
-    /// presence batch counted people it did not name, whose `online` marks may then be out of
-    /// date until the next snapshot.
+    /// members (protocol 6.11), whose snapshot lists the host, you and a few others online
+    /// (`room().viewers` counts everyone connected), and whose members show as they are named
+    /// coming; `false` too once a presence batch counted people it did not name, whose
+    /// `online` marks may then be out of date until the next snapshot.
     pub fn lists_everyone(&self) -> bool {
         self.lists_everyone
     }

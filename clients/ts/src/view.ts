@@ -23,8 +23,9 @@ export interface RoomView {
   participants: Participant[];
   /**
    * Whether `participants` is everyone: false in a big room or one of many members (its
-   * snapshot lists a few, protocol 6.11) and once a presence batch counted people it did not name, whose `online` marks may
-   * then be out of date until the next snapshot. `room.viewers` is exact either way.
+   * snapshot lists a few, protocol 6.11) and once a presence batch counted people it did not
+   * name, whose `online` marks may then be out of date until the next snapshot. `room.viewers`
+   * is exact either way.
    */
   listsEveryone: boolean;
   /** The playback with the highest `version` seen (protocol 6.7). */
